@@ -1,0 +1,267 @@
+//! `rampart check`.
+
+use crate::inputs::{self, InputFile, InputProblem};
+use crate::policies::{self, LoadedPolicies};
+use crate::render::Style;
+use crate::report::{self, Report, ReportError, ReportFinding, ResourceIdentity};
+use crate::{ColorChoice, exit, use_color};
+use clap::ValueEnum;
+use rampart_engine::load::{self, LoadLimits};
+use rampart_engine::{EvalOptions, Evaluator, Inventory, KubeVersion, Subject};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Arguments of `rampart check`.
+#[derive(clap::Args, Debug)]
+pub struct CheckArguments {
+    /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` reads stdin.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Policy files (.rampart) or directories of them. Repeatable.
+    #[arg(long = "policy", short = 'p', value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Standard-library sets: pss-baseline, pss-restricted, nsa-cisa,
+    /// best-practices, recommended, all; `NAME@v1.30` judges as that
+    /// Kubernetes version. Repeatable.
+    #[arg(long = "set", short = 's', value_name = "NAME[@VERSION]")]
+    sets: Vec<String>,
+    /// Judge as this Kubernetes version (e.g. `v1.30`); default: the newest.
+    #[arg(long, value_name = "VERSION")]
+    kube_version: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// When to use colour in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+/// Report formats.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// For people: grouped by file, with code frames.
+    Human,
+    /// One JSON object (see the README).
+    Json,
+}
+
+/// Runs `rampart check`; returns the exit code.
+pub fn run(arguments: CheckArguments) -> u8 {
+    let loaded = policies::load(&arguments.policies, &arguments.sets);
+    let mut version = loaded.version;
+    if let Some(text) = &arguments.kube_version {
+        match KubeVersion::parse(text) {
+            Some(parsed) => version = Some(parsed),
+            None => {
+                eprintln!("error: --kube-version `{text}` is not a Kubernetes version (write it as `v1.30`)");
+                return exit::INCOMPLETE;
+            }
+        }
+    }
+    let stderr_style = Style::new(use_color(arguments.color, std::io::stderr().is_terminal()));
+    if arguments.format == Format::Human {
+        print_warnings(&loaded, stderr_style);
+    }
+    let options = EvalOptions {
+        version: version.unwrap_or(KubeVersion::LATEST),
+        ..EvalOptions::default()
+    };
+    let mut problems = Vec::new();
+    let files = inputs::expand(&arguments.paths, &mut problems);
+    let show_progress = std::io::stderr().is_terminal() && files.len() > 50;
+    let limits = LoadLimits::default();
+    let mut inputs = Vec::with_capacity(files.len());
+    for (position, file) in files.iter().enumerate() {
+        if show_progress {
+            eprint!("\rreading {}/{} files", position + 1, files.len());
+        }
+        inputs.push(inputs::read(file, &limits));
+    }
+    if show_progress {
+        eprint!("\r\x1b[K");
+    }
+    let mut report = evaluate(&loaded, &inputs, &options);
+    add_policy_errors(&mut report, &loaded);
+    add_input_problems(&mut report, &problems);
+    report.count();
+    let rendered = match arguments.format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => json + "\n",
+            Err(error) => {
+                eprintln!("error: cannot write the report: {error}");
+                return exit::INCOMPLETE;
+            }
+        },
+        Format::Human => {
+            let to_terminal = arguments.output.is_none() && std::io::stdout().is_terminal();
+            let style = Style::new(use_color(arguments.color, to_terminal));
+            let mut texts: HashMap<String, &str> = HashMap::new();
+            for input in &inputs {
+                texts.insert(input.name.clone(), &input.text);
+            }
+            for source in &loaded.sources {
+                texts.insert(source.name.clone(), &source.text);
+            }
+            report::human::render(&report, &texts, style)
+        }
+    };
+    if let Err(error) = write_output(arguments.output.as_ref(), &rendered) {
+        eprintln!("error: {error}");
+        return exit::INCOMPLETE;
+    }
+    report.exit_code()
+}
+
+fn write_output(path: Option<&PathBuf>, text: &str) -> Result<(), String> {
+    match path {
+        Some(path) => std::fs::write(path, text).map_err(|error| format!("cannot write `{}`: {error}", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`rampart check ... | head`) is not an error worth reporting.
+            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("cannot write the report: {error}")),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+fn print_warnings(loaded: &LoadedPolicies, style: Style) {
+    for diagnostic in &loaded.diagnostics {
+        if diagnostic.level == rampart_lang::Level::Warning && !diagnostic.file.starts_with("stdlib/") {
+            let text = loaded
+                .sources
+                .iter()
+                .find(|source| source.name == diagnostic.file)
+                .map(|source| source.text.as_str());
+            eprint!("{}", report::human::diagnostic(diagnostic, text, style));
+        }
+    }
+}
+
+/// Evaluates every resource of every input file.
+pub fn evaluate(loaded: &LoadedPolicies, inputs: &[InputFile], options: &EvalOptions) -> Report {
+    let mut report = Report {
+        version: report::REPORT_VERSION,
+        ..Report::default()
+    };
+    report.summary.files = inputs.len();
+    let mut per_file = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let mut errors = input.errors.clone();
+        let resources = load::resources(&input.documents, &mut errors);
+        for error in errors {
+            report.errors.push(load_error(&input.name, &error));
+        }
+        per_file.push(resources);
+    }
+    let mut inventory = Inventory::new();
+    if loaded.set.uses_inventory() {
+        for resource in per_file.iter().flatten() {
+            inventory.add(resource.value);
+        }
+    }
+    let evaluator = Evaluator::new(&loaded.set, options.clone());
+    for (input, resources) in inputs.iter().zip(&per_file) {
+        for resource in resources {
+            report.summary.resources += 1;
+            let subject = Subject {
+                resource: resource.value,
+                old_resource: None,
+                inventory: Some(&inventory),
+            };
+            let evaluation = evaluator.evaluate(&subject);
+            let identity = ResourceIdentity::of(resource.value);
+            let locate = |pointer: &str| {
+                let full = format!("{}{pointer}", resource.pointer);
+                let position = resource.document.positions.locate(&resource.document.value, &full);
+                (full, position)
+            };
+            for finding in evaluation.findings {
+                let (path, position) = locate(&finding.pointer);
+                let controls = loaded
+                    .set
+                    .policy(&finding.policy)
+                    .map(|policy| policy.controls.clone())
+                    .unwrap_or_default();
+                report.findings.push(ReportFinding {
+                    policy: finding.policy,
+                    action: finding.action,
+                    severity: finding.severity,
+                    message: finding.message,
+                    controls,
+                    resource: identity.clone(),
+                    file: input.name.clone(),
+                    document: resource.document.index,
+                    line: position.map_or(1, |position| position.line),
+                    column: position.map_or(1, |position| position.column),
+                    path,
+                    fix: finding
+                        .fix
+                        .iter()
+                        .map(|operation| operation.prefixed(&resource.pointer))
+                        .collect(),
+                });
+            }
+            for error in evaluation.errors {
+                let (_, position) = locate("");
+                report.errors.push(ReportError {
+                    file: input.name.clone(),
+                    line: position.map(|position| position.line),
+                    column: position.map(|position| position.column),
+                    code: None,
+                    message: format!("policy `{}` on {}: {}", error.policy, identity.describe(), error.message),
+                    help: None,
+                });
+            }
+        }
+    }
+    report
+}
+
+fn load_error(file: &str, error: &load::LoadError) -> ReportError {
+    ReportError {
+        file: file.to_owned(),
+        line: error.position.map(|position| position.line),
+        column: error.position.map(|position| position.column),
+        code: None,
+        message: error.message.clone(),
+        help: None,
+    }
+}
+
+fn add_policy_errors(report: &mut Report, loaded: &LoadedPolicies) {
+    for diagnostic in &loaded.diagnostics {
+        if diagnostic.level != rampart_lang::Level::Error {
+            continue;
+        }
+        report.errors.push(ReportError {
+            file: diagnostic.file.clone(),
+            line: u32::try_from(diagnostic.start.line).ok(),
+            column: u32::try_from(diagnostic.start.column).ok(),
+            code: Some(diagnostic.code.to_owned()),
+            message: diagnostic.message.clone(),
+            help: diagnostic.help.clone(),
+        });
+    }
+    for problem in &loaded.problems {
+        report.errors.push(ReportError {
+            file: String::new(),
+            line: None,
+            column: None,
+            code: None,
+            message: problem.clone(),
+            help: None,
+        });
+    }
+}
+
+fn add_input_problems(report: &mut Report, problems: &[InputProblem]) {
+    for problem in problems {
+        report.errors.push(load_error(&problem.file, &problem.error));
+    }
+}

@@ -1,0 +1,88 @@
+//! The `rampart` command line.
+
+mod check;
+mod inputs;
+mod policies;
+mod render;
+mod report;
+mod test_command;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Policy as code for Kubernetes: statically checked policies, evaluated on
+/// manifests in CI, in an admission webhook, or anywhere WebAssembly runs.
+#[derive(Parser, Debug)]
+#[command(name = "rampart", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check manifests (files, directories, or `-` for stdin) against policies.
+    Check(check::CheckArguments),
+    /// Run the `test` blocks of policy files.
+    Test(test_command::TestArguments),
+    /// List the standard library's sets and policies.
+    List(ListArguments),
+}
+
+#[derive(clap::Args, Debug)]
+struct ListArguments {
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Where colour goes.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    /// Nothing denied.
+    pub const CLEAN: u8 = 0;
+    /// At least one deny finding (or a failing test).
+    pub const DENIED: u8 = 1;
+    /// The run was incomplete: unreadable input, a policy error, bad usage.
+    pub const INCOMPLETE: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { exit::INCOMPLETE } else { exit::CLEAN };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Check(arguments) => check::run(arguments),
+        Command::Test(arguments) => test_command::run(arguments),
+        Command::List(arguments) => policies::list(arguments.json),
+    };
+    ExitCode::from(code)
+}
+
+/// Whether to colour output written to a stream that is (or is not) a terminal.
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
+    }
+}
+
+/// Paths given on the command line, as written.
+pub type Paths = Vec<PathBuf>;

@@ -1,0 +1,180 @@
+//! The builtin functions. The compiler checks their argument types; at run
+//! time a value of the wrong shape (possible through dynamic data) gives
+//! `null` rather than an error, in keeping with null-safe paths.
+
+use super::exec::Run;
+use crate::helpers::{glob, image, quantity, selector};
+use crate::ir::{Builtin, KubeVersion};
+use crate::value::Value;
+use std::rc::Rc;
+
+impl<'v> Run<'v> {
+    pub(super) fn call_builtin(
+        &mut self,
+        builtin: Builtin,
+        arguments: Vec<Value<'v>>,
+    ) -> Result<Value<'v>, String> {
+        let argument = |position: usize| arguments.get(position).cloned().unwrap_or(Value::Null);
+        let text = |position: usize| arguments.get(position).and_then(Value::as_str);
+        let first = argument(0);
+        Ok(match builtin {
+            Builtin::Count => first.count().map_or(Value::Null, |count| Value::Int(count as i64)),
+            Builtin::StartsWith => both_text(text(0), text(1), |s, p| s.starts_with(p)),
+            Builtin::EndsWith => both_text(text(0), text(1), |s, p| s.ends_with(p)),
+            Builtin::Contains => match (text(0), text(1)) {
+                (Some(whole), Some(part)) => Value::Bool(whole.contains(part)),
+                _ => Value::Bool(argument(1).is_in(&first) && !matches!(first, Value::Str(_) | Value::String(_))),
+            },
+            Builtin::Matches => match (text(0), text(1)) {
+                (Some(subject), Some(pattern)) => Value::Bool(self.evaluator.regex(pattern)?.is_match(subject)),
+                _ => Value::Bool(false),
+            },
+            Builtin::Glob => both_text(text(0), text(1), |s, p| glob::matches(p, s)),
+            Builtin::Lower => map_text(text(0), str::to_lowercase),
+            Builtin::Upper => map_text(text(0), str::to_uppercase),
+            Builtin::Trim => map_text(text(0), |s| s.trim().to_owned()),
+            Builtin::Split => match (text(0), text(1)) {
+                (Some(whole), Some(separator)) => Value::List(Rc::new(
+                    whole.split(separator).map(Value::string).collect(),
+                )),
+                _ => Value::Null,
+            },
+            Builtin::Join => match text(1) {
+                Some(separator) => {
+                    let mut parts = Vec::new();
+                    let _ = first.for_each::<()>(|_, item| {
+                        parts.push(item.to_message_text());
+                        Ok(true)
+                    });
+                    Value::string(parts.join(separator))
+                }
+                None => Value::Null,
+            },
+            Builtin::Replace => match (text(0), text(1), text(2)) {
+                (Some(whole), Some(from), Some(to)) => Value::string(whole.replace(from, to)),
+                _ => Value::Null,
+            },
+            Builtin::ToString => match first {
+                Value::Null => Value::Null,
+                other => Value::string(other.to_message_text()),
+            },
+            Builtin::Keys => collect(&first, |key, _| key),
+            Builtin::Values => collect(&first, |_, item| item),
+            Builtin::Sum => fold_numbers(&first, |numbers| Some(numbers.iter().sum())),
+            Builtin::Min => fold_numbers(&first, |numbers| numbers.iter().copied().reduce(f64::min)),
+            Builtin::Max => fold_numbers(&first, |numbers| numbers.iter().copied().reduce(f64::max)),
+            Builtin::AnyTrue => Value::Bool(some_element(&first, |item| item.is_true())),
+            Builtin::AllTrue => Value::Bool(!some_element(&first, |item| !item.is_true())),
+            Builtin::Quantity => match &first {
+                Value::Int(_) | Value::Float(_) => first.as_f64().map_or(Value::Null, Value::Float),
+                other => other
+                    .as_str()
+                    .and_then(quantity::parse)
+                    .map_or(Value::Null, Value::Float),
+            },
+            Builtin::Image => match first.as_str() {
+                Some(reference) => image_value(reference),
+                None => Value::Null,
+            },
+            Builtin::Resources => match (first.as_str(), self.subject.inventory) {
+                (Some(kind), Some(inventory)) => Value::List(Rc::new(
+                    inventory.of_kind(kind).iter().map(|resource| Value::from_json(resource)).collect(),
+                )),
+                _ => Value::List(Rc::new(Vec::new())),
+            },
+            Builtin::Selects => {
+                let selector_json = first.to_json();
+                let labels_json = argument(1).to_json();
+                Value::Bool(selector::selects(&selector_json, labels_json.as_object()))
+            }
+            Builtin::VersionAtLeast => match first.as_str().and_then(KubeVersion::parse) {
+                Some(version) => Value::Bool(self.evaluator.options.version >= version),
+                None => Value::Null,
+            },
+            Builtin::IsNull => Value::Bool(first.is_null()),
+            Builtin::ToInt => match &first {
+                Value::Int(_) => first.clone(),
+                Value::Float(number) if number.is_finite() => Value::Int(number.trunc() as i64),
+                other => other
+                    .as_str()
+                    .and_then(|text| text.trim().parse::<i64>().ok())
+                    .map_or(Value::Null, Value::Int),
+            },
+            Builtin::HasKey => Value::Bool(text(1).is_some_and(|key| first.has_key(key))),
+        })
+    }
+}
+
+fn both_text<'v>(subject: Option<&str>, other: Option<&str>, test: impl Fn(&str, &str) -> bool) -> Value<'v> {
+    match (subject, other) {
+        (Some(subject), Some(other)) => Value::Bool(test(subject, other)),
+        _ => Value::Bool(false),
+    }
+}
+
+fn map_text<'v>(text: Option<&str>, change: impl Fn(&str) -> String) -> Value<'v> {
+    text.map_or(Value::Null, |text| Value::string(change(text)))
+}
+
+fn collect<'v>(collection: &Value<'v>, pick: impl Fn(Value<'v>, Value<'v>) -> Value<'v>) -> Value<'v> {
+    let mut items = Vec::new();
+    let _ = collection.for_each::<()>(|key, item| {
+        items.push(pick(key, item));
+        Ok(true)
+    });
+    Value::List(Rc::new(items))
+}
+
+fn some_element(collection: &Value<'_>, test: impl Fn(&Value<'_>) -> bool) -> bool {
+    let mut found = false;
+    let _ = collection.for_each::<()>(|_, item| {
+        found = test(&item);
+        Ok(!found)
+    });
+    found
+}
+
+/// Folds the numbers of a list; null when any element is not a number.
+/// Integer lists keep integer results where the fold allows.
+fn fold_numbers<'v>(collection: &Value<'v>, fold: impl Fn(&[f64]) -> Option<f64>) -> Value<'v> {
+    let mut numbers = Vec::new();
+    let mut all_integers = true;
+    let mut well_formed = true;
+    let _ = collection.for_each::<()>(|_, item| {
+        match item {
+            Value::Int(number) => numbers.push(number as f64),
+            Value::Float(number) => {
+                all_integers = false;
+                numbers.push(number);
+            }
+            _ => well_formed = false,
+        }
+        Ok(well_formed)
+    });
+    if !well_formed {
+        return Value::Null;
+    }
+    match fold(&numbers) {
+        Some(result) if all_integers && result.fract() == 0.0 && result.abs() < 9e15 => Value::Int(result as i64),
+        Some(result) => Value::Float(result),
+        None => Value::Null,
+    }
+}
+
+fn image_value<'v>(reference: &str) -> Value<'v> {
+    let parsed = image::parse(reference);
+    let optional = |part: Option<String>| part.map_or(Value::Null, Value::string);
+    let name = parsed
+        .repository
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Value::Object(Rc::new(vec![
+        ("registry".into(), Value::string(parsed.registry)),
+        ("repository".into(), Value::string(parsed.repository)),
+        ("name".into(), Value::string(name)),
+        ("tag".into(), optional(parsed.tag)),
+        ("digest".into(), optional(parsed.digest)),
+    ]))
+}

@@ -1,0 +1,230 @@
+//! Running one policy body on one resource: statements, rules and findings.
+
+use super::location::{Location, Segment};
+use super::{Budget, Evaluator, Subject, fix};
+use crate::finding::Finding;
+use crate::ir::{Action, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart};
+use crate::value::Value;
+use serde_json::Value as Json;
+use std::cell::Cell;
+
+/// The deepest chain of user-function calls; the compiler already refuses
+/// recursion, so this only guards a hand-made or corrupted IR.
+const MAXIMUM_CALL_DEPTH: u32 = 64;
+
+/// The state of one policy's evaluation on one resource.
+pub(super) struct Run<'v> {
+    pub(super) evaluator: &'v Evaluator<'v>,
+    pub(super) policy: &'v Policy,
+    pub(super) subject: Subject<'v>,
+    pub(super) pod_value: Value<'v>,
+    pub(super) pod_location: Option<Location>,
+    pub(super) budget: Budget,
+    pub(super) slots: Vec<Value<'v>>,
+    pub(super) locations: Vec<Option<Location>>,
+    /// Locations of the enclosing located loop variables, innermost last: a
+    /// rule without `at` points at the innermost one.
+    located: Vec<Location>,
+    pub(super) call_depth: u32,
+    findings: Vec<Finding>,
+}
+
+impl<'v> Run<'v> {
+    pub(super) fn new(
+        evaluator: &'v Evaluator<'v>,
+        policy: &'v Policy,
+        subject: &Subject<'v>,
+        pod_path: Option<&'static [&'static str]>,
+    ) -> Run<'v> {
+        let (pod_value, pod_location) = match pod_path {
+            Some(path) => {
+                let mut value = Value::from_json(subject.resource);
+                let mut location = Location::root();
+                for step in path {
+                    value = value.field(step);
+                    location = location.member((*step).into());
+                }
+                (value, Some(location))
+            }
+            None => (Value::Null, None),
+        };
+        let slots = policy.slots as usize;
+        Run {
+            evaluator,
+            policy,
+            subject: *subject,
+            pod_value,
+            pod_location,
+            budget: Budget {
+                remaining: Cell::new(evaluator.options.step_budget),
+            },
+            slots: vec![Value::Null; slots],
+            locations: vec![None; slots],
+            located: Vec::new(),
+            call_depth: 0,
+            findings: Vec::new(),
+        }
+    }
+
+    pub(super) fn execute(&mut self) -> Result<Vec<Finding>, String> {
+        self.statements(&self.policy.body)?;
+        Ok(std::mem::take(&mut self.findings))
+    }
+
+    fn statements(&mut self, statements: &'v [Stmt]) -> Result<(), String> {
+        for statement in statements {
+            self.budget.spend()?;
+            match statement {
+                Stmt::Let { slot, value } => {
+                    let (value, location) = self.eval_located(value)?;
+                    self.bind(*slot, value, location);
+                }
+                Stmt::For {
+                    key_slot,
+                    value_slot,
+                    collection,
+                    body,
+                } => {
+                    self.iterate(collection, &mut |run, key, value, location| {
+                        if let Some(key_slot) = key_slot {
+                            run.bind(*key_slot, key, None);
+                        }
+                        let located = location.is_some();
+                        if let Some(location) = &location {
+                            run.located.push(location.clone());
+                        }
+                        run.bind(*value_slot, value, location);
+                        let outcome = run.statements(body);
+                        if located {
+                            run.located.pop();
+                        }
+                        outcome.map(|()| true)
+                    })?;
+                }
+                Stmt::If {
+                    condition,
+                    then,
+                    otherwise,
+                } => {
+                    if self.eval(condition)?.is_true() {
+                        self.statements(then)?;
+                    } else {
+                        self.statements(otherwise)?;
+                    }
+                }
+                Stmt::Rule(rule) => self.rule(rule)?,
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn bind(&mut self, slot: u32, value: Value<'v>, location: Option<Location>) {
+        let slot = slot as usize;
+        if slot < self.slots.len() {
+            self.slots[slot] = value;
+            self.locations[slot] = location;
+        }
+    }
+
+    fn rule(&mut self, rule: &'v Rule) -> Result<(), String> {
+        if !self.eval(&rule.condition)?.is_true() {
+            return Ok(());
+        }
+        let pointer_segments = match &rule.at {
+            Some(path) => self.resolve_path(path)?,
+            None => self
+                .located
+                .last()
+                .map(Location::segments)
+                .unwrap_or_default(),
+        };
+        let message = self.render(&rule.message)?;
+        let mut patch = Vec::new();
+        for fix in &rule.fixes {
+            patch.extend(self.fix(fix)?);
+        }
+        let action: Action = self.policy.action_override.unwrap_or(rule.action);
+        self.findings.push(Finding {
+            policy: self.policy.id.clone(),
+            rule: rule.index,
+            action,
+            severity: self.policy.severity,
+            message,
+            pointer: super::location::pointer_of(&pointer_segments),
+            fix: patch,
+        });
+        Ok(())
+    }
+
+    fn fix(&mut self, fix: &'v Fix) -> Result<Vec<crate::finding::PatchOperation>, String> {
+        let resource: &Json = self.subject.resource;
+        Ok(match fix {
+            Fix::Set { target, value } => {
+                let segments = self.resolve_path(target)?;
+                let value = self.eval(value)?.to_json();
+                fix::set(resource, &segments, value)
+            }
+            Fix::Append { target, value } => {
+                let segments = self.resolve_path(target)?;
+                let value = self.eval(value)?.to_json();
+                fix::append(resource, &segments, value)
+            }
+            Fix::Remove { target } => {
+                let segments = self.resolve_path(target)?;
+                fix::remove(resource, &segments)
+            }
+        })
+    }
+
+    /// The segments of a path from the resource root.
+    fn resolve_path(&mut self, path: &'v PathExpr) -> Result<Vec<Segment>, String> {
+        let mut segments = match &path.root {
+            PathRoot::Resource => Vec::new(),
+            PathRoot::Pod => self
+                .pod_location
+                .as_ref()
+                .map(Location::segments)
+                .unwrap_or_default(),
+            PathRoot::Slot(slot) => self
+                .locations
+                .get(*slot as usize)
+                .and_then(Option::as_ref)
+                .map(Location::segments)
+                .unwrap_or_default(),
+        };
+        for step in &path.steps {
+            match step {
+                PathStep::Field(name) => segments.push(Segment::Member(name.clone())),
+                PathStep::Index(index) => match self.eval(index)? {
+                    Value::Int(position) if position >= 0 => {
+                        segments.push(Segment::Element(position as usize))
+                    }
+                    other => match other.as_str() {
+                        Some(key) => segments.push(Segment::Member(key.into())),
+                        None => break,
+                    },
+                },
+            }
+        }
+        Ok(segments)
+    }
+
+    pub(super) fn render(&mut self, parts: &'v [TemplatePart]) -> Result<String, String> {
+        let mut text = String::new();
+        for part in parts {
+            match part {
+                TemplatePart::Text(literal) => text.push_str(literal),
+                TemplatePart::Expr(expr) => text.push_str(&self.eval(expr)?.to_message_text()),
+            }
+        }
+        Ok(text)
+    }
+
+    pub(super) fn enter_call(&mut self) -> Result<(), String> {
+        self.call_depth += 1;
+        if self.call_depth > MAXIMUM_CALL_DEPTH {
+            return Err("function calls nested too deeply".to_owned());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,362 @@
+//! Expressions: values, located paths and iteration.
+
+use super::exec::Run;
+use super::location::Location;
+use crate::ir::{BinaryOp, Expr, Quantifier, UnaryOp};
+use crate::value::Value;
+use crate::workload::CONTAINER_LISTS;
+use serde_json::Value as Json;
+use std::rc::Rc;
+
+/// What iteration calls for each element: the run, the index or key, the
+/// element and its location. Returns whether to go on.
+pub(super) type Visitor<'r, 'v> =
+    dyn FnMut(&mut Run<'v>, Value<'v>, Value<'v>, Option<Location>) -> Result<bool, String> + 'r;
+
+impl<'v> Run<'v> {
+    /// Evaluates an expression.
+    pub(super) fn eval(&mut self, expr: &'v Expr) -> Result<Value<'v>, String> {
+        self.budget.spend()?;
+        Ok(match expr {
+            Expr::Literal(json) => Value::from_json(json),
+            Expr::Slot(slot) => self.slots.get(*slot as usize).cloned().unwrap_or(Value::Null),
+            Expr::Resource => Value::from_json(self.subject.resource),
+            Expr::OldResource => self.subject.old_resource.map_or(Value::Null, Value::from_json),
+            Expr::Pod => self.pod_value.clone(),
+            Expr::PodContainers(_) => {
+                let mut items = Vec::new();
+                self.iterate(expr, &mut |_, _, value, _| {
+                    items.push(value);
+                    Ok(true)
+                })?;
+                Value::List(Rc::new(items))
+            }
+            Expr::Param(index) => self
+                .policy
+                .params
+                .get(*index as usize)
+                .map_or(Value::Null, |param| Value::from_json(&param.value)),
+            Expr::Field(base, name) => self.eval(base)?.field(name),
+            Expr::Index(base, index) => {
+                let base = self.eval(base)?;
+                let index = self.eval(index)?;
+                base.index(&index)
+            }
+            Expr::Unary(operator, operand) => {
+                let operand = self.eval(operand)?;
+                unary(*operator, operand)
+            }
+            Expr::Binary(operator, left, right) => self.binary(*operator, left, right)?,
+            Expr::Call(builtin, arguments) => {
+                let mut values = Vec::with_capacity(arguments.len());
+                for argument in arguments {
+                    values.push(self.eval(argument)?);
+                }
+                self.call_builtin(*builtin, values)?
+            }
+            Expr::CallFunction(index, arguments) => self.call_function(*index, arguments)?,
+            Expr::List(elements) => {
+                let mut items = Vec::with_capacity(elements.len());
+                for element in elements {
+                    items.push(self.eval(element)?);
+                }
+                Value::List(Rc::new(items))
+            }
+            Expr::Object(members) => {
+                let mut object = Vec::with_capacity(members.len());
+                for (key, member) in members {
+                    object.push((key.clone(), self.eval(member)?));
+                }
+                Value::Object(Rc::new(object))
+            }
+            Expr::Quantified {
+                quantifier,
+                key_slot,
+                value_slot,
+                collection,
+                predicate,
+            } => {
+                let looking_for = matches!(quantifier, Quantifier::Any);
+                let mut found = false;
+                self.iterate(collection, &mut |run, key, value, location| {
+                    if let Some(key_slot) = key_slot {
+                        run.bind(*key_slot, key, None);
+                    }
+                    run.bind(*value_slot, value, location);
+                    if run.eval(predicate)?.is_true() == looking_for {
+                        found = true;
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })?;
+                Value::Bool(if looking_for { found } else { !found })
+            }
+            Expr::Comprehension {
+                key_slot,
+                value_slot,
+                collection,
+                filter,
+                map,
+            } => {
+                let mut items = Vec::new();
+                self.iterate(collection, &mut |run, key, value, location| {
+                    if let Some(key_slot) = key_slot {
+                        run.bind(*key_slot, key, None);
+                    }
+                    run.bind(*value_slot, value, location);
+                    if let Some(filter) = filter
+                        && !run.eval(filter)?.is_true()
+                    {
+                        return Ok(true);
+                    }
+                    items.push(run.eval(map)?);
+                    Ok(true)
+                })?;
+                Value::List(Rc::new(items))
+            }
+            Expr::Conditional(condition, then, otherwise) => {
+                if self.eval(condition)?.is_true() {
+                    self.eval(then)?
+                } else {
+                    self.eval(otherwise)?
+                }
+            }
+            Expr::Format(parts) => Value::string(self.render(parts)?),
+        })
+    }
+
+    /// Evaluates an expression and, when it is a path into the resource, where it is.
+    pub(super) fn eval_located(
+        &mut self,
+        expr: &'v Expr,
+    ) -> Result<(Value<'v>, Option<Location>), String> {
+        match expr {
+            Expr::Slot(slot) => {
+                self.budget.spend()?;
+                let slot = *slot as usize;
+                Ok((
+                    self.slots.get(slot).cloned().unwrap_or(Value::Null),
+                    self.locations.get(slot).cloned().flatten(),
+                ))
+            }
+            Expr::Resource => {
+                self.budget.spend()?;
+                Ok((Value::from_json(self.subject.resource), Some(Location::root())))
+            }
+            Expr::Pod => {
+                self.budget.spend()?;
+                Ok((self.pod_value.clone(), self.pod_location.clone()))
+            }
+            Expr::Field(base, name) => {
+                let (base, location) = self.eval_located(base)?;
+                Ok((base.field(name), location.map(|location| location.member(name.clone()))))
+            }
+            Expr::Index(base, index) => {
+                let (base, location) = self.eval_located(base)?;
+                let index = self.eval(index)?;
+                let location = match (&index, location) {
+                    (Value::Int(position), Some(location)) if *position >= 0 => {
+                        Some(location.element(*position as usize))
+                    }
+                    (other, Some(location)) => other.as_str().map(|key| location.member(key.into())),
+                    (_, None) => None,
+                };
+                Ok((base.index(&index), location))
+            }
+            _ => Ok((self.eval(expr)?, None)),
+        }
+    }
+
+    /// Visits each element of a collection with its key and location.
+    pub(super) fn iterate(
+        &mut self,
+        collection: &'v Expr,
+        visit: &mut Visitor<'_, 'v>,
+    ) -> Result<(), String> {
+        if let Expr::PodContainers(pod) = collection {
+            return self.iterate_containers(pod, visit);
+        }
+        let (value, location) = self.eval_located(collection)?;
+        self.iterate_value(value, location, 0, visit).map(|_| ())
+    }
+
+    fn iterate_containers(
+        &mut self,
+        pod: &'v Expr,
+        visit: &mut Visitor<'_, 'v>,
+    ) -> Result<(), String> {
+        let (pod, location) = self.eval_located(pod)?;
+        let spec = pod.field("spec");
+        let spec_location = location.map(|location| location.member("spec".into()));
+        let mut ordinal = 0i64;
+        for list in CONTAINER_LISTS {
+            let list_location = spec_location.as_ref().map(|location| location.member(list.into()));
+            let (going_on, visited) = self.iterate_value(spec.field(list), list_location, ordinal, visit)?;
+            ordinal += visited;
+            if !going_on {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Iterates a list or map; returns whether to go on and how many were visited.
+    fn iterate_value(
+        &mut self,
+        value: Value<'v>,
+        location: Option<Location>,
+        first_ordinal: i64,
+        visit: &mut Visitor<'_, 'v>,
+    ) -> Result<(bool, i64), String> {
+        let mut visited = 0i64;
+        match value {
+            Value::Json(Json::Array(items)) => {
+                for (position, item) in items.iter().enumerate() {
+                    self.budget.spend()?;
+                    visited += 1;
+                    let item_location = location.as_ref().map(|location| location.element(position));
+                    let key = Value::Int(first_ordinal + position as i64);
+                    if !visit(self, key, Value::from_json(item), item_location)? {
+                        return Ok((false, visited));
+                    }
+                }
+            }
+            Value::Json(Json::Object(members)) => {
+                for (key, item) in members {
+                    self.budget.spend()?;
+                    visited += 1;
+                    let item_location = location.as_ref().map(|location| location.member(key.as_str().into()));
+                    if !visit(self, Value::Str(key), Value::from_json(item), item_location)? {
+                        return Ok((false, visited));
+                    }
+                }
+            }
+            Value::List(items) => {
+                for (position, item) in items.iter().enumerate() {
+                    self.budget.spend()?;
+                    visited += 1;
+                    let key = Value::Int(first_ordinal + position as i64);
+                    if !visit(self, key, item.clone(), None)? {
+                        return Ok((false, visited));
+                    }
+                }
+            }
+            Value::Object(members) => {
+                for (key, item) in members.iter() {
+                    self.budget.spend()?;
+                    visited += 1;
+                    if !visit(self, Value::String(key.clone()), item.clone(), None)? {
+                        return Ok((false, visited));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok((true, visited))
+    }
+
+    fn binary(
+        &mut self,
+        operator: BinaryOp,
+        left: &'v Expr,
+        right: &'v Expr,
+    ) -> Result<Value<'v>, String> {
+        let left = self.eval(left)?;
+        match operator {
+            BinaryOp::And if !left.is_true() => return Ok(Value::Bool(false)),
+            BinaryOp::Or if left.is_true() => return Ok(Value::Bool(true)),
+            BinaryOp::Coalesce if !left.is_null() => return Ok(left),
+            _ => {}
+        }
+        let right = self.eval(right)?;
+        Ok(match operator {
+            BinaryOp::And | BinaryOp::Or => Value::Bool(right.is_true()),
+            BinaryOp::Coalesce => right,
+            BinaryOp::Equal => Value::Bool(left.equals(&right)),
+            BinaryOp::NotEqual => Value::Bool(!left.equals(&right)),
+            BinaryOp::Less => Value::Bool(left.compare(&right).is_some_and(|order| order.is_lt())),
+            BinaryOp::LessEqual => Value::Bool(left.compare(&right).is_some_and(|order| order.is_le())),
+            BinaryOp::Greater => Value::Bool(left.compare(&right).is_some_and(|order| order.is_gt())),
+            BinaryOp::GreaterEqual => {
+                Value::Bool(left.compare(&right).is_some_and(|order| order.is_ge()))
+            }
+            BinaryOp::In => Value::Bool(left.is_in(&right)),
+            BinaryOp::NotIn => Value::Bool(!left.is_in(&right)),
+            BinaryOp::Add => add(left, right),
+            BinaryOp::Subtract => arithmetic(left, right, i64::checked_sub, |a, b| a - b),
+            BinaryOp::Multiply => arithmetic(left, right, i64::checked_mul, |a, b| a * b),
+            BinaryOp::Divide => arithmetic(left, right, i64::checked_div, |a, b| a / b),
+            BinaryOp::Remainder => arithmetic(left, right, i64::checked_rem, |a, b| a % b),
+        })
+    }
+
+    fn call_function(&mut self, index: u32, arguments: &'v [Expr]) -> Result<Value<'v>, String> {
+        let set = self.evaluator.policy_set();
+        let Some(function) = set.functions.get(index as usize) else {
+            return Err(format!("call of unknown function #{index}"));
+        };
+        let mut frame = vec![Value::Null; function.slots as usize];
+        for (position, argument) in arguments.iter().enumerate() {
+            if let Some(slot) = frame.get_mut(position) {
+                *slot = self.eval(argument)?;
+            }
+        }
+        self.enter_call()?;
+        let saved_slots = std::mem::replace(&mut self.slots, frame);
+        let saved_locations = std::mem::replace(&mut self.locations, vec![None; function.slots as usize]);
+        let result = self.eval(&function.body);
+        self.slots = saved_slots;
+        self.locations = saved_locations;
+        self.call_depth -= 1;
+        result
+    }
+}
+
+fn unary(operator: UnaryOp, operand: Value<'_>) -> Value<'_> {
+    match operator {
+        UnaryOp::Not => Value::Bool(!operand.is_true()),
+        UnaryOp::Negate => match operand {
+            Value::Int(number) => number.checked_neg().map_or(Value::Null, Value::Int),
+            Value::Float(number) => Value::Float(-number),
+            _ => Value::Null,
+        },
+    }
+}
+
+fn add<'v>(left: Value<'v>, right: Value<'v>) -> Value<'v> {
+    if let (Some(left), Some(right)) = (left.as_str(), right.as_str()) {
+        return Value::string(format!("{left}{right}"));
+    }
+    let is_list = |value: &Value<'_>| matches!(value, Value::List(_) | Value::Json(Json::Array(_)));
+    if is_list(&left) && is_list(&right) {
+        let mut items = Vec::new();
+        for side in [left, right] {
+            let _ = side.for_each::<()>(|_, item| {
+                items.push(item);
+                Ok(true)
+            });
+        }
+        return Value::List(Rc::new(items));
+    }
+    arithmetic(left, right, i64::checked_add, |a, b| a + b)
+}
+
+/// Integer arithmetic when both sides are integers (overflow and division by
+/// zero give null), float arithmetic when either is a float, null otherwise.
+fn arithmetic<'v>(
+    left: Value<'v>,
+    right: Value<'v>,
+    integer: fn(i64, i64) -> Option<i64>,
+    float: fn(f64, f64) -> f64,
+) -> Value<'v> {
+    match (&left, &right) {
+        (Value::Int(a), Value::Int(b)) => integer(*a, *b).map_or(Value::Null, Value::Int),
+        _ => match (left.as_f64(), right.as_f64()) {
+            (Some(a), Some(b)) => {
+                let result = float(a, b);
+                if result.is_finite() { Value::Float(result) } else { Value::Null }
+            }
+            _ => Value::Null,
+        },
+    }
+}

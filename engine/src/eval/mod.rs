@@ -1,0 +1,230 @@
+//! The evaluator: runs a compiled [`PolicySet`] over one resource at a time.
+//!
+//! Evaluation is total: loops run over finite collections, functions cannot
+//! recurse, and every step draws on a budget, so a policy always finishes (or
+//! reports that it ran out of budget) however large its input.
+
+mod builtins;
+mod exec;
+mod expr;
+mod fix;
+mod location;
+#[cfg(test)]
+mod tests;
+
+pub use location::{Location, Segment};
+
+use crate::finding::{EvalError, Evaluation};
+use crate::ir::{KubeVersion, Matcher, Policy, PolicySet, Scope};
+use crate::helpers::glob;
+use crate::workload;
+use regex::Regex;
+use serde_json::Value as Json;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+/// How an evaluation is bounded and which Kubernetes version it judges as.
+#[derive(Clone, Debug)]
+pub struct EvalOptions {
+    /// Kubernetes version that version-aware policies judge as.
+    pub version: KubeVersion,
+    /// Steps one policy may take on one resource before it is stopped.
+    pub step_budget: u64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            version: KubeVersion::LATEST,
+            step_budget: 1_000_000,
+        }
+    }
+}
+
+/// Every resource of the input, by kind, for `resources("Kind")`.
+#[derive(Debug, Default)]
+pub struct Inventory<'a> {
+    by_kind: HashMap<String, Vec<&'a Json>>,
+}
+
+impl<'a> Inventory<'a> {
+    /// An empty inventory.
+    pub fn new() -> Inventory<'a> {
+        Inventory::default()
+    }
+
+    /// Adds a resource (resources without a string `kind` are ignored).
+    pub fn add(&mut self, resource: &'a Json) {
+        if let Some(kind) = resource.get("kind").and_then(Json::as_str) {
+            self.by_kind.entry(kind.to_owned()).or_default().push(resource);
+        }
+    }
+
+    /// Every resource of `kind`, in the order they were added.
+    pub fn of_kind(&self, kind: &str) -> &[&'a Json] {
+        self.by_kind.get(kind).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+/// What is being judged: the resource, and what else a policy may look at.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    /// The resource.
+    pub resource: &'a Json,
+    /// Its previous version (admission UPDATE), if any.
+    pub old_resource: Option<&'a Json>,
+    /// The whole input, for cross-resource policies.
+    pub inventory: Option<&'a Inventory<'a>>,
+}
+
+impl<'a> Subject<'a> {
+    /// A resource judged on its own.
+    pub fn new(resource: &'a Json) -> Subject<'a> {
+        Subject {
+            resource,
+            old_resource: None,
+            inventory: None,
+        }
+    }
+}
+
+/// Runs a policy set. Holds a cache of compiled regular expressions, so keep
+/// one evaluator per thread and reuse it across resources.
+pub struct Evaluator<'p> {
+    set: &'p PolicySet,
+    options: EvalOptions,
+    regexes: RefCell<HashMap<String, Result<Regex, String>>>,
+}
+
+impl<'p> Evaluator<'p> {
+    /// An evaluator for `set`.
+    pub fn new(set: &'p PolicySet, options: EvalOptions) -> Evaluator<'p> {
+        Evaluator {
+            set,
+            options,
+            regexes: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The policy set being run.
+    pub fn policy_set(&self) -> &'p PolicySet {
+        self.set
+    }
+
+    /// Runs every policy that matches the resource.
+    pub fn evaluate(&self, subject: &Subject<'_>) -> Evaluation {
+        let mut evaluation = Evaluation::default();
+        for policy in &self.set.policies {
+            self.evaluate_policy(policy, subject, &mut evaluation);
+        }
+        evaluation
+    }
+
+    /// Runs one policy, if it matches the resource, adding to `evaluation`.
+    pub fn evaluate_policy(
+        &self,
+        policy: &Policy,
+        subject: &Subject<'_>,
+        evaluation: &mut Evaluation,
+    ) {
+        if !policy.applies_at(self.options.version) {
+            return;
+        }
+        let Some(pod_path) = match_resource(&policy.matcher, subject.resource) else {
+            return;
+        };
+        evaluation.matched.push(policy.id.clone());
+        let mut run = exec::Run::new(self, policy, subject, pod_path);
+        match run.execute() {
+            Ok(findings) => evaluation.findings.extend(findings),
+            Err(message) => evaluation.errors.push(EvalError {
+                policy: policy.id.clone(),
+                message,
+            }),
+        }
+    }
+
+    fn regex(&self, pattern: &str) -> Result<Regex, String> {
+        if let Some(cached) = self.regexes.borrow().get(pattern) {
+            return cached.clone();
+        }
+        let compiled = Regex::new(pattern)
+            .map_err(|error| format!("invalid regular expression `{pattern}`: {error}"));
+        self.regexes
+            .borrow_mut()
+            .insert(pattern.to_owned(), compiled.clone());
+        compiled
+    }
+}
+
+/// Whether the matcher selects the resource. `Some(path)` when it does, with
+/// the path of the pod template (`Some(None)` when the policy is not about pods).
+fn match_resource(
+    matcher: &Matcher,
+    resource: &Json,
+) -> Option<Option<&'static [&'static str]>> {
+    let kind = resource.get("kind").and_then(Json::as_str).unwrap_or_default();
+    let pod_path = match &matcher.scope {
+        Scope::All => None,
+        Scope::Pods => Some(workload::pod_template_path(kind)?),
+        Scope::Kinds(kinds) => {
+            let group = resource
+                .get("apiVersion")
+                .and_then(Json::as_str)
+                .map(|api_version| api_version.rsplit_once('/').map_or("", |(group, _)| group))
+                .unwrap_or_default();
+            let selected = kinds.iter().any(|selector| {
+                selector.kind == kind && selector.group.as_deref().is_none_or(|wanted| wanted == group)
+            });
+            if !selected {
+                return None;
+            }
+            None
+        }
+    };
+    let metadata = resource.get("metadata");
+    if !matcher.namespaces.is_empty() || !matcher.exclude_namespaces.is_empty() {
+        let namespace = metadata
+            .and_then(|metadata| metadata.get("namespace"))
+            .and_then(Json::as_str)
+            .unwrap_or("default");
+        let any_glob = |patterns: &[String]| patterns.iter().any(|pattern| glob::matches(pattern, namespace));
+        if !matcher.namespaces.is_empty() && !any_glob(&matcher.namespaces) {
+            return None;
+        }
+        if any_glob(&matcher.exclude_namespaces) {
+            return None;
+        }
+    }
+    if !matcher.labels.is_empty() || !matcher.exclude_labels.is_empty() {
+        let labels = metadata
+            .and_then(|metadata| metadata.get("labels"))
+            .and_then(Json::as_object);
+        let carries = |(key, value): &(String, String)| {
+            labels
+                .and_then(|labels| labels.get(key))
+                .and_then(Json::as_str)
+                .is_some_and(|actual| value == "*" || actual == value)
+        };
+        if !matcher.labels.iter().all(carries) || matcher.exclude_labels.iter().any(carries) {
+            return None;
+        }
+    }
+    Some(pod_path)
+}
+
+/// Counts steps against the budget.
+struct Budget {
+    remaining: Cell<u64>,
+}
+
+impl Budget {
+    fn spend(&self) -> Result<(), String> {
+        let remaining = self.remaining.get();
+        if remaining == 0 {
+            return Err("evaluation step budget exhausted: the input is too large for this policy".to_owned());
+        }
+        self.remaining.set(remaining - 1);
+        Ok(())
+    }
+}

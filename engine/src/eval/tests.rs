@@ -1,0 +1,165 @@
+use super::*;
+use crate::ir::*;
+use serde_json::json;
+use std::rc::Rc;
+
+fn path(expr: Expr, fields: &[&str]) -> Expr {
+    fields
+        .iter()
+        .fold(expr, |base, field| Expr::Field(Box::new(base), Rc::from(*field)))
+}
+
+fn policy(body: Vec<Stmt>, slots: u32, scope: Scope) -> Policy {
+    Policy {
+        id: "test.policy".into(),
+        title: String::new(),
+        description: String::new(),
+        remediation: String::new(),
+        severity: Severity::High,
+        controls: vec![],
+        action_override: None,
+        since: None,
+        until: None,
+        matcher: Matcher { scope, ..Matcher::default() },
+        params: vec![],
+        body,
+        slots,
+        rules: 1,
+        uses_inventory: false,
+        origin: String::new(),
+    }
+}
+
+fn privileged_policy() -> Policy {
+    let privileged = path(Expr::Slot(0), &["securityContext", "privileged"]);
+    let rule = Rule {
+        index: 0,
+        action: Action::Deny,
+        condition: Expr::Binary(BinaryOp::Equal, Box::new(privileged), Box::new(Expr::Literal(json!(true)))),
+        at: Some(PathExpr {
+            root: PathRoot::Slot(0),
+            steps: vec![PathStep::Field("securityContext".into()), PathStep::Field("privileged".into())],
+        }),
+        message: vec![
+            TemplatePart::Text("container ".into()),
+            TemplatePart::Expr(path(Expr::Slot(0), &["name"])),
+            TemplatePart::Text(" is privileged".into()),
+        ],
+        fixes: vec![Fix::Set {
+            target: PathExpr {
+                root: PathRoot::Slot(0),
+                steps: vec![PathStep::Field("securityContext".into()), PathStep::Field("privileged".into())],
+            },
+            value: Expr::Literal(json!(false)),
+        }],
+    };
+    policy(
+        vec![Stmt::For {
+            key_slot: None,
+            value_slot: 0,
+            collection: Expr::PodContainers(Box::new(Expr::Pod)),
+            body: vec![Stmt::Rule(rule)],
+        }],
+        1,
+        Scope::Pods,
+    )
+}
+
+fn evaluate(policy: Policy, resource: &serde_json::Value) -> Evaluation {
+    let set = PolicySet { version: IR_VERSION, policies: vec![policy], functions: vec![] };
+    let evaluator = Evaluator::new(&set, EvalOptions::default());
+    evaluator.evaluate(&Subject::new(resource))
+}
+
+#[test]
+fn finds_privileged_containers_in_pod_templates_with_pointers() {
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"template": {"spec": {
+            "containers": [{"name": "ok"}, {"name": "bad", "securityContext": {"privileged": true}}],
+            "initContainers": [{"name": "init", "securityContext": {"privileged": true}}]
+        }}}
+    });
+    let evaluation = evaluate(privileged_policy(), &deployment);
+    let pointers: Vec<_> = evaluation.findings.iter().map(|finding| finding.pointer.as_str()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/spec/template/spec/containers/1/securityContext/privileged",
+            "/spec/template/spec/initContainers/0/securityContext/privileged"
+        ]
+    );
+    assert_eq!(evaluation.findings[0].message, "container bad is privileged");
+    assert_eq!(evaluation.findings[0].fix[0].op, PatchKind::Replace);
+    assert_eq!(evaluation.matched, ["test.policy"]);
+}
+
+#[test]
+fn kinds_without_pods_do_not_match_pod_policies() {
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    let evaluation = evaluate(privileged_policy(), &config_map);
+    assert!(evaluation.matched.is_empty());
+}
+
+#[test]
+fn fixes_create_missing_parents() {
+    let mut policy = privileged_policy();
+    let Stmt::For { body, .. } = &mut policy.body[0] else { unreachable!() };
+    let Stmt::Rule(rule) = &mut body[0] else { unreachable!() };
+    rule.condition = Expr::Literal(json!(true));
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a"}]}});
+    let evaluation = evaluate(policy, &pod);
+    let fix = &evaluation.findings[0].fix[0];
+    assert_eq!(fix.op, PatchKind::Add);
+    assert_eq!(fix.path, "/spec/containers/0/securityContext");
+    assert_eq!(fix.value, Some(json!({"privileged": false})));
+}
+
+#[test]
+fn step_budget_stops_runaway_evaluation() {
+    let mut policy = privileged_policy();
+    policy.body = vec![Stmt::For {
+        key_slot: None,
+        value_slot: 0,
+        collection: Expr::Literal(json!((0..1000).collect::<Vec<_>>())),
+        body: vec![Stmt::For {
+            key_slot: None,
+            value_slot: 0,
+            collection: Expr::Literal(json!((0..1000).collect::<Vec<_>>())),
+            body: vec![],
+        }],
+    }];
+    let set = PolicySet { version: IR_VERSION, policies: vec![policy], functions: vec![] };
+    let options = EvalOptions { step_budget: 10_000, ..EvalOptions::default() };
+    let evaluator = Evaluator::new(&set, options);
+    let pod = json!({"kind": "Pod", "spec": {}});
+    let evaluation = evaluator.evaluate(&Subject::new(&pod));
+    assert_eq!(evaluation.errors.len(), 1);
+    assert!(evaluation.errors[0].message.contains("budget"));
+}
+
+#[test]
+fn null_semantics_of_operators() {
+    let check = |expr: Expr, expected: serde_json::Value| {
+        let mut policy = policy(vec![], 1, Scope::All);
+        policy.body = vec![Stmt::Rule(Rule {
+            index: 0,
+            action: Action::Deny,
+            condition: Expr::Literal(json!(true)),
+            at: None,
+            message: vec![TemplatePart::Expr(expr)],
+            fixes: vec![],
+        })];
+        let evaluation = evaluate(policy, &json!({"kind": "X"}));
+        assert_eq!(evaluation.findings[0].message, expected.to_string().trim_matches('"'));
+    };
+    let null = || Box::new(Expr::Literal(json!(null)));
+    let int = |n: i64| Box::new(Expr::Literal(json!(n)));
+    check(Expr::Binary(BinaryOp::Less, null(), int(1)), json!(false));
+    check(Expr::Binary(BinaryOp::NotEqual, null(), Box::new(Expr::Literal(json!(false)))), json!(true));
+    check(Expr::Binary(BinaryOp::Divide, int(1), int(0)), json!(null));
+    check(Expr::Binary(BinaryOp::Coalesce, null(), int(3)), json!(3));
+    check(Expr::Unary(UnaryOp::Not, null()), json!(true));
+    check(path(Expr::Resource, &["a", "b", "c"]), json!(null));
+    check(Expr::Call(Builtin::Quantity, vec![Expr::Literal(json!("500m"))]), json!(0.5));
+}

@@ -1,0 +1,91 @@
+//! What evaluation produces: findings, each with the JSON pointer of what it
+//! is about and, where the rule says how, a JSON patch that fixes it.
+
+use crate::ir::{Action, Severity};
+use serde::{Deserialize, Serialize};
+
+/// One finding of one rule on one resource.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The policy's id.
+    pub policy: String,
+    /// The rule's number within the policy (source order, from 0).
+    pub rule: u32,
+    /// What the finding does to the verdict.
+    pub action: Action,
+    /// The policy's severity.
+    pub severity: Severity,
+    /// The rendered message.
+    pub message: String,
+    /// RFC 6901 JSON pointer, relative to the resource, of what the finding
+    /// is about (`""` for the resource itself).
+    pub pointer: String,
+    /// A JSON patch (RFC 6902) that fixes it, relative to the resource; empty
+    /// when the rule has no fix.
+    pub fix: Vec<PatchOperation>,
+}
+
+/// One operation of a JSON patch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatchOperation {
+    /// `add`, `replace` or `remove`.
+    pub op: PatchKind,
+    /// RFC 6901 pointer of the target.
+    pub path: String,
+    /// The value, for `add` and `replace`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value: Option<serde_json::Value>,
+}
+
+impl PatchOperation {
+    /// The same operation with `prefix` (a pointer) put before its path, to
+    /// move it from a resource to the document holding it.
+    pub fn prefixed(&self, prefix: &str) -> PatchOperation {
+        PatchOperation {
+            op: self.op,
+            path: format!("{prefix}{}", self.path),
+            value: self.value.clone(),
+        }
+    }
+}
+
+/// The kind of a [`PatchOperation`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchKind {
+    /// Adds a member or element (or replaces an existing member).
+    Add,
+    /// Replaces an existing value.
+    Replace,
+    /// Removes a value.
+    Remove,
+}
+
+/// An evaluation that could not finish for one policy on one resource.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalError {
+    /// The policy's id.
+    pub policy: String,
+    /// What went wrong, lowercase, user input in backticks.
+    pub message: String,
+}
+
+/// Everything one evaluation of a resource produced.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Findings, in policy order then rule order.
+    pub findings: Vec<Finding>,
+    /// Policies that could not finish (step budget, invalid regex, …).
+    pub errors: Vec<EvalError>,
+    /// For each policy that matched the resource, its id (coverage, reports).
+    pub matched: Vec<String>,
+}
+
+/// Escapes one reference token of a JSON pointer (RFC 6901).
+pub fn escape_pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains(['~', '/']) {
+        std::borrow::Cow::Owned(token.replace('~', "~0").replace('/', "~1"))
+    } else {
+        std::borrow::Cow::Borrowed(token)
+    }
+}

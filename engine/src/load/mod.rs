@@ -1,0 +1,134 @@
+//! The manifest loader: YAML (multi-document) or JSON text to
+//! `serde_json::Value` documents that keep the line and column of every
+//! node, so that a finding's JSON pointer can be shown as `file:line:column`.
+//!
+//! This module takes text and never touches the filesystem (it builds for
+//! `wasm32-unknown-unknown`); finding and reading files is done elsewhere.
+//!
+//! ```
+//! use rampart_engine::load::{LoadLimits, load_str, resources};
+//!
+//! let outcome = load_str("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n", &LoadLimits::default());
+//! let mut errors = outcome.errors;
+//! let objects = resources(&outcome.documents, &mut errors);
+//! let pod = &objects[0];
+//! let name = pod.document.positions.locate(&pod.document.value, "/metadata/name");
+//! assert_eq!(name.map(|p| (p.line, p.column)), Some((4, 3)));
+//! ```
+//!
+//! JSON needs nothing special: YAML 1.2 is a superset of JSON, so the same
+//! parser reads it, with positions (columns matter on single-line JSON).
+
+use serde::Serialize;
+use serde_json::Value;
+
+mod builder;
+mod positions;
+mod resources;
+mod scalar;
+#[cfg(test)]
+mod tests;
+
+pub use positions::{Position, PositionTree};
+pub use resources::{Resource, resources};
+
+/// Bounds on what one file may make the loader build, so that hostile input
+/// (deep nesting, alias bombs) is refused in bounded time and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Most nodes (scalars, sequences, mappings) per file, after alias
+    /// expansion. Default 5,000,000.
+    pub max_nodes: usize,
+    /// Most nested sequences and mappings in a document. Default 256.
+    pub max_depth: usize,
+    /// Most nodes produced by alias expansion, per file. Default 100,000.
+    pub max_alias_expansion: usize,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        Self {
+            max_nodes: 5_000_000,
+            max_depth: 256,
+            max_alias_expansion: 100_000,
+        }
+    }
+}
+
+/// One document of a file, with the positions of its nodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// 0-based position of the document in the file. Every YAML document
+    /// counts, empty ones (a bare `---`, only comments) included, so the
+    /// index matches what a user counts with `---` separators: in
+    /// `a: 1\n---\n---\nb: 2`, `b: 2` has index 2. Text with no document at
+    /// all (empty, or only comments) has no documents.
+    pub index: usize,
+    /// The document's content: `null` for an empty document.
+    pub value: Value,
+    /// Where each node of `value` starts in the text.
+    pub positions: PositionTree,
+}
+
+/// A problem with the text: a syntax error, a limit exceeded, a duplicate
+/// key, a document that is not a Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadError {
+    /// 0-based index of the document concerned (see [`Document::index`]),
+    /// when there is one. Messages name documents 1-based ("document 2" is
+    /// index 1), the way a person counts them.
+    pub document: Option<usize>,
+    /// Where the problem is in the text, when known.
+    pub position: Option<Position>,
+    /// Lowercase description, with user input in backticks.
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(position) = self.position {
+            write!(formatter, "{}:{}: ", position.line, position.column)?;
+        }
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// What [`load_str`] produced: the documents it could load and the errors
+/// it met. Both may be non-empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadOutcome {
+    /// Loaded documents, in file order (indexes may skip documents that
+    /// failed).
+    pub documents: Vec<Document>,
+    /// Problems met, in file order.
+    pub errors: Vec<LoadError>,
+}
+
+/// Loads every document of `text`, YAML or JSON.
+///
+/// - Plain scalars resolve by the YAML 1.2 core schema (see below); quoted
+///   and block scalars are strings. `.inf` and `.nan` stay strings, since
+///   JSON has no such numbers. Mapping keys are their scalar's text.
+/// - Anchors, aliases and merge keys (`<<`, explicit keys win) are expanded;
+///   every node an alias produces is located at the alias.
+/// - A duplicate key, a non-scalar key, or nesting deeper than
+///   [`LoadLimits::max_depth`] is an error that drops that document; loading
+///   goes on with the next one.
+/// - A syntax error is reported with its position and document index; the
+///   documents before it are kept but nothing after it is loaded, since the
+///   parser cannot resume after a syntax error.
+/// - Exceeding [`LoadLimits::max_nodes`] or
+///   [`LoadLimits::max_alias_expansion`] (counted per file) stops the file.
+/// - A byte order mark, CRLF line ends and tabs (where YAML allows them:
+///   not in indentation) are accepted.
+///
+/// Scalar resolution: `null`, `Null`, `NULL`, `~` and empty are null;
+/// `true`/`True`/`TRUE` and `false`/`False`/`FALSE` are booleans; decimal,
+/// `0x` and `0o` integers and decimal floats are numbers; everything else is
+/// a string. `!!str`, `!!int`, `!!float`, `!!bool` and `!!null` tags force
+/// the type; other tags are ignored.
+pub fn load_str(text: &str, limits: &LoadLimits) -> LoadOutcome {
+    builder::load(text, limits)
+}

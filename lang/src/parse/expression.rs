@@ -1,0 +1,345 @@
+//! Expressions (operator precedence with pest's Pratt parser) and message templates.
+
+use super::items::{binding, name, null_expression, string};
+use super::{RampartParser, Rule, report_syntax_error, span_of, unescape};
+use crate::ast::{Expression, ExpressionKind, Name, Span, Template, TemplatePiece};
+use crate::diagnostic::Reporter;
+use pest::Parser;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use rampart_engine::ir::{BinaryOp, Quantifier, UnaryOp};
+use std::sync::OnceLock;
+
+/// Operator precedence, loosest first.
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::or_op, Assoc::Left))
+            .op(Op::infix(Rule::and_op, Assoc::Left))
+            .op(Op::prefix(Rule::not_op))
+            .op(Op::infix(Rule::equal_op, Assoc::Left)
+                | Op::infix(Rule::not_equal_op, Assoc::Left)
+                | Op::infix(Rule::less_op, Assoc::Left)
+                | Op::infix(Rule::less_equal_op, Assoc::Left)
+                | Op::infix(Rule::greater_op, Assoc::Left)
+                | Op::infix(Rule::greater_equal_op, Assoc::Left)
+                | Op::infix(Rule::in_op, Assoc::Left)
+                | Op::infix(Rule::not_in_op, Assoc::Left))
+            .op(Op::infix(Rule::coalesce_op, Assoc::Left))
+            .op(Op::infix(Rule::add_op, Assoc::Left) | Op::infix(Rule::subtract_op, Assoc::Left))
+            .op(Op::infix(Rule::multiply_op, Assoc::Left)
+                | Op::infix(Rule::divide_op, Assoc::Left)
+                | Op::infix(Rule::remainder_op, Assoc::Left))
+            .op(Op::prefix(Rule::negate_op))
+            .op(Op::postfix(Rule::field_step) | Op::postfix(Rule::index_step))
+    })
+}
+
+/// Parses an `expr` pair.
+pub(super) fn expression(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
+    let pairs = if pair.as_rule() == Rule::expr {
+        pair.into_inner()
+    } else {
+        return primary(pair, reporter);
+    };
+    climb(pairs, reporter)
+}
+
+fn climb(pairs: Pairs<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
+    // The Pratt parser's closures cannot share `reporter` mutably, so each
+    // closure parses into a result and diagnostics are gathered afterwards.
+    let reporter_cell = std::cell::RefCell::new(reporter);
+    pratt()
+        .map_primary(|pair| primary(pair, &mut reporter_cell.borrow_mut()))
+        .map_prefix(|operator, operand| {
+            let span = span_of(&operator).to(operand.span);
+            let operator = if operator.as_rule() == Rule::not_op {
+                UnaryOp::Not
+            } else {
+                UnaryOp::Negate
+            };
+            let kind = match (operator, &operand.kind) {
+                (UnaryOp::Negate, ExpressionKind::Int(number)) => ExpressionKind::Int(-number),
+                (UnaryOp::Negate, ExpressionKind::Float(number)) => ExpressionKind::Float(-number),
+                _ => ExpressionKind::Unary(operator, Box::new(operand)),
+            };
+            Expression { kind, span }
+        })
+        .map_postfix(|base, step| {
+            let span = base.span.to(span_of(&step));
+            let rule = step.as_rule();
+            let Some(inner) = step.into_inner().next() else {
+                return base;
+            };
+            let kind = if rule == Rule::field_step {
+                ExpressionKind::Field(Box::new(base), name(&inner))
+            } else {
+                let index = expression(inner, &mut reporter_cell.borrow_mut());
+                ExpressionKind::Index(Box::new(base), Box::new(index))
+            };
+            Expression { kind, span }
+        })
+        .map_infix(|left, operator, right| {
+            let span = left.span.to(right.span);
+            let operator = match operator.as_rule() {
+                Rule::or_op => BinaryOp::Or,
+                Rule::and_op => BinaryOp::And,
+                Rule::coalesce_op => BinaryOp::Coalesce,
+                Rule::equal_op => BinaryOp::Equal,
+                Rule::not_equal_op => BinaryOp::NotEqual,
+                Rule::less_op => BinaryOp::Less,
+                Rule::less_equal_op => BinaryOp::LessEqual,
+                Rule::greater_op => BinaryOp::Greater,
+                Rule::greater_equal_op => BinaryOp::GreaterEqual,
+                Rule::in_op => BinaryOp::In,
+                Rule::not_in_op => BinaryOp::NotIn,
+                Rule::add_op => BinaryOp::Add,
+                Rule::subtract_op => BinaryOp::Subtract,
+                Rule::multiply_op => BinaryOp::Multiply,
+                Rule::divide_op => BinaryOp::Divide,
+                _ => BinaryOp::Remainder,
+            };
+            Expression {
+                kind: ExpressionKind::Binary(operator, Box::new(left), Box::new(right)),
+                span,
+            }
+        })
+        .parse(pairs)
+}
+
+fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
+    let span = span_of(&pair);
+    let kind = match pair.as_rule() {
+        Rule::expr => return expression(pair, reporter),
+        Rule::null => ExpressionKind::Null,
+        Rule::boolean => ExpressionKind::Bool(pair.as_str() == "true"),
+        Rule::integer => match pair.as_str().parse() {
+            Ok(number) => ExpressionKind::Int(number),
+            Err(_) => {
+                reporter.error("E0002", span, format!("integer `{}` is too large", pair.as_str()));
+                ExpressionKind::Null
+            }
+        },
+        Rule::float => ExpressionKind::Float(pair.as_str().parse().unwrap_or(0.0)),
+        Rule::string => ExpressionKind::String(string(pair, reporter)),
+        Rule::ident => ExpressionKind::Name(pair.as_str().to_owned()),
+        Rule::list => ExpressionKind::List(pair.into_inner().map(|item| expression(item, reporter)).collect()),
+        Rule::object => ExpressionKind::Object(
+            pair.into_inner()
+                .filter_map(|member| {
+                    let mut sides = member.into_inner();
+                    let key = sides.next()?;
+                    let key = if key.as_rule() == Rule::string {
+                        Name {
+                            span: span_of(&key),
+                            text: string(key, reporter),
+                        }
+                    } else {
+                        name(&key)
+                    };
+                    let value = sides.next().map(|value| expression(value, reporter))?;
+                    Some((key, value))
+                })
+                .collect(),
+        ),
+        Rule::call => {
+            let mut parts = pair.into_inner();
+            let function = parts.next().map(|part| name(&part));
+            let arguments = parts.map(|argument| expression(argument, reporter)).collect();
+            match function {
+                Some(function) => ExpressionKind::Call(function, arguments),
+                None => ExpressionKind::Null,
+            }
+        }
+        Rule::quantified => {
+            let mut parts = pair.into_inner();
+            let quantifier = match parts.next().map(|part| part.as_str() == "all") {
+                Some(true) => Quantifier::All,
+                _ => Quantifier::Any,
+            };
+            let Some(names) = parts.next() else {
+                return null_expression();
+            };
+            let binding = binding(names);
+            let collection = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
+            let predicate = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
+            ExpressionKind::Quantified {
+                quantifier,
+                binding,
+                collection: Box::new(collection),
+                predicate: Box::new(predicate),
+            }
+        }
+        Rule::comprehension => {
+            let mut parts = pair.into_inner();
+            let map = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
+            let Some(names) = parts.next() else {
+                return null_expression();
+            };
+            let binding = binding(names);
+            let collection = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
+            let filter = parts.next().map(|part| Box::new(expression(part, reporter)));
+            ExpressionKind::Comprehension {
+                map: Box::new(map),
+                binding,
+                collection: Box::new(collection),
+                filter,
+            }
+        }
+        Rule::conditional => {
+            let mut parts = pair.into_inner().map(|part| expression(part, reporter));
+            let condition = parts.next().unwrap_or_else(null_expression);
+            let then = parts.next().unwrap_or_else(null_expression);
+            let otherwise = parts.next().unwrap_or_else(null_expression);
+            ExpressionKind::Conditional(Box::new(condition), Box::new(then), Box::new(otherwise))
+        }
+        _ => ExpressionKind::Null,
+    };
+    Expression { kind, span }
+}
+
+/// Parses a message template: `{expr}` parts are parsed as expressions, `{{`
+/// and `}}` (or `\{`, `\}`) stand for literal braces.
+pub(super) fn template(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Template {
+    let span = span_of(&pair);
+    let raw = pair.as_str();
+    let (body, body_offset) = if let Some(body) = raw.strip_prefix("\"\"\"").and_then(|rest| rest.strip_suffix("\"\"\"")) {
+        (body, 3)
+    } else if let Some(body) = raw.strip_prefix("r\"").and_then(|rest| rest.strip_suffix('"')) {
+        (body, 2)
+    } else {
+        (raw.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')).unwrap_or(raw), 1)
+    };
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut position = 0;
+    let bytes = body.as_bytes();
+    while position < bytes.len() {
+        let rest = &body[position..];
+        if rest.starts_with("{{") || rest.starts_with("}}") {
+            text.push_str(&rest[..1]);
+            position += 2;
+        } else if rest.starts_with('\\') {
+            let length = rest.chars().take(2).map(char::len_utf8).sum::<usize>();
+            text.push_str(&unescape(&rest[..length]).unwrap_or_default());
+            position += length;
+        } else if rest.starts_with('{') {
+            let Some(close) = closing_brace(rest) else {
+                let start = span.start + body_offset + position;
+                reporter.error("E0002", Span { start, end: start + 1 }, "unclosed `{` in message template")
+                    .with_help("write `{{` for a literal brace");
+                break;
+            };
+            if !text.is_empty() {
+                parts.push(TemplatePiece::Text(std::mem::take(&mut text)));
+            }
+            let inner = &rest[1..close];
+            let offset = span.start + body_offset + position + 1;
+            parts.push(TemplatePiece::Expr(template_expression(inner, offset, reporter)));
+            position += close + 1;
+        } else {
+            let character = rest.chars().next().unwrap_or_default();
+            text.push(character);
+            position += character.len_utf8();
+        }
+    }
+    if !text.is_empty() {
+        parts.push(TemplatePiece::Text(text));
+    }
+    Template { parts, span }
+}
+
+/// The byte position of the brace closing the one at the start of `text`.
+fn closing_brace(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    for (position, character) in text.char_indices() {
+        match character {
+            '"' => in_string = !in_string,
+            '{' if !in_string => depth += 1,
+            '}' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(position);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn template_expression(source: &str, offset: usize, reporter: &mut Reporter<'_>) -> Expression {
+    match RampartParser::parse(Rule::template_expr, source) {
+        Ok(mut pairs) => {
+            let expr = pairs.next().and_then(|root| root.into_inner().find(|pair| pair.as_rule() == Rule::expr));
+            let Some(expr) = expr else {
+                return null_expression();
+            };
+            let mut parsed = expression(expr, reporter);
+            shift(&mut parsed, offset);
+            parsed
+        }
+        Err(error) => {
+            report_syntax_error(&error, offset, reporter);
+            null_expression()
+        }
+    }
+}
+
+/// Moves every span of an expression parsed out of a template by `offset`, so
+/// errors point into the template in the file.
+fn shift(expression: &mut Expression, offset: usize) {
+    expression.span.start += offset;
+    expression.span.end += offset;
+    let shift_name = |name: &mut Name| {
+        name.span.start += offset;
+        name.span.end += offset;
+    };
+    match &mut expression.kind {
+        ExpressionKind::Field(base, field) => {
+            shift(base, offset);
+            shift_name(field);
+        }
+        ExpressionKind::Index(base, index) => {
+            shift(base, offset);
+            shift(index, offset);
+        }
+        ExpressionKind::Unary(_, operand) => shift(operand, offset),
+        ExpressionKind::Binary(_, left, right) => {
+            shift(left, offset);
+            shift(right, offset);
+        }
+        ExpressionKind::Call(function, arguments) => {
+            shift_name(function);
+            arguments.iter_mut().for_each(|argument| shift(argument, offset));
+        }
+        ExpressionKind::List(items) => items.iter_mut().for_each(|item| shift(item, offset)),
+        ExpressionKind::Object(members) => members.iter_mut().for_each(|(key, value)| {
+            shift_name(key);
+            shift(value, offset);
+        }),
+        ExpressionKind::Quantified { binding, collection, predicate, .. } => {
+            binding.key.iter_mut().for_each(shift_name);
+            shift_name(&mut binding.value);
+            shift(collection, offset);
+            shift(predicate, offset);
+        }
+        ExpressionKind::Comprehension { map, binding, collection, filter } => {
+            shift(map, offset);
+            binding.key.iter_mut().for_each(shift_name);
+            shift_name(&mut binding.value);
+            shift(collection, offset);
+            if let Some(filter) = filter {
+                shift(filter, offset);
+            }
+        }
+        ExpressionKind::Conditional(condition, then, otherwise) => {
+            shift(condition, offset);
+            shift(then, offset);
+            shift(otherwise, offset);
+        }
+        _ => {}
+    }
+}
