@@ -213,7 +213,8 @@ pub fn evaluate(loaded: &LoadedPolicies, inputs: &[InputFile], options: &EvalOpt
                     file: input.name.clone(),
                     line: position.map(|position| position.line),
                     column: position.map(|position| position.column),
-                    code: None,
+                    end_column: None,
+        code: None,
                     message: format!("policy `{}` on {}: {}", error.policy, identity.describe(), error.message),
                     help: None,
                 });
@@ -228,6 +229,7 @@ fn load_error(file: &str, error: &load::LoadError) -> ReportError {
         file: file.to_owned(),
         line: error.position.map(|position| position.line),
         column: error.position.map(|position| position.column),
+        end_column: None,
         code: None,
         message: error.message.clone(),
         help: None,
@@ -243,6 +245,9 @@ fn add_policy_errors(report: &mut Report, loaded: &LoadedPolicies) {
             file: diagnostic.file.clone(),
             line: u32::try_from(diagnostic.start.line).ok(),
             column: u32::try_from(diagnostic.start.column).ok(),
+            end_column: (diagnostic.end.line == diagnostic.start.line)
+                .then(|| u32::try_from(diagnostic.end.column).ok())
+                .flatten(),
             code: Some(diagnostic.code.to_owned()),
             message: diagnostic.message.clone(),
             help: diagnostic.help.clone(),
@@ -253,7 +258,8 @@ fn add_policy_errors(report: &mut Report, loaded: &LoadedPolicies) {
             file: String::new(),
             line: None,
             column: None,
-            code: None,
+            end_column: None,
+        code: None,
             message: problem.clone(),
             help: None,
         });

@@ -97,7 +97,8 @@ fn render_error(error: &ReportError, texts: &HashMap<String, &str>, style: Style
     let _ = writeln!(out, "  {} {location}", style.gutter("-->"));
     if let (Some(line), Some(text)) = (error.line, texts.get(&error.file)) {
         let column = error.column.unwrap_or(1) as usize;
-        out.push_str(&code_frame(text, line as usize, column, 1, style, "  "));
+        let width = error.end_column.map_or(1, |end| (end as usize).saturating_sub(column).max(1));
+        out.push_str(&code_frame(text, line as usize, column, width, style, "  "));
     }
     if let Some(help) = &error.help {
         let _ = writeln!(out, "  {} {help}", style.help("= help:"));

@@ -115,6 +115,9 @@ pub struct ReportError {
     /// Column, from 1, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
+    /// Where the problem ends on its line (policy errors), from 1, exclusive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<u32>,
     /// The diagnostic code, for policy errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::finding::PatchKind;
 use crate::ir::*;
 use serde_json::json;
 use std::rc::Rc;

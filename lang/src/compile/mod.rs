@@ -55,10 +55,14 @@ pub fn compile(sources: &[Source]) -> Compilation {
         .iter()
         .map(|source| Reporter::new(&source.name, &source.text))
         .collect();
+    // A file with a syntax error contributes nothing: half a policy must not run.
     let files: Vec<SourceFile> = sources
         .iter()
         .zip(reporters.iter_mut())
-        .map(|(source, reporter)| parse::parse(&source.text, reporter))
+        .map(|(source, reporter)| {
+            let file = parse::parse(&source.text, reporter);
+            if reporter.has_errors() { SourceFile::default() } else { file }
+        })
         .collect();
     let mut compiler = Compiler::new(&files, reporters);
     compiler.declare_functions();

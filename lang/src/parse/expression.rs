@@ -271,7 +271,11 @@ fn closing_brace(text: &str) -> Option<usize> {
 }
 
 fn template_expression(source: &str, offset: usize, reporter: &mut Reporter<'_>) -> Expression {
-    match RampartParser::parse(Rule::template_expr, source) {
+    // Inside the enclosing string, quotes and backslashes are escaped. Turning
+    // `\"` into ` "` (and `\\` into ` \`) keeps every byte offset, so spans
+    // still point at the right column.
+    let source = source.replace("\\\\", " \\").replace("\\\"", " \"");
+    match RampartParser::parse(Rule::template_expr, &source) {
         Ok(mut pairs) => {
             let expr = pairs.next().and_then(|root| root.into_inner().find(|pair| pair.as_rule() == Rule::expr));
             let Some(expr) = expr else {
