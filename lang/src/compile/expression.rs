@@ -391,7 +391,19 @@ impl Compiler<'_, '_> {
                 if left_ty == Ty::Null || left_ty == Ty::Any { right_ty } else { left_ty }
             }
             BinaryOp::Add if left_ty.stringy() && right_ty.stringy() && (left_ty == Ty::String || right_ty == Ty::String) => Ty::String,
-            BinaryOp::Add if matches!((&left_ty, &right_ty), (Ty::List(_), Ty::List(_))) => left_ty,
+            BinaryOp::Add
+                if matches!(
+                    (&left_ty, &right_ty),
+                    (Ty::List(_), Ty::List(_) | Ty::Any | Ty::Null) | (Ty::Any | Ty::Null, Ty::List(_))
+                ) =>
+            {
+                match (&left_ty, &right_ty) {
+                    (Ty::List(left_items), Ty::List(right_items)) if left_items == right_items => left_ty,
+                    (Ty::List(_), Ty::List(_)) => Ty::List(Box::new(Ty::Any)),
+                    (Ty::List(_), _) => left_ty,
+                    _ => right_ty,
+                }
+            }
             _ => {
                 if !(left_ty.numeric() && right_ty.numeric()) {
                     self.reporter()
