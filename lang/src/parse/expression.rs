@@ -271,78 +271,98 @@ fn closing_brace(text: &str) -> Option<usize> {
 }
 
 fn template_expression(source: &str, offset: usize, reporter: &mut Reporter<'_>) -> Expression {
-    // Inside the enclosing string, quotes and backslashes are escaped. Turning
-    // `\"` into ` "` (and `\\` into ` \`) keeps every byte offset, so spans
-    // still point at the right column.
-    let source = source.replace("\\\\", " \\").replace("\\\"", " \"");
-    match RampartParser::parse(Rule::template_expr, &source) {
+    // Inside the enclosing string, quotes and backslashes are escaped: drop
+    // those backslashes, remembering where each remaining byte was, so spans
+    // can be mapped back to the file.
+    let mut unescaped = String::with_capacity(source.len());
+    let mut origins = Vec::with_capacity(source.len() + 1);
+    let mut characters = source.char_indices().peekable();
+    while let Some((position, character)) = characters.next() {
+        if character == '\\'
+            && let Some(&(_, next)) = characters.peek()
+            && (next == '"' || next == '\\')
+        {
+            continue;
+        }
+        for _ in 0..character.len_utf8() {
+            origins.push(position);
+        }
+        unescaped.push(character);
+    }
+    origins.push(source.len());
+    let origin = |position: usize| offset + origins.get(position).copied().unwrap_or(source.len());
+    match RampartParser::parse(Rule::template_expr, &unescaped) {
         Ok(mut pairs) => {
             let expr = pairs.next().and_then(|root| root.into_inner().find(|pair| pair.as_rule() == Rule::expr));
             let Some(expr) = expr else {
                 return null_expression();
             };
             let mut parsed = expression(expr, reporter);
-            shift(&mut parsed, offset);
+            relocate(&mut parsed, &origin);
             parsed
         }
         Err(error) => {
-            report_syntax_error(&error, offset, reporter);
+            let position = match error.location {
+                pest::error::InputLocation::Pos(position) => position,
+                pest::error::InputLocation::Span((start, _)) => start,
+            };
+            report_syntax_error(&error, origin(position) - position, reporter);
             null_expression()
         }
     }
 }
 
-/// Moves every span of an expression parsed out of a template by `offset`, so
-/// errors point into the template in the file.
-fn shift(expression: &mut Expression, offset: usize) {
-    expression.span.start += offset;
-    expression.span.end += offset;
+/// Maps every span of an expression parsed out of a template back to the
+/// file, so errors point into the template where it is written.
+fn relocate(expression: &mut Expression, origin: &dyn Fn(usize) -> usize) {
+    expression.span.start = origin(expression.span.start);
+    expression.span.end = origin(expression.span.end);
     let shift_name = |name: &mut Name| {
-        name.span.start += offset;
-        name.span.end += offset;
+        name.span.start = origin(name.span.start);
+        name.span.end = origin(name.span.end);
     };
     match &mut expression.kind {
         ExpressionKind::Field(base, field) => {
-            shift(base, offset);
+            relocate(base, origin);
             shift_name(field);
         }
         ExpressionKind::Index(base, index) => {
-            shift(base, offset);
-            shift(index, offset);
+            relocate(base, origin);
+            relocate(index, origin);
         }
-        ExpressionKind::Unary(_, operand) => shift(operand, offset),
+        ExpressionKind::Unary(_, operand) => relocate(operand, origin),
         ExpressionKind::Binary(_, left, right) => {
-            shift(left, offset);
-            shift(right, offset);
+            relocate(left, origin);
+            relocate(right, origin);
         }
         ExpressionKind::Call(function, arguments) => {
             shift_name(function);
-            arguments.iter_mut().for_each(|argument| shift(argument, offset));
+            arguments.iter_mut().for_each(|argument| relocate(argument, origin));
         }
-        ExpressionKind::List(items) => items.iter_mut().for_each(|item| shift(item, offset)),
+        ExpressionKind::List(items) => items.iter_mut().for_each(|item| relocate(item, origin)),
         ExpressionKind::Object(members) => members.iter_mut().for_each(|(key, value)| {
             shift_name(key);
-            shift(value, offset);
+            relocate(value, origin);
         }),
         ExpressionKind::Quantified { binding, collection, predicate, .. } => {
             binding.key.iter_mut().for_each(shift_name);
             shift_name(&mut binding.value);
-            shift(collection, offset);
-            shift(predicate, offset);
+            relocate(collection, origin);
+            relocate(predicate, origin);
         }
         ExpressionKind::Comprehension { map, binding, collection, filter } => {
-            shift(map, offset);
+            relocate(map, origin);
             binding.key.iter_mut().for_each(shift_name);
             shift_name(&mut binding.value);
-            shift(collection, offset);
+            relocate(collection, origin);
             if let Some(filter) = filter {
-                shift(filter, offset);
+                relocate(filter, origin);
             }
         }
         ExpressionKind::Conditional(condition, then, otherwise) => {
-            shift(condition, offset);
-            shift(then, offset);
-            shift(otherwise, offset);
+            relocate(condition, origin);
+            relocate(then, origin);
+            relocate(otherwise, origin);
         }
         _ => {}
     }

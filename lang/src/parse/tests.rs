@@ -84,3 +84,18 @@ fn strings_unescape() {
     assert_eq!(unquote(r#"r"\d+""#).unwrap(), r"\d+");
     assert_eq!(unquote("\"\"\"\n  a: 1\n  b: 2\n\"\"\"").unwrap(), "a: 1\nb: 2\n");
 }
+
+#[test]
+fn strings_inside_template_expressions_keep_their_exact_text() {
+    let file = parse_ok("policy p { match all\n deny true message \"x {join(xs, \\\", \\\")} y\" }");
+    let StatementKind::Rule(rule) = &file.policies[0].body[0].kind else { panic!() };
+    let template = rule.message.as_ref().unwrap();
+    let crate::ast::TemplatePiece::Expr(expression) = &template.parts[1] else { panic!() };
+    let ExpressionKind::Call(_, arguments) = &expression.kind else { panic!() };
+    let ExpressionKind::String(separator) = &arguments[1].kind else { panic!() };
+    assert_eq!(separator, ", ");
+    // The call's span maps back onto the file: `join(` starts at column 22 of line 2.
+    let text = "policy p { match all\n deny true message \"x {join(xs, \\\", \\\")} y\" }";
+    assert_eq!(&text[expression.span.start..expression.span.start + 5], "join(");
+    assert_eq!(text.as_bytes()[expression.span.end - 1], b')');
+}
