@@ -1,5 +1,6 @@
 //! `rampart check`.
 
+use crate::config;
 use crate::inputs::{self, InputFile, InputProblem};
 use crate::policies::{self, LoadedPolicies};
 use crate::render::Style;
@@ -38,6 +39,17 @@ pub struct CheckArguments {
     /// When to use colour in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// The configuration file; by default the first `rampart.yaml` found
+    /// walking up from the working directory.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Ignore any configuration file.
+    #[arg(long, conflicts_with = "config")]
+    no_config: bool,
+    /// Evaluate through this WebAssembly bundle (from `rampart build`)
+    /// instead of compiling policies; it carries its own policies and version.
+    #[arg(long, value_name = "FILE.wasm", conflicts_with_all = ["policies", "sets", "kube_version"])]
+    bundle: Option<PathBuf>,
 }
 
 /// Report formats.
@@ -47,12 +59,45 @@ pub enum Format {
     Human,
     /// One JSON object (see the README).
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML: a test suite per manifest file, a test case per resource and policy.
+    Junit,
+    /// Kubernetes `wgpolicyk8s.io/v1alpha2` PolicyReport and ClusterPolicyReport YAML.
+    PolicyReport,
+    /// GitHub Actions workflow commands (`::error file=...::message`), as annotations.
+    Github,
 }
 
 /// Runs `rampart check`; returns the exit code.
 pub fn run(arguments: CheckArguments) -> u8 {
-    let loaded = policies::load(&arguments.policies, &arguments.sets);
-    let mut version = loaded.version;
+    let mut bundle = None;
+    let mut problems_from_config = Vec::new();
+    let loaded = match &arguments.bundle {
+        Some(path) => match crate::build_command::open_bundle(path) {
+            Ok((opened, loaded)) => {
+                bundle = Some(opened);
+                loaded
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return exit::INCOMPLETE;
+            }
+        },
+        None => {
+            let (config, config_problems) = read_config(&arguments);
+            problems_from_config = config_problems;
+            load_with_config(&arguments, config, &mut problems_from_config)
+        }
+    };
+    let mut version = loaded.version.or_else(|| {
+        let text = loaded.config.as_ref()?.kubernetes_version.as_deref()?;
+        let parsed = KubeVersion::parse(text);
+        if parsed.is_none() {
+            eprintln!("error: kubernetesVersion `{text}` in the configuration is not a Kubernetes version");
+        }
+        parsed
+    });
     if let Some(text) = &arguments.kube_version {
         match KubeVersion::parse(text) {
             Some(parsed) => version = Some(parsed),
@@ -84,8 +129,22 @@ pub fn run(arguments: CheckArguments) -> u8 {
     if show_progress {
         eprint!("\r\x1b[K");
     }
-    let mut report = evaluate(&loaded, &inputs, &options);
+    let mut report = match bundle.as_mut() {
+        Some(bundle) => crate::build_command::evaluate_bundle(bundle, &loaded, &inputs),
+        None => evaluate(&loaded, &inputs, &options),
+    };
     add_policy_errors(&mut report, &loaded);
+    for problem in &problems_from_config {
+        report.errors.push(ReportError {
+            file: problem.file.clone(),
+            line: problem.position.map(|position| position.line),
+            column: problem.position.map(|position| position.column),
+            end_column: None,
+            code: None,
+            message: problem.message.clone(),
+            help: None,
+        });
+    }
     add_input_problems(&mut report, &problems);
     report.count();
     let rendered = match arguments.format {
@@ -108,6 +167,10 @@ pub fn run(arguments: CheckArguments) -> u8 {
             }
             report::human::render(&report, &texts, style)
         }
+        Format::Sarif => report::sarif::render(&report, &loaded.set),
+        Format::Junit => report::junit::render(&report, &report::junit::resources_of(&inputs)),
+        Format::PolicyReport => report::policy_report::render(&report),
+        Format::Github => report::github::render(&report),
     };
     if let Err(error) = write_output(arguments.output.as_ref(), &rendered) {
         eprintln!("error: {error}");
@@ -145,6 +208,17 @@ fn print_warnings(loaded: &LoadedPolicies, style: Style) {
 
 /// Evaluates every resource of every input file.
 pub fn evaluate(loaded: &LoadedPolicies, inputs: &[InputFile], options: &EvalOptions) -> Report {
+    let evaluator = Evaluator::new(&loaded.set, options.clone());
+    evaluate_with(loaded, inputs, &mut |subject| Ok(evaluator.evaluate(subject)))
+}
+
+/// Evaluates every resource of every input file with `evaluate_one` (the
+/// native evaluator, or a Wasm bundle); an `Err` is an error for that resource.
+pub fn evaluate_with(
+    loaded: &LoadedPolicies,
+    inputs: &[InputFile],
+    evaluate_one: &mut dyn FnMut(&Subject<'_>) -> Result<rampart_engine::Evaluation, String>,
+) -> Report {
     let mut report = Report {
         version: report::REPORT_VERSION,
         ..Report::default()
@@ -165,7 +239,10 @@ pub fn evaluate(loaded: &LoadedPolicies, inputs: &[InputFile], options: &EvalOpt
             inventory.add(resource.value);
         }
     }
-    let evaluator = Evaluator::new(&loaded.set, options.clone());
+    let exceptions = loaded.config.as_ref().map(|config| config.exceptions.as_slice()).unwrap_or_default();
+    let allow_annotations = loaded.config.as_ref().is_some_and(|config| config.allow_annotation_exemptions);
+    let today = config::today();
+    let mut exception_used = vec![false; exceptions.len()];
     for (input, resources) in inputs.iter().zip(&per_file) {
         for resource in resources {
             report.summary.resources += 1;
@@ -174,14 +251,39 @@ pub fn evaluate(loaded: &LoadedPolicies, inputs: &[InputFile], options: &EvalOpt
                 old_resource: None,
                 inventory: Some(&inventory),
             };
-            let evaluation = evaluator.evaluate(&subject);
             let identity = ResourceIdentity::of(resource.value);
             let locate = |pointer: &str| {
                 let full = format!("{}{pointer}", resource.pointer);
                 let position = resource.document.positions.locate(&resource.document.value, &full);
                 (full, position)
             };
+            let evaluation = match evaluate_one(&subject) {
+                Ok(evaluation) => evaluation,
+                Err(message) => {
+                    let failure = load::LoadError {
+                        document: Some(resource.document.index),
+                        position: locate("").1,
+                        message: format!("{}: {message}", identity.describe()),
+                    };
+                    report.errors.push(load_error(&input.name, &failure));
+                    continue;
+                }
+            };
             for finding in evaluation.findings {
+                let excepted = exceptions.iter().enumerate().find(|(_, exception)| {
+                    !config::expired(exception, today) && config::covers(exception, &finding.policy, resource.value)
+                });
+                if let Some((index, _)) = excepted {
+                    if let Some(used) = exception_used.get_mut(index) {
+                        *used = true;
+                    }
+                    report.summary.suppressed += 1;
+                    continue;
+                }
+                if allow_annotations && config::annotation_exempts(&finding.policy, resource.value) {
+                    report.summary.suppressed += 1;
+                    continue;
+                }
                 let (path, position) = locate(&finding.pointer);
                 let controls = loaded
                     .set
@@ -221,7 +323,63 @@ pub fn evaluate(loaded: &LoadedPolicies, inputs: &[InputFile], options: &EvalOpt
             }
         }
     }
+    if let Some(config) = &loaded.config {
+        for (exception, used) in exceptions.iter().zip(&exception_used) {
+            let problem = if config::expired(exception, today) {
+                Some(format!(
+                    "the exception for `{}` expired on {} and is not honoured ({})",
+                    exception.policy,
+                    exception.expires.as_deref().unwrap_or_default(),
+                    exception.reason
+                ))
+            } else if !used {
+                Some(format!("the exception for `{}` matched no finding; remove it if it is no longer needed", exception.policy))
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                report.warnings.push(ReportError {
+                    file: config.file.clone(),
+                    line: exception.position.map(|position| position.line),
+                    column: exception.position.map(|position| position.column),
+                    end_column: None,
+                    code: None,
+                    message,
+                    help: None,
+                });
+            }
+        }
+    }
     report
+}
+
+/// Finds and reads the configuration file, unless told not to.
+fn read_config(arguments: &CheckArguments) -> (Option<config::Config>, Vec<config::ConfigProblem>) {
+    let mut problems = Vec::new();
+    if arguments.no_config {
+        return (None, problems);
+    }
+    let config = config::discover(arguments.config.as_deref()).and_then(|path| config::read(&path, &mut problems));
+    (config, problems)
+}
+
+/// Compiles what the command line asks for, else what the configuration
+/// names, and applies the configuration's parameters and actions.
+fn load_with_config(
+    arguments: &CheckArguments,
+    config: Option<config::Config>,
+    problems: &mut Vec<config::ConfigProblem>,
+) -> LoadedPolicies {
+    let from_command_line = !arguments.policies.is_empty() || !arguments.sets.is_empty();
+    let mut loaded = match (&config, from_command_line) {
+        (Some(config), false) => policies::load(&config.policies, &config.sets),
+        _ => policies::load(&arguments.policies, &arguments.sets),
+    };
+    if let Some(config) = &config {
+        config.apply(&mut loaded.set, problems);
+    }
+    loaded.config = config;
+    loaded
 }
 
 fn load_error(file: &str, error: &load::LoadError) -> ReportError {

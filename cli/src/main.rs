@@ -1,9 +1,12 @@
 //! The `rampart` command line.
 
+mod build_command;
 mod check;
+mod config;
 mod inputs;
 mod policies;
 mod render;
+mod serve_command;
 mod report;
 mod test_command;
 
@@ -28,6 +31,10 @@ enum Command {
     Test(test_command::TestArguments),
     /// List the standard library's sets and policies.
     List(ListArguments),
+    /// Serve the admission webhook (AdmissionReview v1 over HTTPS).
+    Serve(serve_command::ServeArguments),
+    /// Compile policies into one self-contained WebAssembly module.
+    Build(build_command::BuildArguments),
 }
 
 #[derive(clap::Args, Debug)]
@@ -71,6 +78,8 @@ fn main() -> ExitCode {
         Command::Check(arguments) => check::run(arguments),
         Command::Test(arguments) => test_command::run(arguments),
         Command::List(arguments) => policies::list(arguments.json),
+        Command::Serve(arguments) => serve_command::run(arguments),
+        Command::Build(arguments) => build_command::run(arguments),
     };
     ExitCode::from(code)
 }

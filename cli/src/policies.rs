@@ -19,6 +19,9 @@ pub struct LoadedPolicies {
     pub problems: Vec<String>,
     /// The Kubernetes version asked for with `--set name@version`.
     pub version: Option<KubeVersion>,
+    /// The configuration file in force, if any: exceptions are applied
+    /// to findings from it.
+    pub config: Option<crate::config::Config>,
 }
 
 /// Reads `.rampart` files from paths (directories recursively).
@@ -133,6 +136,7 @@ pub fn load(policy_paths: &[PathBuf], set_names: &[String]) -> LoadedPolicies {
         sources,
         problems,
         version,
+        config: None,
     }
 }
 

@@ -77,7 +77,14 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
             out.push_str(&render_error(error, texts, style));
         }
     }
-    if !report.findings.is_empty() || !report.errors.is_empty() {
+    for warning in &report.warnings {
+        let location = match warning.line {
+            Some(line) => format!("{}:{line}", warning.file),
+            None => warning.file.clone(),
+        };
+        let _ = writeln!(out, "{}: {} ({location})", style.warning("warning"), warning.message);
+    }
+    if !report.findings.is_empty() || !report.errors.is_empty() || !report.warnings.is_empty() {
         out.push('\n');
     }
     out.push_str(&summary_line(report, style));

@@ -1,6 +1,15 @@
 //! The result of a check, and its formats.
 
+pub mod github;
 pub mod human;
+pub mod junit;
+pub mod policy_report;
+pub mod sarif;
+pub mod xml;
+#[cfg(test)]
+mod format_tests;
+#[cfg(test)]
+mod sarif_tests;
 
 use rampart_engine::{Action, PatchOperation, Severity};
 use serde::Serialize;
@@ -19,6 +28,10 @@ pub struct Report {
     pub findings: Vec<ReportFinding>,
     /// Problems that made the run incomplete.
     pub errors: Vec<ReportError>,
+    /// Things worth knowing that do not make the run incomplete (an expired
+    /// or unused exception, for instance).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ReportError>,
 }
 
 /// Counts of a report.
@@ -36,6 +49,13 @@ pub struct Summary {
     pub warned: usize,
     /// Errors.
     pub errors: usize,
+    /// Findings dropped by an exception or a self-exemption.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// Which resource a finding is about.

@@ -1,0 +1,172 @@
+//! The bundle end to end: build with policies inside, load with wasmtime,
+//! evaluate, and stay alive when an input exhausts fuel or memory.
+
+use rampart_bundle::{Bundle, BundleError, Limits};
+use rampart_engine::ir::PolicySet;
+use serde_json::json;
+
+const POLICIES: &str = r#"
+policy example.no_privileged {
+  title "No privileged containers"
+  severity high
+  controls ["EX-1"]
+  match pods
+  for c in pod.containers {
+    deny c.securityContext.privileged == true
+      at c.securityContext.privileged
+      message "container {c.name} is privileged"
+      fix c.securityContext.privileged = false
+  }
+}
+
+policy example.service_has_pods {
+  title "Services select something"
+  severity low
+  match kinds Service
+  let pods = resources("Pod")
+  warn count(pods) == 0
+    message "no pods in the input"
+}
+"#;
+
+fn set() -> PolicySet {
+    let compilation = rampart_lang::compile(&[rampart_lang::Source {
+        name: "example.rampart".into(),
+        text: POLICIES.into(),
+    }]);
+    assert!(!compilation.has_errors(), "{:?}", compilation.diagnostics);
+    compilation.set
+}
+
+fn pod(name: &str, privileged: bool) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"containers": [{"name": "app", "image": "nginx", "securityContext": {"privileged": privileged}}]}
+    })
+}
+
+#[test]
+fn bundle_evaluates_manifests_lists_and_admission_reviews() {
+    let wasm = rampart_bundle::build(&set(), None).unwrap();
+    let mut bundle = Bundle::load(&wasm).unwrap();
+    let metadata = bundle.metadata().clone();
+    assert_eq!(metadata["abi_version"], json!(1));
+    assert_eq!(
+        metadata["policies"][0]["id"],
+        json!("example.no_privileged")
+    );
+    assert_eq!(metadata["policies"][0]["controls"], json!(["EX-1"]));
+    assert!(bundle.uses_inventory());
+
+    let outcome = bundle
+        .evaluate(pod("a", true).to_string().as_bytes())
+        .unwrap();
+    assert_eq!(outcome.findings.len(), 1);
+    let finding = &outcome.findings[0];
+    assert_eq!(
+        finding.path,
+        "/spec/containers/0/securityContext/privileged"
+    );
+    assert_eq!(finding.controls, vec!["EX-1".to_owned()]);
+    assert_eq!(finding.fix.len(), 1);
+
+    let list =
+        json!({"apiVersion": "v1", "kind": "List", "items": [pod("a", false), pod("b", true)]});
+    let outcome = bundle.evaluate(list.to_string().as_bytes()).unwrap();
+    assert_eq!(outcome.resources, 2);
+    assert_eq!(
+        outcome.findings[0].path,
+        "/items/1/spec/containers/0/securityContext/privileged"
+    );
+    assert_eq!(
+        outcome.findings[0].fix[0].path,
+        "/items/1/spec/containers/0/securityContext/privileged"
+    );
+
+    let review = json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "1", "operation": "UPDATE", "object": pod("c", true), "oldObject": pod("c", false)}
+    });
+    let outcome = bundle.evaluate(review.to_string().as_bytes()).unwrap();
+    assert_eq!(outcome.findings.len(), 1);
+    assert_eq!(
+        outcome.findings[0].path,
+        "/spec/containers/0/securityContext/privileged"
+    );
+
+    // Cross-resource: a Service alone sees no pods; with an inventory it does.
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}});
+    let outcome = bundle.evaluate(service.to_string().as_bytes()).unwrap();
+    assert_eq!(outcome.findings.len(), 1);
+    bundle
+        .set_inventory(Some(
+            json!([service, pod("a", false)]).to_string().into_bytes(),
+        ))
+        .unwrap();
+    let outcome = bundle.evaluate(service.to_string().as_bytes()).unwrap();
+    assert_eq!(outcome.findings.len(), 0);
+
+    let outcome = bundle.evaluate(b"not json").unwrap();
+    assert_eq!(outcome.errors.len(), 1);
+}
+
+#[test]
+fn fuel_and_memory_limits_fail_one_input_only() {
+    let wasm = rampart_bundle::build(&set(), None).unwrap();
+    let small = pod("a", true).to_string();
+    let containers: Vec<_> = (0..20_000)
+        .map(|index| json!({"name": format!("c{index}"), "image": "nginx", "securityContext": {"privileged": true}}))
+        .collect();
+    let large = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big"}, "spec": {"containers": containers}})
+        .to_string();
+
+    let mut bundle = Bundle::with_limits(
+        &wasm,
+        Limits {
+            fuel: 50_000_000,
+            ..Limits::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        bundle.evaluate(large.as_bytes()),
+        Err(BundleError::OutOfFuel { .. })
+    ));
+    assert_eq!(bundle.evaluate(small.as_bytes()).unwrap().findings.len(), 1);
+
+    let mut bundle = Bundle::with_limits(
+        &wasm,
+        Limits {
+            memory_bytes: 8 << 20,
+            ..Limits::default()
+        },
+    )
+    .unwrap();
+    let error = bundle.evaluate(large.as_bytes()).unwrap_err();
+    assert!(matches!(error, BundleError::OutOfMemory { .. }), "{error}");
+    assert_eq!(bundle.evaluate(small.as_bytes()).unwrap().findings.len(), 1);
+}
+
+#[test]
+fn the_bare_guest_and_garbage_are_refused() {
+    assert!(Bundle::load(rampart_bundle::GUEST).is_err());
+    assert!(Bundle::load(b"\0asm garbage").is_err());
+    let wasm = rampart_bundle::build(&set(), None).unwrap();
+    assert!(
+        rampart_bundle::embed(&wasm, b"{}").is_err(),
+        "a bundle cannot be embedded into again"
+    );
+}
+
+#[test]
+fn policies_read_back_from_a_bundle() {
+    let set = set();
+    let version = rampart_engine::KubeVersion::parse("v1.30");
+    let wasm = rampart_bundle::build(&set, version).unwrap();
+    let (read, read_version) = rampart_bundle::policies(&wasm).unwrap();
+    assert_eq!(read, set);
+    assert_eq!(read_version, version);
+    assert!(rampart_bundle::policies(rampart_bundle::GUEST).is_err());
+    let bundle = Bundle::load(&wasm).unwrap();
+    assert_eq!(bundle.metadata()["kube_version"], json!("v1.30"));
+}

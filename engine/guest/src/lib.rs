@@ -1,0 +1,265 @@
+//! Rampart's WebAssembly guest: the engine behind a small, versioned
+//! memory-in / JSON-out ABI (see `docs/wasm-abi.md`).
+//!
+//! This crate is compiled for `wasm32-unknown-unknown` by `rampart-bundle`'s
+//! build script. The module it produces holds no policies: `rampart build`
+//! copies it, appends the compiled policies as an active data segment in
+//! fresh memory pages, and appends a second data segment that writes their
+//! address and length into [`RAMPART_POLICY_SLOT`]. The result is one
+//! self-contained `.wasm` file that any WebAssembly host can run.
+//!
+//! Everything but the exported functions is plain, target-independent Rust
+//! ([`Guest`]), so that it is tested natively too.
+
+#![allow(
+    unsafe_code,
+    reason = "the ABI exports functions that read and write the module's linear memory by address, and the policy slot \
+              is a static that `rampart build` overwrites; each unsafe block says why it is sound"
+)]
+
+use rampart_engine::ir::{KubeVersion, PolicySet};
+use rampart_engine::load::{self, Document};
+use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
+use serde_json::{Map, Value as Json, json};
+
+/// The ABI version, returned by `rampart_abi_version`. Bumped on every
+/// incompatible change of the exports or of their JSON.
+pub const ABI_VERSION: i32 = 1;
+
+/// The version of the embedded payload's format (the JSON that
+/// `rampart build` writes: `{"format", "kube_version", "set"}`).
+pub const PAYLOAD_FORMAT: u32 = 1;
+
+/// First word of [`RAMPART_POLICY_SLOT`], so that `rampart build` can check
+/// it found the slot (`"RPL1"` little-endian).
+pub const SLOT_MAGIC: u32 = u32::from_le_bytes(*b"RPL1");
+
+/// Where the embedded policies are: `[SLOT_MAGIC, payload format, address,
+/// length]`. The bare guest has zeros in the last three words; `rampart
+/// build` appends an active data segment that overwrites them (the exported
+/// global `rampart_policy_slot` holds this static's address). It is only
+/// ever read, with a volatile read so that the compiler cannot fold the
+/// initializer in.
+#[unsafe(export_name = "rampart_policy_slot")]
+pub static mut RAMPART_POLICY_SLOT: [u32; 4] = [SLOT_MAGIC, 0, 0, 0];
+
+/// The guest's state: the policies, parsed once, and the evaluator.
+pub struct Guest {
+    evaluator: Evaluator<'static>,
+    metadata: Json,
+    inventory: Option<Vec<Json>>,
+}
+
+impl Guest {
+    /// Parses the payload `rampart build` embedded.
+    pub fn from_payload(payload: &[u8]) -> Result<Guest, String> {
+        let mut payload: Json = serde_json::from_slice(payload)
+            .map_err(|error| format!("the embedded policies are not valid JSON: {error}"))?;
+        let format = payload.get("format").and_then(Json::as_u64);
+        if format != Some(u64::from(PAYLOAD_FORMAT)) {
+            return Err(format!(
+                "the embedded policies have payload format {}, this guest reads {PAYLOAD_FORMAT}",
+                format.map_or_else(|| "(none)".to_owned(), |format| format.to_string())
+            ));
+        }
+        let version = match payload.get("kube_version").and_then(Json::as_str) {
+            None => KubeVersion::LATEST,
+            Some(text) => KubeVersion::parse(text)
+                .ok_or_else(|| format!("`{text}` is not a Kubernetes version"))?,
+        };
+        let set: PolicySet =
+            serde_json::from_value(payload.get_mut("set").map(Json::take).unwrap_or_default())
+                .map_err(|error| format!("the embedded policy set cannot be read: {error}"))?;
+        if set.version != rampart_engine::ir::IR_VERSION {
+            return Err(format!(
+                "the embedded policies are IR version {}, this engine runs IR version {}",
+                set.version,
+                rampart_engine::ir::IR_VERSION
+            ));
+        }
+        let policies: Vec<Json> = set
+            .policies
+            .iter()
+            .map(|policy| {
+                json!({
+                    "id": policy.id,
+                    "title": policy.title,
+                    "severity": policy.severity,
+                    "controls": policy.controls,
+                })
+            })
+            .collect();
+        let metadata = json!({
+            "abi_version": ABI_VERSION,
+            "payload_format": PAYLOAD_FORMAT,
+            "ir_version": set.version,
+            "kube_version": version.to_string(),
+            "uses_inventory": set.uses_inventory(),
+            "policies": policies,
+        });
+        // The set lives as long as the module instance: leaking it lets the
+        // evaluator (and its regex cache) be kept across calls.
+        let set: &'static PolicySet = Box::leak(Box::new(set));
+        let options = EvalOptions {
+            version,
+            ..EvalOptions::default()
+        };
+        Ok(Guest {
+            evaluator: Evaluator::new(set, options),
+            metadata,
+            inventory: None,
+        })
+    }
+
+    /// The metadata JSON: ABI version, Kubernetes version, policies.
+    pub fn metadata(&self) -> &Json {
+        &self.metadata
+    }
+
+    /// Sets the resources that `resources("Kind")` sees in later
+    /// evaluations (a `kind: List`, or a JSON array of objects); empty input
+    /// clears it. Returns the errors (empty when it was accepted).
+    pub fn set_inventory(&mut self, input: &[u8]) -> Json {
+        if input.is_empty() {
+            self.inventory = None;
+            return json!({"errors": []});
+        }
+        let value: Json = match serde_json::from_slice(input) {
+            Ok(value) => value,
+            Err(error) => {
+                return json!({"errors": [{"message": format!("the inventory is not JSON: {error}")}]});
+            }
+        };
+        let items = match value {
+            Json::Array(items) => items,
+            Json::Object(mut members) => match members.get_mut("items").map(Json::take) {
+                Some(Json::Array(items)) => items,
+                _ => {
+                    return json!({"errors": [{"message": "the inventory must be a `kind: List` or an array"}]});
+                }
+            },
+            _ => {
+                return json!({"errors": [{"message": "the inventory must be a `kind: List` or an array"}]});
+            }
+        };
+        self.inventory = Some(items);
+        json!({"errors": []})
+    }
+
+    /// Evaluates the input (a manifest object, a `kind: List`, or an
+    /// AdmissionReview) and returns `{"findings": [...], "errors": [...],
+    /// "resources": N}`.
+    pub fn evaluate(&self, input: &[u8]) -> Json {
+        let value: Json = match serde_json::from_slice(input) {
+            Ok(value) => value,
+            Err(error) => {
+                return outcome(
+                    Vec::new(),
+                    vec![json!({"message": format!("the input is not JSON: {error}")})],
+                    0,
+                );
+            }
+        };
+        let mut errors = Vec::new();
+        let (object, old_object) = match admission_request(&value) {
+            Some(Ok((object, old_object))) => (object, old_object),
+            Some(Err(message)) => return outcome(Vec::new(), vec![json!({"message": message})], 0),
+            None => (value, None),
+        };
+        if object.is_null() {
+            // An admission request without an object (DELETE): nothing to judge.
+            return outcome(Vec::new(), Vec::new(), 0);
+        }
+        let document = Document {
+            index: 0,
+            value: object,
+            positions: load::PositionTree::default(),
+        };
+        let documents = std::slice::from_ref(&document);
+        let mut load_errors = Vec::new();
+        let resources = load::resources(documents, &mut load_errors);
+        errors.extend(
+            load_errors
+                .into_iter()
+                .map(|error| json!({"message": error.message})),
+        );
+        let set = self.evaluator.policy_set();
+        let mut inventory = Inventory::new();
+        if set.uses_inventory() {
+            match &self.inventory {
+                Some(items) => items.iter().for_each(|item| inventory.add(item)),
+                None => resources
+                    .iter()
+                    .for_each(|resource| inventory.add(resource.value)),
+            }
+        }
+        let mut findings = Vec::new();
+        for resource in &resources {
+            let subject = Subject {
+                resource: resource.value,
+                old_resource: old_object.as_ref(),
+                inventory: Some(&inventory),
+            };
+            let evaluation = self.evaluator.evaluate(&subject);
+            for finding in evaluation.findings {
+                let controls = set
+                    .policy(&finding.policy)
+                    .map(|policy| policy.controls.clone())
+                    .unwrap_or_default();
+                let fix: Vec<_> = finding
+                    .fix
+                    .iter()
+                    .map(|operation| operation.prefixed(&resource.pointer))
+                    .collect();
+                findings.push(json!({
+                    "policy": finding.policy,
+                    "rule": finding.rule,
+                    "action": finding.action,
+                    "severity": finding.severity,
+                    "message": finding.message,
+                    "path": format!("{}{}", resource.pointer, finding.pointer),
+                    "controls": controls,
+                    "fix": fix,
+                }));
+            }
+            for error in evaluation.errors {
+                errors.push(json!({
+                    "policy": error.policy,
+                    "path": resource.pointer,
+                    "message": error.message,
+                }));
+            }
+        }
+        outcome(findings, errors, resources.len())
+    }
+}
+
+/// For an AdmissionReview, its `request.object` and `request.oldObject`.
+fn admission_request(value: &Json) -> Option<Result<(Json, Option<Json>), String>> {
+    if value.get("kind").and_then(Json::as_str) != Some("AdmissionReview") {
+        return None;
+    }
+    let Some(request) = value.get("request").and_then(Json::as_object) else {
+        return Some(Err("the AdmissionReview has no `request`".to_owned()));
+    };
+    let object = request.get("object").cloned().unwrap_or(Json::Null);
+    let old_object = request
+        .get("oldObject")
+        .filter(|old| !old.is_null())
+        .cloned();
+    Some(Ok((object, old_object)))
+}
+
+fn outcome(findings: Vec<Json>, errors: Vec<Json>, resources: usize) -> Json {
+    let mut members = Map::new();
+    members.insert("findings".to_owned(), Json::Array(findings));
+    members.insert("errors".to_owned(), Json::Array(errors));
+    members.insert("resources".to_owned(), Json::from(resources));
+    Json::Object(members)
+}
+
+#[cfg(target_arch = "wasm32")]
+mod abi;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+use super::*;
+
+const POLICY: &str = r#"policy example.no_privileged {
+  severity high
+  match pods
+  for c in pod.containers {
+    deny c.securityContext.privileged == true
+      at c.securityContext.privileged
+      message "container {c.name} is privileged"
+  }
+}
+
+test "privileged is denied" for example.no_privileged {
+  given pod { spec: { containers: [{ name: "a", image: "nginx", securityContext: { privileged: true } }] } }
+  expect deny
+}
+
+test "this one fails" for example.no_privileged {
+  given pod { spec: { containers: [{ name: "a", image: "nginx" }] } }
+  expect deny
+}
+"#;
+
+const MANIFEST: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: app
+      image: nginx
+      securityContext:
+        privileged: true
+";
+
+#[test]
+fn findings_carry_their_manifest_line_and_column() {
+    let result = evaluate(POLICY, MANIFEST);
+    assert_eq!(result["diagnostics"], json!([]));
+    assert_eq!(result["errors"], json!([]));
+    let findings = result["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1);
+    let finding = &findings[0];
+    assert_eq!(finding["policy"], "example.no_privileged");
+    assert_eq!(finding["action"], "deny");
+    assert_eq!(finding["severity"], "high");
+    assert_eq!(finding["message"], "container app is privileged");
+    assert_eq!(finding["path"], "/spec/containers/0/securityContext/privileged");
+    assert_eq!((finding["line"].clone(), finding["column"].clone()), (json!(10), json!(9)));
+    assert_eq!(finding["resource"], "Pod web");
+}
+
+#[test]
+fn tests_report_pass_and_failure() {
+    let result = evaluate(POLICY, "");
+    let tests = result["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 2);
+    assert_eq!(tests[0]["name"], "privileged is denied");
+    assert_eq!(tests[0]["line"], 11);
+    assert_eq!(tests[0]["passed"], true);
+    assert_eq!(tests[1]["passed"], false);
+    assert!(tests[1]["failures"][0].as_str().unwrap().contains("expected deny"));
+}
+
+#[test]
+fn a_misspelt_field_is_a_diagnostic_at_its_line() {
+    let policy = POLICY.replace("securityContext.privileged == true", "securityContext.privilegd == true");
+    let result = evaluate(&policy, MANIFEST);
+    let diagnostic = &result["diagnostics"][0];
+    assert_eq!(diagnostic["level"], "error");
+    assert_eq!(diagnostic["start"]["line"], 5);
+    assert!(diagnostic["message"].as_str().unwrap().contains("privilegd"), "{diagnostic}");
+    assert_eq!(result["findings"], json!([]));
+}
+
+#[test]
+fn manifest_errors_and_lists_are_reported_with_positions() {
+    let result = evaluate(POLICY, "apiVersion: v1\nkind: [\n");
+    assert_eq!(result["errors"].as_array().unwrap().len(), 1);
+    assert!(result["errors"][0]["line"].is_number());
+    let list = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: a}\n    spec:\n      containers: [{name: x, image: y, securityContext: {privileged: true}}]\n";
+    let result = evaluate(POLICY, list);
+    assert_eq!(result["findings"][0]["path"], "/items/0/spec/containers/0/securityContext/privileged");
+    assert_eq!(result["findings"][0]["line"], 8);
+}
+
+#[test]
+fn malformed_requests_are_errors_not_panics() {
+    let result = run(b"not json");
+    assert!(result["errors"][0]["message"].as_str().unwrap().contains("not JSON"));
+    let result = run(br#"{"policy": 3}"#);
+    assert_eq!(result["findings"], json!([]));
+}
+
+#[test]
+fn every_example_compiles_and_its_manifest_is_denied() {
+    let listing = examples();
+    assert_eq!(listing["default"], DEFAULT_EXAMPLE);
+    let names: Vec<&str> = listing["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|example| example["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&DEFAULT_EXAMPLE));
+    for name in names {
+        let example = example(name);
+        let result = evaluate(example["policy"].as_str().unwrap(), example["manifest"].as_str().unwrap());
+        let errors: Vec<&Json> = result["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|diagnostic| diagnostic["level"] == "error")
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+        assert_eq!(result["errors"], json!([]), "{name}");
+        // Policies that do nothing with their default parameters (an empty
+        // list of allowed registries) have no manifest to deny as written.
+        let configurable = example["policy"].as_str().unwrap().contains("  param ");
+        let found = !result["findings"].as_array().unwrap().is_empty();
+        assert!(found || configurable, "{name}: no finding on\n{}", example["manifest"]);
+        for test in result["tests"].as_array().unwrap() {
+            // Fixture files cannot be read in a browser; every other test passes.
+            let failures = test["failures"].to_string();
+            assert!(test["passed"] == true || failures.contains("fixture file"), "{name}: {test}");
+        }
+    }
+    assert!(example("stdlib/nope.rampart")["error"].is_string());
+}
+
+#[test]
+fn yaml_round_trips_through_the_loader() {
+    let value = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web", "labels": {"app.kubernetes.io/name": "web", "tier": "true"}, "annotations": {}},
+        "spec": {
+            "containers": [
+                {"name": "app", "image": "nginx:1.27", "args": ["--port", "8080", "a: b", "", "#x", "yes"], "ports": [{"containerPort": 80}]},
+                {"name": "sidecar", "image": "busybox", "command": [], "env": [{"name": "X", "value": "0x10"}]}
+            ],
+            "nested": [[1, 2], [{"a": null}], []],
+            "ratio": 1.5,
+            "enabled": false,
+            "text": "line one\nline \"two\"",
+            "unicode": "é"
+        }
+    });
+    let text = to_yaml(&value);
+    let outcome = load::load_str(&text, &LoadLimits::default());
+    assert_eq!(outcome.errors, vec![], "{text}");
+    assert_eq!(outcome.documents[0].value, value, "{text}");
+    assert!(text.contains("  containers:\n    - name: app\n      image: nginx:1.27\n"), "{text}");
+    assert_eq!(to_yaml(&json!("true")), "\"true\"\n");
+}

@@ -1,0 +1,421 @@
+//! The admission handler as a pure function: AdmissionReview bytes in, an
+//! HTTP status and AdmissionReview bytes out, plus what the audit log and the
+//! metrics need. No I/O, no clock, no threads: the fuzz target and the tests
+//! call [`handle`] directly.
+
+use crate::patch;
+use rampart_engine::{Action, EvalOptions, Evaluation, Evaluator, PolicySet, Subject};
+use serde::Serialize;
+use serde_json::{Map, Value as Json, json};
+
+/// The only AdmissionReview version served; `v1beta1` was removed in Kubernetes 1.22.
+pub const ADMISSION_API_VERSION: &str = "admission.k8s.io/v1";
+
+/// Which webhook endpoint a request came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /validate`: allow or deny, with warnings.
+    Validate,
+    /// `POST /mutate`: always allow, with the rules' fixes as a JSON patch.
+    Mutate,
+}
+
+/// What to answer when a policy cannot finish (step budget, invalid regex)
+/// or the wall-clock deadline passes; mirrors Kubernetes' `failurePolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Deny (fail closed): code 500 with the reason.
+    Fail,
+    /// Allow (fail open), with the reason as a warning.
+    Ignore,
+}
+
+/// Everything [`handle`] needs: the compiled policies and how to run them.
+pub struct State {
+    /// The policies.
+    pub set: PolicySet,
+    /// The Kubernetes version and step budget.
+    pub options: EvalOptions,
+    /// What to answer on an evaluation error.
+    pub failure_policy: FailurePolicy,
+}
+
+/// The verdict, as counted in metrics and written in the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Allowed (possibly with warnings or a patch).
+    Allowed,
+    /// Denied by at least one policy.
+    Denied,
+    /// A policy could not finish or the deadline passed; answered per the failure policy.
+    Error,
+    /// Not an AdmissionReview we can answer (HTTP 400).
+    Invalid,
+}
+
+impl Decision {
+    /// The metric label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allowed => "allowed",
+            Decision::Denied => "denied",
+            Decision::Error => "error",
+            Decision::Invalid => "invalid",
+        }
+    }
+}
+
+/// One policy's part in a decision, for the audit log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PolicyResult {
+    /// The policy's id.
+    pub policy: String,
+    /// `deny`, `warn`, `audit`, or `error` when it could not finish.
+    pub action: String,
+    /// The finding's message (or the error).
+    pub message: String,
+}
+
+/// What the audit log and metrics record about one request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Record {
+    /// The request's uid.
+    pub uid: String,
+    /// Who asked (`userInfo.username`).
+    pub user: String,
+    /// CREATE, UPDATE, DELETE or CONNECT.
+    pub operation: String,
+    /// The object's kind (`request.kind.kind`).
+    pub kind: String,
+    /// The namespace, empty for cluster-scoped objects.
+    pub namespace: String,
+    /// The object's name (may be empty on CREATE with `generateName`).
+    pub name: String,
+    /// The subresource, if any.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub sub_resource: String,
+    /// Whether the API server will not persist the result.
+    pub dry_run: bool,
+    /// Whether the policies were run (subresources and DELETE are not).
+    pub evaluated: bool,
+    /// Findings and errors, in policy order.
+    pub policies: Vec<PolicyResult>,
+}
+
+/// The HTTP answer to one request.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// HTTP status: 200 for every AdmissionReview answer, 400 for bad input.
+    pub status: u16,
+    /// JSON body.
+    pub body: Vec<u8>,
+    /// The verdict.
+    pub decision: Decision,
+    /// What to log.
+    pub record: Record,
+}
+
+/// Answers one AdmissionReview. Never panics, whatever the bytes.
+pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
+    let review: Json = match serde_json::from_slice(body) {
+        Ok(review) => review,
+        Err(error) => return bad_request(format!("the body is not JSON: {error}")),
+    };
+    let request = match parse_request(&review) {
+        Ok(request) => request,
+        Err(message) => return bad_request(message),
+    };
+    let mut record = request.record();
+    if !request.should_evaluate() {
+        let answer = Answer::allowed(&request.uid);
+        return respond(answer, Decision::Allowed, record);
+    }
+    let resource = request.resource();
+    let subject = Subject {
+        resource: &resource,
+        old_resource: request.old_object,
+        inventory: None,
+    };
+    let evaluation = Evaluator::new(&state.set, state.options.clone()).evaluate(&subject);
+    record.evaluated = true;
+    record.policies = policy_results(&evaluation);
+    let (answer, decision) = match endpoint {
+        Endpoint::Validate => validate(&request.uid, &evaluation, state.failure_policy),
+        Endpoint::Mutate => mutate(&request.uid, &evaluation),
+    };
+    respond(answer, decision, record)
+}
+
+/// The answer when the policies could not be run at all (the deadline passed,
+/// or they are unavailable): the body is parsed again here, a rare path, for
+/// the uid and the audit record.
+pub fn failed(body: &[u8], failure_policy: FailurePolicy, message: &str) -> Response {
+    let Ok(review) = serde_json::from_slice::<Json>(body) else {
+        return bad_request("the body is not JSON".to_owned());
+    };
+    let request = match parse_request(&review) {
+        Ok(request) => request,
+        Err(message) => return bad_request(message),
+    };
+    let (answer, decision) = failure(&request.uid, failure_policy, message.to_owned());
+    respond(answer, decision, request.record())
+}
+
+/// The fields of `request` that judging needs, borrowed from the review.
+pub struct Request<'a> {
+    uid: String,
+    operation: &'a str,
+    kind: &'a str,
+    api_version: String,
+    namespace: &'a str,
+    name: &'a str,
+    object_name: &'a str,
+    sub_resource: &'a str,
+    user: &'a str,
+    dry_run: bool,
+    object: Option<&'a Json>,
+    old_object: Option<&'a Json>,
+}
+
+/// The string at `value`, or `""`.
+fn text(value: Option<&Json>) -> &str {
+    value.and_then(Json::as_str).unwrap_or_default()
+}
+
+/// Reads the parts of an AdmissionReview that judging needs; `Err` is a 400 message.
+pub fn parse_request(review: &Json) -> Result<Request<'_>, String> {
+    let api_version = text(review.get("apiVersion"));
+    let kind = text(review.get("kind"));
+    if api_version != ADMISSION_API_VERSION || kind != "AdmissionReview" {
+        return Err(format!(
+            "expected an AdmissionReview of apiVersion {ADMISSION_API_VERSION}, got kind `{kind}` of apiVersion `{api_version}`"
+        ));
+    }
+    let Some(request) = review.get("request").filter(|request| request.is_object()) else {
+        return Err("the AdmissionReview has no `request` object".to_owned());
+    };
+    let uid = text(request.get("uid"));
+    if uid.is_empty() {
+        return Err("the AdmissionReview request has no `uid`".to_owned());
+    }
+    let operation = text(request.get("operation"));
+    if !matches!(operation, "CREATE" | "UPDATE" | "DELETE" | "CONNECT") {
+        return Err(format!("unknown operation `{operation}`"));
+    }
+    let group_version_kind = request.get("kind");
+    let group = text(group_version_kind.and_then(|gvk| gvk.get("group")));
+    let version = text(group_version_kind.and_then(|gvk| gvk.get("version")));
+    let object_of = |name: &str| request.get(name).filter(|value| value.is_object());
+    Ok(Request {
+        uid: uid.to_owned(),
+        operation,
+        kind: text(group_version_kind.and_then(|gvk| gvk.get("kind"))),
+        api_version: if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") },
+        namespace: text(request.get("namespace")),
+        name: text(request.get("name")),
+        object_name: text(
+            object_of("object")
+                .or_else(|| object_of("oldObject"))
+                .and_then(|object| object.get("metadata"))
+                .and_then(|metadata| metadata.get("name")),
+        ),
+        sub_resource: text(request.get("subResource")),
+        user: text(request.get("userInfo").and_then(|user| user.get("username"))),
+        dry_run: request.get("dryRun").and_then(Json::as_bool).unwrap_or(false),
+        object: object_of("object"),
+        old_object: object_of("oldObject"),
+    })
+}
+
+impl Request<'_> {
+    fn record(&self) -> Record {
+        Record {
+            uid: self.uid.clone(),
+            user: self.user.to_owned(),
+            operation: self.operation.to_owned(),
+            kind: self.kind.to_owned(),
+            namespace: self.namespace.to_owned(),
+            // The request's name is empty on CREATE when the URL has none.
+            name: if self.name.is_empty() { self.object_name } else { self.name }.to_owned(),
+            sub_resource: self.sub_resource.to_owned(),
+            dry_run: self.dry_run,
+            evaluated: false,
+            policies: Vec::new(),
+        }
+    }
+
+    /// CREATE and UPDATE of an object are judged. DELETE is allowed: the
+    /// object is going away, and judging `oldObject` would only block clean-up
+    /// of resources admitted before a policy existed. CONNECT (exec, attach,
+    /// port-forward) carries options, not an object. Subresources are allowed
+    /// unevaluated, except `ephemeralcontainers`, whose object is the whole Pod
+    /// with the new containers: `pods/status` also carries a Pod, and judging
+    /// it would deny the kubelet's status updates of a pod admitted earlier.
+    fn should_evaluate(&self) -> bool {
+        let judged_subresource = self.sub_resource.is_empty() || self.sub_resource == "ephemeralcontainers";
+        matches!(self.operation, "CREATE" | "UPDATE") && judged_subresource && self.object.is_some()
+    }
+
+    /// The object as the CLI would see it in a manifest: `apiVersion` and
+    /// `kind` filled from the request when absent, and the namespace from the
+    /// request when the object omits it (it is often set only in the URL), so
+    /// that namespace matchers see it.
+    fn resource(&self) -> Json {
+        let mut resource = self.object.cloned().unwrap_or(Json::Null);
+        if let Json::Object(fields) = &mut resource {
+            fields
+                .entry("apiVersion")
+                .or_insert_with(|| Json::String(self.api_version.clone()));
+            fields.entry("kind").or_insert_with(|| Json::String(self.kind.to_owned()));
+            if !self.namespace.is_empty()
+                && let Some(Json::Object(metadata)) = fields.get_mut("metadata")
+            {
+                metadata
+                    .entry("namespace")
+                    .or_insert_with(|| Json::String(self.namespace.to_owned()));
+            }
+        }
+        resource
+    }
+}
+
+/// The `response` of an AdmissionReview, before serialization.
+struct Answer {
+    response: Map<String, Json>,
+}
+
+impl Answer {
+    fn allowed(uid: &str) -> Answer {
+        let mut response = Map::new();
+        response.insert("uid".to_owned(), Json::String(uid.to_owned()));
+        response.insert("allowed".to_owned(), Json::Bool(true));
+        Answer { response }
+    }
+
+    fn denied(uid: &str, code: u16, message: String) -> Answer {
+        let mut answer = Answer::allowed(uid);
+        answer.response.insert("allowed".to_owned(), Json::Bool(false));
+        let reason = if code == 403 { "Forbidden" } else { "InternalError" };
+        answer.response.insert(
+            "status".to_owned(),
+            json!({"status": "Failure", "code": code, "reason": reason, "message": message}),
+        );
+        answer
+    }
+
+    fn warn(&mut self, warnings: Vec<String>) {
+        if !warnings.is_empty() {
+            let warnings = warnings.into_iter().map(Json::String).collect();
+            self.response.insert("warnings".to_owned(), Json::Array(warnings));
+        }
+    }
+}
+
+fn validate(uid: &str, evaluation: &Evaluation, failure_policy: FailurePolicy) -> (Answer, Decision) {
+    let denials: Vec<String> = evaluation
+        .findings
+        .iter()
+        .filter(|finding| finding.action == Action::Deny)
+        .map(|finding| format!("{}: {}", finding.policy, finding.message))
+        .collect();
+    let mut warnings: Vec<String> = evaluation
+        .findings
+        .iter()
+        .filter(|finding| finding.action == Action::Warn)
+        .map(|finding| format!("{}: {}", finding.policy, finding.message))
+        .collect();
+    if !denials.is_empty() {
+        let message = format!("denied by rampart: {}", denials.join("; "));
+        let mut answer = Answer::denied(uid, 403, message);
+        answer.warn(warnings);
+        return (answer, Decision::Denied);
+    }
+    if !evaluation.errors.is_empty() {
+        let errors: Vec<String> = evaluation
+            .errors
+            .iter()
+            .map(|error| format!("{} could not be evaluated: {}", error.policy, error.message))
+            .collect();
+        let (mut answer, decision) = failure(uid, failure_policy, format!("rampart: {}", errors.join("; ")));
+        answer.warn(warnings);
+        return (answer, decision);
+    }
+    let mut answer = Answer::allowed(uid);
+    warnings.truncate(MAX_WARNINGS);
+    answer.warn(warnings);
+    (answer, Decision::Allowed)
+}
+
+/// Kubernetes truncates long warning lists anyway; this keeps the body small.
+const MAX_WARNINGS: usize = 64;
+
+fn mutate(uid: &str, evaluation: &Evaluation) -> (Answer, Decision) {
+    let fixes = evaluation
+        .findings
+        .iter()
+        .filter(|finding| matches!(finding.action, Action::Deny | Action::Warn) && !finding.fix.is_empty());
+    let combined = patch::combine(fixes);
+    let mut answer = Answer::allowed(uid);
+    if !combined.operations.is_empty() {
+        let encoded = patch::encode(&combined.operations);
+        answer.response.insert("patchType".to_owned(), Json::String("JSONPatch".to_owned()));
+        answer.response.insert("patch".to_owned(), Json::String(encoded));
+    }
+    let skipped = combined
+        .skipped
+        .iter()
+        .map(|policy| format!("{policy}: fix not applied, it conflicts with an earlier fix; it applies on a later change"))
+        .collect();
+    answer.warn(skipped);
+    (answer, Decision::Allowed)
+}
+
+fn failure(uid: &str, failure_policy: FailurePolicy, message: String) -> (Answer, Decision) {
+    match failure_policy {
+        FailurePolicy::Fail => (Answer::denied(uid, 500, message), Decision::Error),
+        FailurePolicy::Ignore => {
+            let mut answer = Answer::allowed(uid);
+            answer.warn(vec![message]);
+            (answer, Decision::Error)
+        }
+    }
+}
+
+fn policy_results(evaluation: &Evaluation) -> Vec<PolicyResult> {
+    let findings = evaluation.findings.iter().map(|finding| PolicyResult {
+        policy: finding.policy.clone(),
+        action: finding.action.as_str().to_owned(),
+        message: finding.message.clone(),
+    });
+    let errors = evaluation.errors.iter().map(|error| PolicyResult {
+        policy: error.policy.clone(),
+        action: "error".to_owned(),
+        message: error.message.clone(),
+    });
+    findings.chain(errors).collect()
+}
+
+fn respond(answer: Answer, decision: Decision, record: Record) -> Response {
+    let review = json!({
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "AdmissionReview",
+        "response": Json::Object(answer.response),
+    });
+    Response {
+        status: 200,
+        body: review.to_string().into_bytes(),
+        decision,
+        record,
+    }
+}
+
+/// A 400 with a JSON body `{"error": message}`.
+pub fn bad_request(message: String) -> Response {
+    Response {
+        status: 400,
+        body: json!({ "error": message }).to_string().into_bytes(),
+        decision: Decision::Invalid,
+        record: Record::default(),
+    }
+}

@@ -1,0 +1,32 @@
+//! Rampart's Kubernetes admission webhook.
+//!
+//! `POST /validate` answers AdmissionReview v1 requests with allowed or
+//! denied (warn findings as warnings, audit findings only in the audit log);
+//! `POST /mutate` answers with the rules' fixes as a JSON patch. HTTPS only.
+//! Policies and the TLS certificate are reloaded when their files change.
+//! `GET /healthz`, `/readyz` and `/metrics` (Prometheus text) are for
+//! operations. See `docs/webhook.md`.
+//!
+//! The admission logic is the pure function [`admission::handle`]; the rest
+//! is transport. The server never compiles policies: it calls the
+//! [`PolicyLoader`] the CLI gives it.
+
+pub mod admission;
+pub mod audit;
+pub mod metrics;
+pub mod patch;
+pub mod reload;
+pub mod server;
+pub mod tls;
+mod workers;
+
+pub use admission::{Decision, Endpoint, FailurePolicy, State, handle};
+pub use reload::{LoadedPolicySet, PolicyLoader};
+pub use server::{Server, ServerConfig, ShutdownHandle};
+pub use tls::TlsFiles;
+
+/// Writes one operational log line to standard error, with a UTC timestamp.
+/// (The audit log is separate, and can go to standard output.)
+pub fn log(message: &str) {
+    eprintln!("{} rampart-server: {message}", audit::rfc3339(std::time::SystemTime::now()));
+}

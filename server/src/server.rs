@@ -1,0 +1,378 @@
+//! The HTTPS server: accepts connections, routes requests, enforces the body
+//! limit and the deadline, records metrics and the audit log, and drains
+//! in-flight requests on shutdown.
+
+use crate::admission::{self, Endpoint, FailurePolicy};
+use crate::audit::AuditLog;
+use crate::metrics::Metrics;
+use crate::reload::{self, Policies, PolicyLoader, Watch};
+use crate::tls::{self, CertificateResolver, TlsFiles};
+use crate::workers::{self, Pool};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
+
+/// How the server runs; [`ServerConfig::new`] gives the defaults.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub address: SocketAddr,
+    /// The certificate and key.
+    pub tls: TlsFiles,
+    /// Policy files and directories to watch for changes.
+    pub policy_paths: Vec<PathBuf>,
+    /// JSON-lines audit log: a file, `-` for standard output, or none.
+    pub audit_log: Option<PathBuf>,
+    /// Larger bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// Wall-clock limit of one evaluation, queueing included.
+    pub eval_timeout: Duration,
+    /// Whether `POST /mutate` is served.
+    pub mutate: bool,
+    /// What to answer when the policies cannot give a verdict.
+    pub failure_policy: FailurePolicy,
+    /// Steps one policy may take on one resource.
+    pub step_budget: u64,
+    /// How often files are checked for changes.
+    pub reload_interval: Duration,
+    /// After a shutdown signal: how long to keep accepting (unready) so that
+    /// load balancers notice, before draining.
+    pub shutdown_delay: Duration,
+    /// How long in-flight requests may take to finish after that.
+    pub drain_timeout: Duration,
+    /// Evaluation threads.
+    pub workers: usize,
+}
+
+impl ServerConfig {
+    /// Defaults: 1 MiB bodies (under the API server's 3 MiB object limit
+    /// for most objects), 2-second deadline, fail closed, one thread per core.
+    pub fn new(address: SocketAddr, tls: TlsFiles) -> ServerConfig {
+        ServerConfig {
+            address,
+            tls,
+            policy_paths: Vec::new(),
+            audit_log: None,
+            max_body_bytes: 1024 * 1024,
+            eval_timeout: Duration::from_millis(2000),
+            mutate: false,
+            failure_policy: FailurePolicy::Fail,
+            step_budget: rampart_engine::EvalOptions::default().step_budget,
+            reload_interval: Duration::from_secs(1),
+            shutdown_delay: Duration::ZERO,
+            drain_timeout: Duration::from_secs(20),
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+        }
+    }
+}
+
+/// What every connection shares.
+struct Shared {
+    pool: Pool,
+    metrics: Arc<Metrics>,
+    audit: AuditLog,
+    draining: AtomicBool,
+    config: ServerConfig,
+}
+
+/// A bound server, not yet serving.
+pub struct Server {
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    acceptor: TlsAcceptor,
+    shutdown: Arc<Notify>,
+    stop_poller: Arc<AtomicBool>,
+    poller: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Asks a running server to shut down (as SIGTERM does).
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    notify: Arc<Notify>,
+}
+
+impl ShutdownHandle {
+    /// Starts a graceful shutdown.
+    pub fn shutdown(&self) {
+        self.notify.notify_one();
+    }
+}
+
+impl Server {
+    /// Loads the policies and certificate and binds the address; every
+    /// configuration error surfaces here, before serving.
+    pub fn bind(config: ServerConfig, loader: PolicyLoader) -> Result<Server, String> {
+        let policies = Arc::new(Policies::load(loader).map_err(|message| format!("cannot load the policies: {message}"))?);
+        let resolver = CertificateResolver::load(&config.tls)?;
+        let acceptor = TlsAcceptor::from(tls::server_config(Arc::clone(&resolver))?);
+        let audit = match &config.audit_log {
+            Some(path) => AuditLog::open(path)?,
+            None => AuditLog::disabled(),
+        };
+        let metrics = Arc::new(Metrics::default());
+        metrics.set_policies_loaded(policies.current().map_or(0, |current| current.policy_count));
+        let settings = workers::Settings {
+            step_budget: config.step_budget,
+            failure_policy: config.failure_policy,
+        };
+        let pool = Pool::start(config.workers, Arc::clone(&policies), settings)
+            .map_err(|error| format!("cannot start the evaluation threads: {error}"))?;
+        let listener = std::net::TcpListener::bind(config.address)
+            .map_err(|error| format!("cannot listen on {}: {error}", config.address))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|error| format!("cannot configure the listener: {error}"))?;
+        let stop_poller = Arc::new(AtomicBool::new(false));
+        let watch = Watch {
+            policy_paths: config.policy_paths.clone(),
+            tls: config.tls.clone(),
+            interval: config.reload_interval,
+        };
+        let poller = reload::spawn_poller(watch, policies, resolver, Arc::clone(&metrics), Arc::clone(&stop_poller))
+            .map_err(|error| format!("cannot start the reload thread: {error}"))?;
+        let shared = Arc::new(Shared {
+            pool,
+            metrics,
+            audit,
+            draining: AtomicBool::new(false),
+            config,
+        });
+        Ok(Server {
+            listener,
+            shared,
+            acceptor,
+            shutdown: Arc::new(Notify::new()),
+            stop_poller,
+            poller: Some(poller),
+        })
+    }
+
+    /// The bound address (the real port when asked for port 0).
+    pub fn local_address(&self) -> Result<SocketAddr, String> {
+        self.listener.local_addr().map_err(|error| error.to_string())
+    }
+
+    /// A handle that shuts the server down from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            notify: Arc::clone(&self.shutdown),
+        }
+    }
+
+    /// Serves until SIGTERM, ctrl-c or the shutdown handle, then drains.
+    pub fn serve(mut self) -> Result<(), String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|error| format!("cannot start the runtime: {error}"))?;
+        let result = runtime.block_on(self.accept_loop());
+        self.shared.pool.stop();
+        self.stop_poller.store(true, Ordering::Relaxed);
+        if let Some(poller) = self.poller.take() {
+            let _ = poller.join();
+        }
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        result
+    }
+
+    async fn accept_loop(&self) -> Result<(), String> {
+        let listener = self
+            .listener
+            .try_clone()
+            .and_then(tokio::net::TcpListener::from_std)
+            .map_err(|error| format!("cannot listen: {error}"))?;
+        watch_signals(&self.shutdown);
+        let shared = &self.shared;
+        let mut shutdown = pin!(async {
+            self.shutdown.notified().await;
+            shared.draining.store(true, Ordering::Relaxed);
+            crate::log("shutting down: unready, draining in-flight requests");
+            tokio::time::sleep(shared.config.shutdown_delay).await;
+        });
+        let graceful = GracefulShutdown::new();
+        crate::log(&format!("serving on https://{}", self.local_address()?));
+        loop {
+            let accepted = std::future::poll_fn(|context| {
+                if shutdown.as_mut().poll(context).is_ready() {
+                    return Poll::Ready(None);
+                }
+                listener.poll_accept(context).map(Some)
+            })
+            .await;
+            let Some(accepted) = accepted else {
+                break;
+            };
+            let Ok((stream, _peer)) = accepted else {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let acceptor = self.acceptor.clone();
+            let shared = Arc::clone(&self.shared);
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                let Ok(Ok(stream)) = handshake else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |request| {
+                    let shared = Arc::clone(&shared);
+                    async move { Ok::<_, Infallible>(route(request, &shared).await) }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HANDSHAKE_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
+                let _ = watcher.watch(connection).await;
+            });
+        }
+        drop(listener);
+        if tokio::time::timeout(self.shared.config.drain_timeout, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            crate::log("drain timeout: closing the connections still open");
+        }
+        Ok(())
+    }
+}
+
+/// Limits both the TLS handshake and reading a request's headers, so that a
+/// slow client cannot hold a connection open forever.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Turns SIGTERM (what Kubernetes sends) and ctrl-c into a shutdown.
+fn watch_signals(notify: &Arc<Notify>) {
+    let on_ctrl_c = Arc::clone(notify);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.notify_one();
+        }
+    });
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let on_terminate = Arc::clone(notify);
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::spawn(async move {
+                if terminate.recv().await.is_some() {
+                    on_terminate.notify_one();
+                }
+            });
+        }
+    }
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+async fn route(request: Request<Incoming>, shared: &Shared) -> HttpResponse {
+    let endpoint = match (request.method(), request.uri().path()) {
+        (&Method::GET, "/healthz") => return text(StatusCode::OK, "ok\n"),
+        (&Method::GET, "/readyz") if shared.draining.load(Ordering::Relaxed) => {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+        }
+        (&Method::GET, "/readyz") => return text(StatusCode::OK, "ok\n"),
+        (&Method::GET, "/metrics") => {
+            let mut response = text(StatusCode::OK, &shared.metrics.render());
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            return response;
+        }
+        (&Method::POST, "/validate") => Endpoint::Validate,
+        (&Method::POST, "/mutate") if shared.config.mutate => Endpoint::Mutate,
+        (_, "/healthz" | "/readyz" | "/metrics" | "/validate") => {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        }
+        _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+    };
+    admit(endpoint, request, shared).await
+}
+
+async fn admit(endpoint: Endpoint, request: Request<Incoming>, shared: &Shared) -> HttpResponse {
+    let limit = shared.config.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return too_large(limit);
+    }
+    let body = match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => return too_large(limit),
+        Err(error) => return text(StatusCode::BAD_REQUEST, &format!("cannot read the body: {error}\n")),
+    };
+    let started = Instant::now();
+    let deadline = started + shared.config.eval_timeout;
+    let reply = shared.pool.submit(endpoint, body.clone(), deadline);
+    let response = match tokio::time::timeout(shared.config.eval_timeout, reply).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => admission::failed(&body, shared.config.failure_policy, "rampart: the evaluation threads stopped"),
+        Err(_) => admission::failed(
+            &body,
+            shared.config.failure_policy,
+            "rampart: the evaluation did not finish before the deadline",
+        ),
+    };
+    let elapsed = started.elapsed();
+    let record = &response.record;
+    let operation = if record.operation.is_empty() { "unknown" } else { &record.operation };
+    shared.metrics.count_request(operation, &record.kind, response.decision.as_str());
+    if record.evaluated {
+        shared.metrics.observe_evaluation(elapsed);
+    }
+    if response.decision != admission::Decision::Invalid {
+        let endpoint_name = match endpoint {
+            Endpoint::Validate => "validate",
+            Endpoint::Mutate => "mutate",
+        };
+        shared.audit.write(endpoint_name, response.decision, elapsed, record);
+    }
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json(status, response.body)
+}
+
+fn too_large(limit: usize) -> HttpResponse {
+    let message = format!("the body is larger than the limit of {limit} bytes");
+    json(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        serde_json::json!({ "error": message }).to_string().into_bytes(),
+    )
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn text(status: StatusCode, body: &str) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
