@@ -21,7 +21,9 @@ const PROFILE: &str = "rampart-playground";
 const MODULE: &str = "rampart_playground.wasm";
 
 fn main() -> Result<(), String> {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?);
+    let manifest_dir = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?,
+    );
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
     let workspace = manifest_dir
         .parent()
@@ -36,7 +38,9 @@ fn main() -> Result<(), String> {
         .filter(|path| path.is_file())
         .collect();
     files.sort();
-    let mut generated = String::from("/// The playground's files: the page, its script and style, and the module.\npub static ASSETS: &[Asset] = &[\n");
+    let mut generated = String::from(
+        "/// The playground's files: the page, its script and style, and the module.\npub static ASSETS: &[Asset] = &[\n",
+    );
     for file in files.iter().chain(std::iter::once(&module)) {
         let name = file
             .file_name()
@@ -51,17 +55,26 @@ fn main() -> Result<(), String> {
         .map_err(|error| error.to_string())?;
     }
     generated.push_str("];\n");
-    std::fs::write(out_dir.join("assets.rs"), generated).map_err(|error| format!("cannot write assets.rs: {error}"))?;
+    std::fs::write(out_dir.join("assets.rs"), generated)
+        .map_err(|error| format!("cannot write assets.rs: {error}"))?;
     Ok(())
 }
 
 /// Builds the module (or copies `RAMPART_PLAYGROUND_WASM`) to `destination`.
-fn build_module(manifest_dir: &Path, workspace: &Path, out_dir: &Path, destination: &Path) -> Result<(), String> {
+fn build_module(
+    manifest_dir: &Path,
+    workspace: &Path,
+    out_dir: &Path,
+    destination: &Path,
+) -> Result<(), String> {
     println!("cargo::rerun-if-env-changed=RAMPART_PLAYGROUND_WASM");
     if let Some(prebuilt) = std::env::var_os("RAMPART_PLAYGROUND_WASM") {
         println!("cargo::rerun-if-changed={}", Path::new(&prebuilt).display());
         std::fs::copy(&prebuilt, destination).map_err(|error| {
-            format!("cannot copy RAMPART_PLAYGROUND_WASM `{}`: {error}", Path::new(&prebuilt).display())
+            format!(
+                "cannot copy RAMPART_PLAYGROUND_WASM `{}`: {error}",
+                Path::new(&prebuilt).display()
+            )
         })?;
         return Ok(());
     }
@@ -80,7 +93,10 @@ fn build_module(manifest_dir: &Path, workspace: &Path, out_dir: &Path, destinati
         "playground/wasm/Cargo.toml",
         "Cargo.lock",
     ] {
-        println!("cargo::rerun-if-changed={}", workspace.join(watched).display());
+        println!(
+            "cargo::rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     let target_dir = out_dir.join("wasm-target");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -89,7 +105,14 @@ fn build_module(manifest_dir: &Path, workspace: &Path, out_dir: &Path, destinati
         .arg("build")
         .arg("--manifest-path")
         .arg(manifest_dir.join("wasm/Cargo.toml"))
-        .args(["--lib", "--target", TARGET, "--profile", PROFILE, "--locked"])
+        .args([
+            "--lib",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+            "--locked",
+        ])
         .arg("--target-dir")
         .arg(&target_dir);
     for setting in [
@@ -102,7 +125,9 @@ fn build_module(manifest_dir: &Path, workspace: &Path, out_dir: &Path, destinati
         "debug = false",
         "incremental = false",
     ] {
-        command.arg("--config").arg(format!("profile.{PROFILE}.{setting}"));
+        command
+            .arg("--config")
+            .arg(format!("profile.{PROFILE}.{setting}"));
     }
     for variable in [
         "RUSTFLAGS",
@@ -129,7 +154,11 @@ fn build_module(manifest_dir: &Path, workspace: &Path, out_dir: &Path, destinati
             "building the playground module failed ({status}); is the `{TARGET}` target installed (`rustup target add {TARGET}`)?"
         ));
     }
-    let built = target_dir.join(TARGET).join(PROFILE).join("rampart_playground_wasm.wasm");
-    std::fs::copy(&built, destination).map_err(|error| format!("cannot copy `{}`: {error}", built.display()))?;
+    let built = target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join("rampart_playground_wasm.wasm");
+    std::fs::copy(&built, destination)
+        .map_err(|error| format!("cannot copy `{}`: {error}", built.display()))?;
     Ok(())
 }

@@ -10,14 +10,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     collect(&root, &mut files)?;
     files.sort();
-    let mut generated = String::from("/// Every standard-library file: path under `policies/`, text.\npub static FILES: &[(&str, &str)] = &[\n");
+    let mut generated = String::from(
+        "/// Every standard-library file: path under `policies/`, text.\npub static FILES: &[(&str, &str)] = &[\n",
+    );
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let relative = file.strip_prefix(&root)?.to_string_lossy().replace('\\', "/");
-        writeln!(generated, "    ({relative:?}, include_str!({:?})),", file.display().to_string())?;
+        let relative = file
+            .strip_prefix(&root)?
+            .to_string_lossy()
+            .replace('\\', "/");
+        writeln!(
+            generated,
+            "    ({relative:?}, include_str!({:?})),",
+            file.display().to_string()
+        )?;
     }
     generated.push_str("];\n");
-    std::fs::write(PathBuf::from(std::env::var("OUT_DIR")?).join("files.rs"), generated)?;
+    std::fs::write(
+        PathBuf::from(std::env::var("OUT_DIR")?).join("files.rs"),
+        generated,
+    )?;
     Ok(())
 }
 
@@ -27,7 +39,10 @@ fn collect(directory: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if path.is_dir() {
             println!("cargo:rerun-if-changed={}", path.display());
             collect(&path, files)?;
-        } else if path.extension().is_some_and(|extension| extension == "rampart") {
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "rampart")
+        {
             files.push(path);
         }
     }

@@ -262,7 +262,11 @@ fn render(library: &PolicySet) -> String {
     let _ = writeln!(out);
     // The corpus review is written by people, not generated: it is kept
     // beside the policies and included here as it is.
-    let _ = writeln!(out, "{}", include_str!("../stdlib-policies/corpus-review.md").trim_end());
+    let _ = writeln!(
+        out,
+        "{}",
+        include_str!("../stdlib-policies/corpus-review.md").trim_end()
+    );
     let _ = writeln!(out);
 
     let _ = writeln!(out, "## Policies\n");

@@ -3,7 +3,10 @@
 //! over the shared conformance corpus (when `../shared/conformance` exists)
 //! and over generated manifests.
 
-#![allow(clippy::unwrap_used, reason = "test helpers: a failure is a test failure")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure is a test failure"
+)]
 
 use rampart_bundle::Bundle;
 use rampart_engine::ir::PolicySet;

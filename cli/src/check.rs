@@ -2,9 +2,11 @@
 
 use crate::config;
 use crate::inputs::{self, InputFile, InputProblem};
+use crate::judge::Judge;
 use crate::policies::{self, LoadedPolicies};
 use crate::render::Style;
-use crate::report::{self, Report, ReportError, ReportFinding, ResourceIdentity};
+use crate::report::{self, Report, ReportError};
+use crate::stream;
 use crate::{ColorChoice, exit, use_color};
 use clap::ValueEnum;
 use rampart_engine::load::{self, LoadLimits};
@@ -39,6 +41,9 @@ pub struct CheckArguments {
     /// When to use colour in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Threads to parse and evaluate on; by default, one per core.
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
     /// The configuration file; by default the first `rampart.yaml` found
     /// walking up from the working directory.
     #[arg(long, value_name = "FILE")]
@@ -94,7 +99,9 @@ pub fn run(arguments: CheckArguments) -> u8 {
         let text = loaded.config.as_ref()?.kubernetes_version.as_deref()?;
         let parsed = KubeVersion::parse(text);
         if parsed.is_none() {
-            eprintln!("error: kubernetesVersion `{text}` in the configuration is not a Kubernetes version");
+            eprintln!(
+                "error: kubernetesVersion `{text}` in the configuration is not a Kubernetes version"
+            );
         }
         parsed
     });
@@ -102,7 +109,9 @@ pub fn run(arguments: CheckArguments) -> u8 {
         match KubeVersion::parse(text) {
             Some(parsed) => version = Some(parsed),
             None => {
-                eprintln!("error: --kube-version `{text}` is not a Kubernetes version (write it as `v1.30`)");
+                eprintln!(
+                    "error: --kube-version `{text}` is not a Kubernetes version (write it as `v1.30`)"
+                );
                 return exit::INCOMPLETE;
             }
         }
@@ -117,21 +126,36 @@ pub fn run(arguments: CheckArguments) -> u8 {
     };
     let mut problems = Vec::new();
     let files = inputs::expand(&arguments.paths, &mut problems);
-    let show_progress = std::io::stderr().is_terminal() && files.len() > 50;
-    let limits = LoadLimits::default();
-    let mut inputs = Vec::with_capacity(files.len());
-    for (position, file) in files.iter().enumerate() {
-        if show_progress {
-            eprint!("\rreading {}/{} files", position + 1, files.len());
+    let threads = arguments
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    // Streaming needs every policy to judge a resource on its own, and a
+    // report format that needs no more than the findings.
+    let streaming =
+        bundle.is_none() && !loaded.set.uses_inventory() && arguments.format != Format::Junit;
+    let mut inputs = Vec::new();
+    let mut read_files = Vec::new();
+    let mut report = if streaming {
+        read_files = stream::read_files(&files);
+        stream::check(&loaded, &read_files, &options, threads)
+    } else {
+        let show_progress = std::io::stderr().is_terminal() && files.len() > 50;
+        let limits = LoadLimits::default();
+        inputs.reserve(files.len());
+        for (position, file) in files.iter().enumerate() {
+            if show_progress {
+                eprint!("\rreading {}/{} files", position + 1, files.len());
+            }
+            inputs.push(inputs::read(file, &limits));
         }
-        inputs.push(inputs::read(file, &limits));
-    }
-    if show_progress {
-        eprint!("\r\x1b[K");
-    }
-    let mut report = match bundle.as_mut() {
-        Some(bundle) => crate::build_command::evaluate_bundle(bundle, &loaded, &inputs),
-        None => evaluate(&loaded, &inputs, &options),
+        if show_progress {
+            eprint!("\r\x1b[K");
+        }
+        match bundle.as_mut() {
+            Some(bundle) => crate::build_command::evaluate_bundle(bundle, &loaded, &inputs),
+            None => evaluate(&loaded, &inputs, &options),
+        }
     };
     add_policy_errors(&mut report, &loaded);
     for problem in &problems_from_config {
@@ -162,6 +186,9 @@ pub fn run(arguments: CheckArguments) -> u8 {
             for input in &inputs {
                 texts.insert(input.name.clone(), &input.text);
             }
+            for file in &read_files {
+                texts.insert(file.name.clone(), &file.text);
+            }
             for source in &loaded.sources {
                 texts.insert(source.name.clone(), &source.text);
             }
@@ -181,12 +208,18 @@ pub fn run(arguments: CheckArguments) -> u8 {
 
 fn write_output(path: Option<&PathBuf>, text: &str) -> Result<(), String> {
     match path {
-        Some(path) => std::fs::write(path, text).map_err(|error| format!("cannot write `{}`: {error}", path.display())),
+        Some(path) => std::fs::write(path, text)
+            .map_err(|error| format!("cannot write `{}`: {error}", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`rampart check ... | head`) is not an error worth reporting.
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("cannot write the report: {error}")),
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(format!("cannot write the report: {error}"))
+                }
                 _ => Ok(()),
             }
         }
@@ -195,7 +228,9 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> Result<(), String> {
 
 fn print_warnings(loaded: &LoadedPolicies, style: Style) {
     for diagnostic in &loaded.diagnostics {
-        if diagnostic.level == rampart_lang::Level::Warning && !diagnostic.file.starts_with("stdlib/") {
+        if diagnostic.level == rampart_lang::Level::Warning
+            && !diagnostic.file.starts_with("stdlib/")
+        {
             let text = loaded
                 .sources
                 .iter()
@@ -209,7 +244,9 @@ fn print_warnings(loaded: &LoadedPolicies, style: Style) {
 /// Evaluates every resource of every input file.
 pub fn evaluate(loaded: &LoadedPolicies, inputs: &[InputFile], options: &EvalOptions) -> Report {
     let evaluator = Evaluator::new(&loaded.set, options.clone());
-    evaluate_with(loaded, inputs, &mut |subject| Ok(evaluator.evaluate(subject)))
+    evaluate_with(loaded, inputs, &mut |subject| {
+        Ok(evaluator.evaluate(subject))
+    })
 }
 
 /// Evaluates every resource of every input file with `evaluate_one` (the
@@ -239,117 +276,24 @@ pub fn evaluate_with(
             inventory.add(resource.value);
         }
     }
-    let exceptions = loaded.config.as_ref().map(|config| config.exceptions.as_slice()).unwrap_or_default();
-    let allow_annotations = loaded.config.as_ref().is_some_and(|config| config.allow_annotation_exemptions);
-    let today = config::today();
-    let mut exception_used = vec![false; exceptions.len()];
+    let judge = Judge::new(loaded);
+    let mut judged = judge.start();
     for (input, resources) in inputs.iter().zip(&per_file) {
         for resource in resources {
-            report.summary.resources += 1;
             let subject = Subject {
                 resource: resource.value,
                 old_resource: None,
                 inventory: Some(&inventory),
             };
-            let identity = ResourceIdentity::of(resource.value);
-            let locate = |pointer: &str| {
-                let full = format!("{}{pointer}", resource.pointer);
-                let position = resource.document.positions.locate(&resource.document.value, &full);
-                (full, position)
-            };
-            let evaluation = match evaluate_one(&subject) {
-                Ok(evaluation) => evaluation,
-                Err(message) => {
-                    let failure = load::LoadError {
-                        document: Some(resource.document.index),
-                        position: locate("").1,
-                        message: format!("{}: {message}", identity.describe()),
-                    };
-                    report.errors.push(load_error(&input.name, &failure));
-                    continue;
-                }
-            };
-            for finding in evaluation.findings {
-                let excepted = exceptions.iter().enumerate().find(|(_, exception)| {
-                    !config::expired(exception, today) && config::covers(exception, &finding.policy, resource.value)
-                });
-                if let Some((index, _)) = excepted {
-                    if let Some(used) = exception_used.get_mut(index) {
-                        *used = true;
-                    }
-                    report.summary.suppressed += 1;
-                    continue;
-                }
-                if allow_annotations && config::annotation_exempts(&finding.policy, resource.value) {
-                    report.summary.suppressed += 1;
-                    continue;
-                }
-                let (path, position) = locate(&finding.pointer);
-                let controls = loaded
-                    .set
-                    .policy(&finding.policy)
-                    .map(|policy| policy.controls.clone())
-                    .unwrap_or_default();
-                report.findings.push(ReportFinding {
-                    policy: finding.policy,
-                    action: finding.action,
-                    severity: finding.severity,
-                    message: finding.message,
-                    controls,
-                    resource: identity.clone(),
-                    file: input.name.clone(),
-                    document: resource.document.index,
-                    line: position.map_or(1, |position| position.line),
-                    column: position.map_or(1, |position| position.column),
-                    path,
-                    fix: finding
-                        .fix
-                        .iter()
-                        .map(|operation| operation.prefixed(&resource.pointer))
-                        .collect(),
-                });
-            }
-            for error in evaluation.errors {
-                let (_, position) = locate("");
-                report.errors.push(ReportError {
-                    file: input.name.clone(),
-                    line: position.map(|position| position.line),
-                    column: position.map(|position| position.column),
-                    end_column: None,
-        code: None,
-                    message: format!("policy `{}` on {}: {}", error.policy, identity.describe(), error.message),
-                    help: None,
-                });
-            }
+            let outcome = evaluate_one(&subject);
+            judge.judge(&input.name, resource, outcome, (0, 0), &mut judged);
         }
     }
-    if let Some(config) = &loaded.config {
-        for (exception, used) in exceptions.iter().zip(&exception_used) {
-            let problem = if config::expired(exception, today) {
-                Some(format!(
-                    "the exception for `{}` expired on {} and is not honoured ({})",
-                    exception.policy,
-                    exception.expires.as_deref().unwrap_or_default(),
-                    exception.reason
-                ))
-            } else if !used {
-                Some(format!("the exception for `{}` matched no finding; remove it if it is no longer needed", exception.policy))
-            } else {
-                None
-            };
-            if let Some(message) = problem {
-                report.warnings.push(ReportError {
-                    file: config.file.clone(),
-                    line: exception.position.map(|position| position.line),
-                    column: exception.position.map(|position| position.column),
-                    end_column: None,
-                    code: None,
-                    message,
-                    help: None,
-                });
-            }
-        }
-    }
+    report.warnings = judge.exception_warnings(&judged.exception_used);
+    report.summary.resources = judged.resources;
+    report.summary.suppressed = judged.suppressed;
+    report.findings = judged.findings;
+    report.errors.extend(judged.errors);
     report
 }
 
@@ -359,7 +303,8 @@ fn read_config(arguments: &CheckArguments) -> (Option<config::Config>, Vec<confi
     if arguments.no_config {
         return (None, problems);
     }
-    let config = config::discover(arguments.config.as_deref()).and_then(|path| config::read(&path, &mut problems));
+    let config = config::discover(arguments.config.as_deref())
+        .and_then(|path| config::read(&path, &mut problems));
     (config, problems)
 }
 
@@ -417,7 +362,7 @@ fn add_policy_errors(report: &mut Report, loaded: &LoadedPolicies) {
             line: None,
             column: None,
             end_column: None,
-        code: None,
+            code: None,
             message: problem.clone(),
             help: None,
         });
@@ -426,6 +371,8 @@ fn add_policy_errors(report: &mut Report, loaded: &LoadedPolicies) {
 
 fn add_input_problems(report: &mut Report, problems: &[InputProblem]) {
     for problem in problems {
-        report.errors.push(load_error(&problem.file, &problem.error));
+        report
+            .errors
+            .push(load_error(&problem.file, &problem.error));
     }
 }

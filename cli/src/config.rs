@@ -119,7 +119,10 @@ pub fn read(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => {
-            problems.push(problem(None, format!("cannot read the configuration: {error}")));
+            problems.push(problem(
+                None,
+                format!("cannot read the configuration: {error}"),
+            ));
             return None;
         }
     };
@@ -127,11 +130,17 @@ pub fn read(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
     for error in &outcome.errors {
         problems.push(problem(error.position, error.message.clone()));
     }
-    let document = outcome.documents.into_iter().find(|document| !document.value.is_null())?;
+    let document = outcome
+        .documents
+        .into_iter()
+        .find(|document| !document.value.is_null())?;
     let root = &document.value;
     let at = |pointer: &str| document.positions.locate(root, pointer);
     let Json::Object(members) = root else {
-        problems.push(problem(at(""), "the configuration must be a mapping".to_owned()));
+        problems.push(problem(
+            at(""),
+            "the configuration must be a mapping".to_owned(),
+        ));
         return None;
     };
     let base = path.parent().unwrap_or(Path::new("."));
@@ -151,19 +160,38 @@ pub fn read(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
             }
             "kubernetesVersion" => match value.as_str() {
                 Some(version) => config.kubernetes_version = Some(version.to_owned()),
-                None => problems.push(problem(at(&pointer), "`kubernetesVersion` must be a string such as `v1.30`".to_owned())),
+                None => problems.push(problem(
+                    at(&pointer),
+                    "`kubernetesVersion` must be a string such as `v1.30`".to_owned(),
+                )),
             },
             "params" => read_params(value, &at, &mut config, problems),
             "actions" => read_actions(value, &at, &mut config, problems),
             "exceptions" => read_exceptions(value, &at, &mut config, problems),
             "annotations" => {
-                config.allow_annotation_exemptions = value.get("allowExemptions").and_then(Json::as_bool).unwrap_or(false)
+                config.allow_annotation_exemptions = value
+                    .get("allowExemptions")
+                    .and_then(Json::as_bool)
+                    .unwrap_or(false)
             }
             other => {
-                let known = ["sets", "policies", "kubernetesVersion", "params", "actions", "exceptions", "annotations"];
+                let known = [
+                    "sets",
+                    "policies",
+                    "kubernetesVersion",
+                    "params",
+                    "actions",
+                    "exceptions",
+                    "annotations",
+                ];
                 let suggestion = rampart_lang::schema::suggest(other, known);
-                let help = suggestion.map(|known| format!(" (did you mean `{known}`?)")).unwrap_or_default();
-                problems.push(problem(at(&pointer), format!("unknown configuration key `{other}`{help}")));
+                let help = suggestion
+                    .map(|known| format!(" (did you mean `{known}`?)"))
+                    .unwrap_or_default();
+                problems.push(problem(
+                    at(&pointer),
+                    format!("unknown configuration key `{other}`{help}"),
+                ));
             }
         }
     }
@@ -177,39 +205,69 @@ fn strings(
     file: &str,
     problems: &mut Vec<ConfigProblem>,
 ) -> Vec<String> {
-    let items: Option<Vec<String>> = value
-        .as_array()
-        .and_then(|items| items.iter().map(|item| item.as_str().map(str::to_owned)).collect());
+    let items: Option<Vec<String>> = value.as_array().and_then(|items| {
+        items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect()
+    });
     items.unwrap_or_else(|| {
         problems.push(ConfigProblem {
             file: file.to_owned(),
             position: at(pointer),
-            message: format!("`{}` must be a list of strings", pointer.trim_start_matches('/')),
+            message: format!(
+                "`{}` must be a list of strings",
+                pointer.trim_start_matches('/')
+            ),
         });
         Vec::new()
     })
 }
 
-fn read_params(value: &Json, at: &impl Fn(&str) -> Option<Position>, config: &mut Config, problems: &mut Vec<ConfigProblem>) {
+fn read_params(
+    value: &Json,
+    at: &impl Fn(&str) -> Option<Position>,
+    config: &mut Config,
+    problems: &mut Vec<ConfigProblem>,
+) {
     let Some(policies) = value.as_object() else {
-        problems.push(config_problem(config, at("/params"), "`params` maps policy ids to their parameters"));
+        problems.push(config_problem(
+            config,
+            at("/params"),
+            "`params` maps policy ids to their parameters",
+        ));
         return;
     };
     for (policy, params) in policies {
         let Some(params) = params.as_object() else {
-            problems.push(config_problem(config, at(&format!("/params/{policy}")), "parameters must be a mapping of name to value"));
+            problems.push(config_problem(
+                config,
+                at(&format!("/params/{policy}")),
+                "parameters must be a mapping of name to value",
+            ));
             continue;
         };
         for (name, value) in params {
             let position = at(&format!("/params/{policy}/{name}"));
-            config.params.push((policy.clone(), name.clone(), value.clone(), position));
+            config
+                .params
+                .push((policy.clone(), name.clone(), value.clone(), position));
         }
     }
 }
 
-fn read_actions(value: &Json, at: &impl Fn(&str) -> Option<Position>, config: &mut Config, problems: &mut Vec<ConfigProblem>) {
+fn read_actions(
+    value: &Json,
+    at: &impl Fn(&str) -> Option<Position>,
+    config: &mut Config,
+    problems: &mut Vec<ConfigProblem>,
+) {
     let Some(actions) = value.as_object() else {
-        problems.push(config_problem(config, at("/actions"), "`actions` maps policy ids to deny, warn or audit"));
+        problems.push(config_problem(
+            config,
+            at("/actions"),
+            "`actions` maps policy ids to deny, warn or audit",
+        ));
         return;
     };
     for (policy, action) in actions {
@@ -219,7 +277,11 @@ fn read_actions(value: &Json, at: &impl Fn(&str) -> Option<Position>, config: &m
             Some("warn") => Action::Warn,
             Some("audit") => Action::Audit,
             _ => {
-                problems.push(config_problem(config, position, &format!("the action of `{policy}` must be deny, warn or audit")));
+                problems.push(config_problem(
+                    config,
+                    position,
+                    &format!("the action of `{policy}` must be deny, warn or audit"),
+                ));
                 continue;
             }
         };
@@ -227,9 +289,18 @@ fn read_actions(value: &Json, at: &impl Fn(&str) -> Option<Position>, config: &m
     }
 }
 
-fn read_exceptions(value: &Json, at: &impl Fn(&str) -> Option<Position>, config: &mut Config, problems: &mut Vec<ConfigProblem>) {
+fn read_exceptions(
+    value: &Json,
+    at: &impl Fn(&str) -> Option<Position>,
+    config: &mut Config,
+    problems: &mut Vec<ConfigProblem>,
+) {
     let Some(exceptions) = value.as_array() else {
-        problems.push(config_problem(config, at("/exceptions"), "`exceptions` is a list"));
+        problems.push(config_problem(
+            config,
+            at("/exceptions"),
+            "`exceptions` is a list",
+        ));
         return;
     };
     for (index, exception) in exceptions.iter().enumerate() {
@@ -237,7 +308,11 @@ fn read_exceptions(value: &Json, at: &impl Fn(&str) -> Option<Position>, config:
         let position = at(&pointer);
         let text = |key: &str| exception.get(key).and_then(Json::as_str).map(str::to_owned);
         let (Some(policy), Some(reason)) = (text("policy"), text("reason")) else {
-            problems.push(config_problem(config, position, "an exception needs a `policy` and a `reason`"));
+            problems.push(config_problem(
+                config,
+                position,
+                "an exception needs a `policy` and a `reason`",
+            ));
             continue;
         };
         let expires = match exception.get("expires") {
@@ -245,7 +320,11 @@ fn read_exceptions(value: &Json, at: &impl Fn(&str) -> Option<Position>, config:
             Some(value) => match value.as_str().filter(|date| parse_date(date).is_some()) {
                 Some(date) => Some(date.to_owned()),
                 None => {
-                    problems.push(config_problem(config, at(&format!("{pointer}/expires")), "`expires` must be a date written YYYY-MM-DD"));
+                    problems.push(config_problem(
+                        config,
+                        at(&format!("{pointer}/expires")),
+                        "`expires` must be a date written YYYY-MM-DD",
+                    ));
                     continue;
                 }
             },
@@ -275,32 +354,63 @@ impl Config {
     /// unknown policies or parameters and for values of the wrong shape.
     pub fn apply(&self, set: &mut PolicySet, problems: &mut Vec<ConfigProblem>) {
         for (policy_id, name, value, position) in &self.params {
-            let Some(policy) = set.policies.iter_mut().find(|policy| &policy.id == policy_id) else {
-                problems.push(config_problem(self, *position, &format!("params: no policy `{policy_id}` runs")));
+            let Some(policy) = set
+                .policies
+                .iter_mut()
+                .find(|policy| &policy.id == policy_id)
+            else {
+                problems.push(config_problem(
+                    self,
+                    *position,
+                    &format!("params: no policy `{policy_id}` runs"),
+                ));
                 continue;
             };
             let Some(param) = policy.params.iter_mut().find(|param| &param.name == name) else {
-                let names: Vec<&str> = policy.params.iter().map(|param| param.name.as_str()).collect();
+                let names: Vec<&str> = policy
+                    .params
+                    .iter()
+                    .map(|param| param.name.as_str())
+                    .collect();
                 let suggestion = rampart_lang::schema::suggest(name, names)
                     .map(|known| format!(" (did you mean `{known}`?)"))
                     .unwrap_or_default();
-                problems.push(config_problem(self, *position, &format!("policy `{policy_id}` has no parameter `{name}`{suggestion}")));
+                problems.push(config_problem(
+                    self,
+                    *position,
+                    &format!("policy `{policy_id}` has no parameter `{name}`{suggestion}"),
+                ));
                 continue;
             };
             if !param.shape.admits(value) {
-                problems.push(config_problem(self, *position, &format!("parameter `{name}` of `{policy_id}` must be `{}`", param.shape)));
+                problems.push(config_problem(
+                    self,
+                    *position,
+                    &format!(
+                        "parameter `{name}` of `{policy_id}` must be `{}`",
+                        param.shape
+                    ),
+                ));
                 continue;
             }
             param.value = value.clone();
         }
         for (pattern, action, position) in &self.actions {
             let mut matched = false;
-            for policy in set.policies.iter_mut().filter(|policy| glob::matches(pattern, &policy.id)) {
+            for policy in set
+                .policies
+                .iter_mut()
+                .filter(|policy| glob::matches(pattern, &policy.id))
+            {
                 policy.action_override = Some(*action);
                 matched = true;
             }
             if !matched {
-                problems.push(config_problem(self, *position, &format!("actions: no policy matching `{pattern}` runs")));
+                problems.push(config_problem(
+                    self,
+                    *position,
+                    &format!("actions: no policy matching `{pattern}` runs"),
+                ));
             }
         }
     }
@@ -308,8 +418,17 @@ impl Config {
 
 /// Whether an exception covers a finding of `policy` on `resource`.
 pub fn covers(exception: &Exception, policy: &str, resource: &Json) -> bool {
-    let field = |pointer: &str| resource.pointer(pointer).and_then(Json::as_str).unwrap_or_default();
-    let matches = |pattern: &Option<String>, value: &str| pattern.as_ref().is_none_or(|pattern| glob::matches(pattern, value));
+    let field = |pointer: &str| {
+        resource
+            .pointer(pointer)
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+    };
+    let matches = |pattern: &Option<String>, value: &str| {
+        pattern
+            .as_ref()
+            .is_none_or(|pattern| glob::matches(pattern, value))
+    };
     glob::matches(&exception.policy, policy)
         && matches(&exception.kind, field("/kind"))
         && matches(&exception.namespace, field("/metadata/namespace"))
@@ -325,10 +444,13 @@ pub fn annotation_exempts(policy: &str, resource: &Json) -> bool {
             .and_then(|annotations| annotations.get(name))
             .and_then(Json::as_str)
     };
-    let has_reason = annotation(EXEMPT_REASON_ANNOTATION).is_some_and(|reason| !reason.trim().is_empty());
+    let has_reason =
+        annotation(EXEMPT_REASON_ANNOTATION).is_some_and(|reason| !reason.trim().is_empty());
     has_reason
-        && annotation(EXEMPT_ANNOTATION)
-            .is_some_and(|list| list.split(',').any(|pattern| glob::matches(pattern.trim(), policy)))
+        && annotation(EXEMPT_ANNOTATION).is_some_and(|list| {
+            list.split(',')
+                .any(|pattern| glob::matches(pattern.trim(), policy))
+        })
 }
 
 /// Parses `YYYY-MM-DD` into (year, month, day).
@@ -354,11 +476,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 } as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -407,10 +534,12 @@ mod tests {
             expires: None,
             position: None,
         };
-        let resource = json!({"kind": "Deployment", "metadata": {"namespace": "legacy", "name": "batch-7"}});
+        let resource =
+            json!({"kind": "Deployment", "metadata": {"namespace": "legacy", "name": "batch-7"}});
         assert!(covers(&exception, "pss.restricted.runAsNonRoot", &resource));
         assert!(!covers(&exception, "pss.baseline.privileged", &resource));
-        let other = json!({"kind": "Deployment", "metadata": {"namespace": "prod", "name": "batch-7"}});
+        let other =
+            json!({"kind": "Deployment", "metadata": {"namespace": "prod", "name": "batch-7"}});
         assert!(!covers(&exception, "pss.restricted.runAsNonRoot", &other));
     }
 

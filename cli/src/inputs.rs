@@ -39,7 +39,10 @@ pub fn expand(paths: &[PathBuf], problems: &mut Vec<InputProblem>) -> Vec<PathBu
         } else {
             problems.push(InputProblem {
                 file: path.display().to_string(),
-                error: message_only(format!("cannot read `{}`: no such file or directory", path.display())),
+                error: message_only(format!(
+                    "cannot read `{}`: no such file or directory",
+                    path.display()
+                )),
             });
         }
     }
@@ -57,7 +60,9 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<InputProb
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
     paths.sort();
     for path in paths {
         let hidden = path
@@ -79,18 +84,27 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<InputProb
     }
 }
 
-/// Reads and parses one file (or stdin for `-`).
-pub fn read(path: &Path, limits: &LoadLimits) -> InputFile {
-    let name = display_name(path);
-    let text = if path.as_os_str() == "-" {
+/// Reads a file's text (or stdin for `-`); it must be UTF-8.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map(|_| text)
     } else {
         std::fs::read(path).and_then(|bytes| {
-            String::from_utf8(bytes)
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is not UTF-8 text"))
+            String::from_utf8(bytes).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the file is not UTF-8 text",
+                )
+            })
         })
-    };
+    }
+}
+
+/// Reads and parses one file (or stdin for `-`).
+pub fn read(path: &Path, limits: &LoadLimits) -> InputFile {
+    let name = display_name(path);
+    let text = read_text(path);
     match text {
         Ok(text) => {
             let outcome = load::load_str(&text, limits);

@@ -33,7 +33,10 @@ pub fn read_sources(paths: &[PathBuf], problems: &mut Vec<String>) -> Vec<Source
         } else if path.exists() {
             files.push(path.clone());
         } else {
-            problems.push(format!("{}: no such policy file or directory", path.display()));
+            problems.push(format!(
+                "{}: no such policy file or directory",
+                path.display()
+            ));
         }
     }
     let mut sources = Vec::new();
@@ -53,15 +56,29 @@ fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(directory) else {
         return;
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
     paths.sort();
     for path in paths {
         if path.is_dir() {
             collect(&path, files);
-        } else if path.extension().is_some_and(|extension| extension == "rampart") {
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "rampart")
+        {
             files.push(path);
         }
     }
+}
+
+/// The standard library as compiled when the binary was built, if it compiled.
+pub fn precompiled_stdlib() -> Option<rampart_engine::PolicySet> {
+    let ir = include_str!(concat!(env!("OUT_DIR"), "/stdlib-ir.json"));
+    if ir.is_empty() {
+        return None;
+    }
+    serde_json::from_str(ir).ok()
 }
 
 /// The standard library's sources.
@@ -103,36 +120,47 @@ pub fn load(policy_paths: &[PathBuf], set_names: &[String]) -> LoadedPolicies {
             Some(set) => patterns.extend(set.include),
             None => {
                 let known: Vec<&str> = rampart_stdlib::set_names().collect();
-                problems.push(format!("--set {name}: no such set (known sets: {})", known.join(", ")));
+                problems.push(format!(
+                    "--set {name}: no such set (known sets: {})",
+                    known.join(", ")
+                ));
             }
         }
     }
-    let mut sources = Vec::new();
-    let stdlib_count = if patterns.is_empty() {
-        0
+    let user_sources = read_sources(policy_paths, &mut problems);
+    let user = rampart_lang::compile(&user_sources);
+    let mut diagnostics = user.diagnostics;
+    let mut sources = user_sources;
+    let mut set = if patterns.is_empty() {
+        rampart_engine::PolicySet {
+            version: rampart_engine::ir::IR_VERSION,
+            ..Default::default()
+        }
     } else {
-        sources.extend(stdlib_sources());
-        sources.len()
+        match precompiled_stdlib() {
+            Some(set) => set,
+            None => {
+                let stdlib = stdlib_sources();
+                let compilation = rampart_lang::compile(&stdlib);
+                diagnostics.extend(compilation.diagnostics);
+                sources.extend(stdlib);
+                compilation.set
+            }
+        }
     };
-    sources.extend(read_sources(policy_paths, &mut problems));
-    let compilation = rampart_lang::compile(&sources);
-    let user_policies: Vec<String> = {
-        let user_files: Vec<&str> = sources.iter().skip(stdlib_count).map(|source| source.name.as_str()).collect();
-        compilation
-            .set
-            .policies
-            .iter()
-            .filter(|policy| user_files.iter().any(|file| policy.origin.starts_with(&format!("{file}:"))))
-            .map(|policy| policy.id.clone())
-            .collect()
-    };
-    let mut set = compilation.set;
     set.policies.retain(|policy| {
-        user_policies.contains(&policy.id) || patterns.iter().any(|pattern| glob::matches(pattern, &policy.id))
+        patterns
+            .iter()
+            .any(|pattern| glob::matches(pattern, &policy.id))
     });
+    for duplicate in set.merge(user.set) {
+        problems.push(format!(
+            "policy `{duplicate}` is defined by the standard library and again by a policy file"
+        ));
+    }
     LoadedPolicies {
         set,
-        diagnostics: compilation.diagnostics,
+        diagnostics,
         sources,
         problems,
         version,
@@ -168,7 +196,10 @@ pub fn list(json: bool) -> u8 {
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({"sets": sets, "policies": policies}));
+        println!(
+            "{}",
+            serde_json::json!({"sets": sets, "policies": policies})
+        );
         return crate::exit::CLEAN;
     }
     println!("Sets:");
@@ -177,14 +208,26 @@ pub fn list(json: bool) -> u8 {
             .set
             .policies
             .iter()
-            .filter(|policy| set.include.iter().any(|pattern| glob::matches(pattern, &policy.id)))
+            .filter(|policy| {
+                set.include
+                    .iter()
+                    .any(|pattern| glob::matches(pattern, &policy.id))
+            })
             .count();
-        println!("  {:<16} {:>3} policies  {}", set.name, count, set.description);
+        println!(
+            "  {:<16} {:>3} policies  {}",
+            set.name, count, set.description
+        );
     }
     println!();
     println!("Policies:");
     for policy in &compilation.set.policies {
-        println!("  {:<48} {:<8} {}", policy.id, policy.severity.as_str(), policy.title);
+        println!(
+            "  {:<48} {:<8} {}",
+            policy.id,
+            policy.severity.as_str(),
+            policy.title
+        );
     }
     if compilation.has_errors() {
         eprintln!("the standard library has compile errors; run `rampart test` on it");

@@ -53,7 +53,14 @@ impl Style {
 
 /// The frame around `line`:`column` (1-based) of `text`: two lines before,
 /// the line itself marked, and a caret line under `width` characters.
-pub fn code_frame(text: &str, line: usize, column: usize, width: usize, style: Style, indent: &str) -> String {
+pub fn code_frame(
+    text: &str,
+    line: usize,
+    column: usize,
+    width: usize,
+    style: Style,
+    indent: &str,
+) -> String {
     let lines: Vec<&str> = text.lines().collect();
     if line == 0 || line > lines.len() {
         return String::new();
@@ -76,7 +83,11 @@ pub fn code_frame(text: &str, line: usize, column: usize, width: usize, style: S
         .take(column.saturating_sub(1))
         .map(|character| if character == '\t' { '\t' } else { ' ' })
         .collect();
-    let available = content.chars().count().saturating_sub(column.saturating_sub(1)).max(1);
+    let available = content
+        .chars()
+        .count()
+        .saturating_sub(column.saturating_sub(1))
+        .max(1);
     let carets = "^".repeat(width.clamp(1, available));
     frame.push_str(&format!(
         "{indent}{} {prefix}{}\n",

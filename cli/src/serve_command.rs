@@ -6,7 +6,9 @@ use crate::exit;
 use crate::policies;
 use clap::ValueEnum;
 use rampart_engine::KubeVersion;
-use rampart_server::{FailurePolicy, LoadedPolicySet, PolicyLoader, Server, ServerConfig, TlsFiles};
+use rampart_server::{
+    FailurePolicy, LoadedPolicySet, PolicyLoader, Server, ServerConfig, TlsFiles,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -113,7 +115,11 @@ pub fn run(arguments: ServeArguments) -> u8 {
 /// A loader that compiles `--policy` and `--set` as `check` does; any
 /// compile error or problem refuses the whole set, so that a half-broken edit
 /// never replaces the serving policies.
-fn compiling_loader(paths: Vec<PathBuf>, sets: Vec<String>, version: Option<KubeVersion>) -> PolicyLoader {
+fn compiling_loader(
+    paths: Vec<PathBuf>,
+    sets: Vec<String>,
+    version: Option<KubeVersion>,
+) -> PolicyLoader {
     Arc::new(move || {
         let loaded = policies::load(&paths, &sets);
         let mut errors: Vec<String> = loaded
@@ -123,7 +129,11 @@ fn compiling_loader(paths: Vec<PathBuf>, sets: Vec<String>, version: Option<Kube
             .map(|diagnostic| {
                 format!(
                     "{}:{}:{}: {} {}",
-                    diagnostic.file, diagnostic.start.line, diagnostic.start.column, diagnostic.code, diagnostic.message
+                    diagnostic.file,
+                    diagnostic.start.line,
+                    diagnostic.start.column,
+                    diagnostic.code,
+                    diagnostic.message
                 )
             })
             .collect();

@@ -34,14 +34,18 @@ pub fn run(arguments: TestArguments) -> u8 {
         policies::read_sources(&arguments.paths, &mut problems)
     };
     let compilation = rampart_lang::compile(&sources);
-    let style = Style::new(!arguments.json && use_color(arguments.color, std::io::stdout().is_terminal()));
+    let style =
+        Style::new(!arguments.json && use_color(arguments.color, std::io::stdout().is_terminal()));
     let error_style = Style::new(use_color(arguments.color, std::io::stderr().is_terminal()));
     for diagnostic in &compilation.diagnostics {
         let text = sources
             .iter()
             .find(|source| source.name == diagnostic.file)
             .map(|source| source.text.as_str());
-        eprint!("{}", crate::report::human::diagnostic(diagnostic, text, error_style));
+        eprint!(
+            "{}",
+            crate::report::human::diagnostic(diagnostic, text, error_style)
+        );
     }
     for problem in &problems {
         eprintln!("{}: {problem}", error_style.error("error"));
@@ -60,7 +64,11 @@ pub fn run(arguments: TestArguments) -> u8 {
                     for resource in load::resources(&input.documents, &mut errors) {
                         resources.push(resource.value.clone());
                     }
-                    load_failures.extend(errors.into_iter().map(|error| format!("fixture `{path}`: {}", error.message)));
+                    load_failures.extend(
+                        errors
+                            .into_iter()
+                            .map(|error| format!("fixture `{path}`: {}", error.message)),
+                    );
                 }
             }
         }
@@ -83,8 +91,15 @@ pub fn run(arguments: TestArguments) -> u8 {
         println!("{json:#}");
     } else {
         for outcome in &outcomes {
-            let status = if outcome.passed { style.strong("ok") } else { style.error("FAILED") };
-            println!("{status}  {}:{}  {}", outcome.file, outcome.line, outcome.name);
+            let status = if outcome.passed {
+                style.strong("ok")
+            } else {
+                style.error("FAILED")
+            };
+            println!(
+                "{status}  {}:{}  {}",
+                outcome.file, outcome.line, outcome.name
+            );
             for failure in &outcome.failures {
                 println!("      {failure}");
             }
@@ -112,7 +127,12 @@ pub fn run(arguments: TestArguments) -> u8 {
 fn coverage(set: &rampart_engine::PolicySet, outcomes: &[TestOutcome]) -> Vec<String> {
     let fired: BTreeSet<(&str, u32)> = outcomes
         .iter()
-        .flat_map(|outcome| outcome.fired.iter().map(|(policy, rule)| (policy.as_str(), *rule)))
+        .flat_map(|outcome| {
+            outcome
+                .fired
+                .iter()
+                .map(|(policy, rule)| (policy.as_str(), *rule))
+        })
         .collect();
     let mut never = Vec::new();
     for policy in &set.policies {

@@ -1,6 +1,11 @@
 //! `rampart check` and `rampart test` end to end: the real binary, real files.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -16,13 +21,22 @@ fn rampart(arguments: &[&str], stdin: Option<&str>) -> Output {
         .args(arguments)
         .current_dir(fixtures())
         .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     if let Some(text) = stdin {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
     }
     child.wait_with_output().unwrap()
 }
@@ -44,7 +58,17 @@ fn human_report_points_at_each_line() {
 
 #[test]
 fn json_report_follows_the_documented_shape() {
-    let output = rampart(&["check", "--set", "pss-baseline", "--format", "json", "manifests"], None);
+    let output = rampart(
+        &[
+            "check",
+            "--set",
+            "pss-baseline",
+            "--format",
+            "json",
+            "manifests",
+        ],
+        None,
+    );
     assert_eq!(output.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(report["version"], 1);
@@ -54,24 +78,62 @@ fn json_report_follows_the_documented_shape() {
 
 #[test]
 fn broken_files_are_reported_and_the_rest_still_checked() {
-    let output = rampart(&["check", "--set", "pss-baseline", "--format", "json", "broken", "manifests"], None);
+    let output = rampart(
+        &[
+            "check",
+            "--set",
+            "pss-baseline",
+            "--format",
+            "json",
+            "broken",
+            "manifests",
+        ],
+        None,
+    );
     assert_eq!(output.status.code(), Some(2), "an incomplete run exits 2");
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let errors = report["errors"].as_array().unwrap();
-    assert!(errors.iter().any(|error| error["file"] == "broken/bad.yaml" && error["line"].as_u64().is_some()));
-    assert!(errors.iter().any(|error| error["file"] == "broken/not-kubernetes.yaml"));
-    assert!(report["summary"]["denied"].as_u64().unwrap() >= 2, "good files are still judged");
+    assert!(
+        errors
+            .iter()
+            .any(|error| error["file"] == "broken/bad.yaml" && error["line"].as_u64().is_some())
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|error| error["file"] == "broken/not-kubernetes.yaml")
+    );
+    assert!(
+        report["summary"]["denied"].as_u64().unwrap() >= 2,
+        "good files are still judged"
+    );
 }
 
 #[test]
 fn a_typo_in_a_policy_is_a_clear_error_with_a_suggestion() {
-    let output = rampart(&["check", "--policy", "policies/typo.rampart", "manifests"], None);
+    let output = rampart(
+        &["check", "--policy", "policies/typo.rampart", "manifests"],
+        None,
+    );
     assert_eq!(output.status.code(), Some(2));
     let text = stdout(&output);
-    assert!(text.contains("`SecurityContext` has no field `privilegd`"), "{text}");
+    assert!(
+        text.contains("`SecurityContext` has no field `privilegd`"),
+        "{text}"
+    );
     assert!(text.contains("did you mean `privileged`?"), "{text}");
     insta::assert_snapshot!("typo_human", text);
-    let json = rampart(&["check", "--policy", "policies/typo.rampart", "--format", "json", "manifests"], None);
+    let json = rampart(
+        &[
+            "check",
+            "--policy",
+            "policies/typo.rampart",
+            "--format",
+            "json",
+            "manifests",
+        ],
+        None,
+    );
     let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
     insta::assert_json_snapshot!("typo_json", report["errors"]);
 }
@@ -79,7 +141,10 @@ fn a_typo_in_a_policy_is_a_clear_error_with_a_suggestion() {
 #[test]
 fn stdin_is_read_with_a_dash() {
     let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: x\n      securityContext:\n        privileged: true\n";
-    let output = rampart(&["check", "--set", "pss-baseline", "--format", "json", "-"], Some(manifest));
+    let output = rampart(
+        &["check", "--set", "pss-baseline", "--format", "json", "-"],
+        Some(manifest),
+    );
     assert_eq!(output.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(report["findings"][0]["file"], "-");
@@ -89,7 +154,17 @@ fn stdin_is_read_with_a_dash() {
 
 #[test]
 fn user_policies_with_params_run() {
-    let output = rampart(&["check", "--policy", "policies/registries.rampart", "--format", "json", "manifests"], None);
+    let output = rampart(
+        &[
+            "check",
+            "--policy",
+            "policies/registries.rampart",
+            "--format",
+            "json",
+            "manifests",
+        ],
+        None,
+    );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let findings = report["findings"].as_array().unwrap();
@@ -122,13 +197,25 @@ fn test_command_reports_each_test_and_fails_on_a_wrong_one() {
     let output = rampart(&["test", "policies/registries.rampart"], None);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
-    assert!(text.contains("ok  policies/registries.rampart:14  trusted registry passes"), "{text}");
-    assert!(text.contains("FAILED  policies/registries.rampart:24  this test is wrong on purpose"), "{text}");
+    assert!(
+        text.contains("ok  policies/registries.rampart:14  trusted registry passes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAILED  policies/registries.rampart:24  this test is wrong on purpose"),
+        "{text}"
+    );
     assert!(text.contains("2 passed, 1 failed"), "{text}");
 }
 
 #[test]
 fn the_standard_library_tests_pass() {
     let output = rampart(&["test"], None);
-    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
 }

@@ -1,6 +1,11 @@
 //! `rampart.yaml`: sets, parameters, actions and exceptions, end to end.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use std::path::Path;
 use std::process::Command;
@@ -15,7 +20,11 @@ fn check_in(directory: &str, arguments: &[&str]) -> (Option<i32>, serde_json::Va
         .output()
         .unwrap();
     let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-        panic!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+        panic!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
     });
     (output.status.code(), report)
 }
@@ -35,21 +44,51 @@ fn the_configuration_is_found_and_applied() {
         })
         .collect();
     // The Deployment's privileged finding is excepted; the Pod's exception expired.
-    assert!(policies.contains(&("pss.baseline.privileged", "deny", "leftover")), "{policies:?}");
-    assert!(!policies.iter().any(|(policy, _, name)| *policy == "pss.baseline.privileged" && *name == "batch-import"));
+    assert!(
+        policies.contains(&("pss.baseline.privileged", "deny", "leftover")),
+        "{policies:?}"
+    );
+    assert!(
+        !policies.iter().any(
+            |(policy, _, name)| *policy == "pss.baseline.privileged" && *name == "batch-import"
+        )
+    );
     // ghcr.io is allowed by the parameter; docker.io is not, and the action is now warn.
-    assert!(policies.contains(&("example.allowed_registries", "warn", "leftover")), "{policies:?}");
-    assert!(!policies.iter().any(|(policy, _, name)| *policy == "example.allowed_registries" && *name == "batch-import"));
+    assert!(
+        policies.contains(&("example.allowed_registries", "warn", "leftover")),
+        "{policies:?}"
+    );
+    assert!(!policies.iter().any(
+        |(policy, _, name)| *policy == "example.allowed_registries" && *name == "batch-import"
+    ));
     assert_eq!(report["summary"]["suppressed"], 1);
-    let warnings: Vec<&str> = report["warnings"].as_array().unwrap().iter().map(|w| w["message"].as_str().unwrap()).collect();
-    assert!(warnings.iter().any(|w| w.contains("expired on 2020-01-01 and is not honoured")), "{warnings:?}");
-    assert!(warnings.iter().any(|w| w.contains("`pss.baseline.hostNamespaces` matched no finding")), "{warnings:?}");
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("expired on 2020-01-01 and is not honoured")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`pss.baseline.hostNamespaces` matched no finding")),
+        "{warnings:?}"
+    );
     assert_eq!(code, Some(1));
 }
 
 #[test]
 fn no_config_ignores_the_file() {
-    let (_, report) = check_in("configured", &["--no-config", "--set", "pss-baseline", "k8s"]);
+    let (_, report) = check_in(
+        "configured",
+        &["--no-config", "--set", "pss-baseline", "k8s"],
+    );
     assert_eq!(report["findings"].as_array().unwrap().len(), 2);
     assert!(report.get("warnings").is_none());
 }
@@ -75,10 +114,30 @@ fn a_broken_configuration_is_an_error_with_its_line() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|error| (error["line"].as_u64().unwrap_or(0), error["message"].as_str().unwrap()))
+        .map(|error| {
+            (
+                error["line"].as_u64().unwrap_or(0),
+                error["message"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert!(errors.iter().any(|(line, message)| *line == 7 && message.contains("did you mean `exceptions`?")), "{errors:?}");
-    assert!(errors.iter().any(|(line, message)| *line == 6 && message.contains("must be deny, warn or audit")), "{errors:?}");
-    assert!(errors.iter().any(|(line, message)| *line == 4 && message.contains("has no parameter `nope`")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|(line, message)| *line == 7 && message.contains("did you mean `exceptions`?")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|(line, message)| *line == 6 && message.contains("must be deny, warn or audit")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|(line, message)| *line == 4 && message.contains("has no parameter `nope`")),
+        "{errors:?}"
+    );
     std::fs::remove_dir_all(&directory).unwrap();
 }

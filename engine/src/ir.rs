@@ -7,7 +7,7 @@
 //! call cycles, and the evaluator's step budget bounds everything else).
 
 use serde::{Deserialize, Serialize};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The format version of a serialized [`PolicySet`]; bumped on every
 /// incompatible change so that an old bundle is refused, not misread.
@@ -216,7 +216,9 @@ impl Shape {
             (Shape::Int, Json::Number(number)) => number.is_i64() || number.is_u64(),
             (Shape::Float, Json::Number(_)) => true,
             (Shape::String, Json::String(_)) => true,
-            (Shape::List(element), Json::Array(items)) => items.iter().all(|item| element.admits(item)),
+            (Shape::List(element), Json::Array(items)) => {
+                items.iter().all(|item| element.admits(item))
+            }
             (Shape::Map(element), Json::Object(members)) => {
                 members.values().all(|item| element.admits(item))
             }
@@ -387,7 +389,7 @@ pub enum PathRoot {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum PathStep {
     /// An object member.
-    Field(Rc<str>),
+    Field(Arc<str>),
     /// A list index or map key, computed.
     Index(Expr),
 }
@@ -529,7 +531,7 @@ pub enum Expr {
     /// A parameter of the policy, by index.
     Param(u32),
     /// `EXPR.name`.
-    Field(Box<Expr>, Rc<str>),
+    Field(Box<Expr>, Arc<str>),
     /// `EXPR[index]`.
     Index(Box<Expr>, Box<Expr>),
     /// A unary operation.
@@ -543,7 +545,7 @@ pub enum Expr {
     /// `[a, b, c]`.
     List(Vec<Expr>),
     /// `{a: x, b: y}`.
-    Object(Vec<(Rc<str>, Expr)>),
+    Object(Vec<(Arc<str>, Expr)>),
     /// `any x in xs: p` / `all x in xs: p`.
     Quantified {
         /// Which quantifier.

@@ -11,6 +11,7 @@ pub mod finding;
 pub mod helpers;
 pub mod ir;
 pub mod load;
+mod merge;
 pub mod value;
 pub mod workload;
 

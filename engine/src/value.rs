@@ -7,6 +7,7 @@
 use serde_json::Value as Json;
 use std::cmp::Ordering;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// A value during evaluation.
 #[derive(Clone, Debug)]
@@ -22,13 +23,13 @@ pub enum Value<'a> {
     /// A string borrowed from the manifest or the IR.
     Str(&'a str),
     /// A computed string.
-    String(Rc<str>),
+    String(Arc<str>),
     /// A JSON array or object borrowed from the manifest or the IR.
     Json(&'a Json),
     /// A computed list.
     List(Rc<Vec<Value<'a>>>),
     /// A computed object (member order kept).
-    Object(Rc<Vec<(Rc<str>, Value<'a>)>>),
+    Object(Rc<Vec<(Arc<str>, Value<'a>)>>),
 }
 
 impl<'a> Value<'a> {
@@ -47,7 +48,7 @@ impl<'a> Value<'a> {
     }
 
     /// A computed string.
-    pub fn string(text: impl Into<Rc<str>>) -> Value<'a> {
+    pub fn string(text: impl Into<Arc<str>>) -> Value<'a> {
         Value::String(text.into())
     }
 
@@ -84,7 +85,17 @@ impl<'a> Value<'a> {
     pub fn field(&self, name: &str) -> Value<'a> {
         match self {
             Value::Json(Json::Object(members)) => {
-                members.get(name).map(Value::from_json).unwrap_or(Value::Null)
+                // Kubernetes objects have few members: comparing the names
+                // in order beats hashing the name for the map's index.
+                let found = if members.len() <= 16 {
+                    members
+                        .iter()
+                        .find(|(key, _)| key.as_str() == name)
+                        .map(|(_, value)| value)
+                } else {
+                    members.get(name)
+                };
+                found.map(Value::from_json).unwrap_or(Value::Null)
             }
             Value::Object(members) => members
                 .iter()
@@ -210,7 +221,8 @@ impl<'a> Value<'a> {
     }
 
     fn equals_structure(&self, other: &Value<'_>) -> bool {
-        let (Some(left_length), Some(right_length)) = (self.structure_kind(), other.structure_kind())
+        let (Some(left_length), Some(right_length)) =
+            (self.structure_kind(), other.structure_kind())
         else {
             return false;
         };

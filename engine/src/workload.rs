@@ -6,7 +6,11 @@ pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
     match kind {
         "Pod" => Some(&[]),
         "PodTemplate" => Some(&["template"]),
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job"
+        "Deployment"
+        | "ReplicaSet"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "Job"
         | "ReplicationController" => Some(&["spec", "template"]),
         "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
         _ => None,

@@ -1,6 +1,11 @@
 //! Compiling the standard library, and evaluating it on one manifest.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "benchmarks")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "benchmarks"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rampart_engine::load::{LoadLimits, load_str, resources};
@@ -44,7 +49,10 @@ spec:
 
 fn sources() -> Vec<Source> {
     rampart_stdlib::sources()
-        .map(|(name, text)| Source { name, text: text.to_owned() })
+        .map(|(name, text)| Source {
+            name,
+            text: text.to_owned(),
+        })
         .collect()
 }
 
@@ -61,9 +69,10 @@ fn benchmarks(criterion: &mut Criterion) {
     let mut errors = Vec::new();
     let resource = resources(&outcome.documents, &mut errors).remove(0).value;
     let evaluator = Evaluator::new(&compilation.set, EvalOptions::default());
-    criterion.bench_function("evaluate the standard library on one Deployment", |bencher| {
-        bencher.iter(|| evaluator.evaluate(&Subject::new(black_box(resource))))
-    });
+    criterion.bench_function(
+        "evaluate the standard library on one Deployment",
+        |bencher| bencher.iter(|| evaluator.evaluate(&Subject::new(black_box(resource)))),
+    );
 }
 
 criterion_group!(benches, benchmarks);

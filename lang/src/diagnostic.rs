@@ -64,7 +64,11 @@ impl<'s> LineIndex<'s> {
     /// The line and column of a byte offset.
     pub fn locate(&self, offset: usize) -> LineColumn {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&start| start <= offset).max(1) - 1;
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1)
+            - 1;
         let line_start = self.line_starts.get(line).copied().unwrap_or(0);
         let column = self
             .text
@@ -96,16 +100,32 @@ impl<'s> Reporter<'s> {
     }
 
     /// Reports an error.
-    pub fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn error(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.push(Level::Error, code, span, message.into())
     }
 
     /// Reports a warning.
-    pub fn warning(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+    pub fn warning(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.push(Level::Warning, code, span, message.into())
     }
 
-    fn push(&mut self, level: Level, code: &'static str, span: Span, message: String) -> &mut Diagnostic {
+    fn push(
+        &mut self,
+        level: Level,
+        code: &'static str,
+        span: Span,
+        message: String,
+    ) -> &mut Diagnostic {
         let diagnostic = Diagnostic {
             code,
             level,
@@ -136,7 +156,9 @@ impl<'s> Reporter<'s> {
 
     /// Whether any error (not warning) was reported.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|diagnostic| diagnostic.level == Level::Error)
+        self.diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.level == Level::Error)
     }
 }
 

@@ -72,7 +72,10 @@ pub fn run_test(set: &PolicySet, test: &CompiledTest, resources: &[Json]) -> Tes
         };
         let evaluation = evaluator.evaluate(&subject);
         for error in evaluation.errors {
-            failures.push(format!("policy `{}` failed: {}", error.policy, error.message));
+            failures.push(format!(
+                "policy `{}` failed: {}",
+                error.policy, error.message
+            ));
         }
         findings.extend(evaluation.findings);
     }
@@ -87,7 +90,10 @@ pub fn run_test(set: &PolicySet, test: &CompiledTest, resources: &[Json]) -> Tes
         line: test.line,
         passed: failures.is_empty(),
         failures,
-        fired: findings.iter().map(|finding| (finding.policy.clone(), finding.rule)).collect(),
+        fired: findings
+            .iter()
+            .map(|finding| (finding.policy.clone(), finding.rule))
+            .collect(),
     }
 }
 
@@ -99,12 +105,19 @@ fn check(expectation: &ExpectationSpec, findings: &[Finding]) -> Option<String> 
             .collect();
         return (!blocking.is_empty()).then(|| {
             let described: Vec<String> = blocking.iter().map(|finding| describe(finding)).collect();
-            format!("line {}: expected allow, got {}", expectation.line, described.join("; "))
+            format!(
+                "line {}: expected allow, got {}",
+                expectation.line,
+                described.join("; ")
+            )
         });
     };
     let found = findings.iter().any(|finding| {
         finding.action == action
-            && expectation.pointer.as_ref().is_none_or(|pointer| *pointer == finding.pointer)
+            && expectation
+                .pointer
+                .as_ref()
+                .is_none_or(|pointer| *pointer == finding.pointer)
             && expectation
                 .message
                 .as_ref()
@@ -125,7 +138,10 @@ fn check(expectation: &ExpectationSpec, findings: &[Finding]) -> Option<String> 
     } else {
         findings.iter().map(describe).collect::<Vec<_>>().join("; ")
     };
-    Some(format!("line {}: expected {wanted}, got {got}", expectation.line))
+    Some(format!(
+        "line {}: expected {wanted}, got {got}",
+        expectation.line
+    ))
 }
 
 fn describe(finding: &Finding) -> String {

@@ -1,12 +1,20 @@
 //! The checker's diagnostics, as JSON snapshots: every error of a file at
 //! once, each with its code, location and help.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use rampart_lang::{Source, compile};
 
 fn diagnostics(text: &str) -> serde_json::Value {
-    let compilation = compile(&[Source { name: "policy.rampart".into(), text: text.into() }]);
+    let compilation = compile(&[Source {
+        name: "policy.rampart".into(),
+        text: text.into(),
+    }]);
     serde_json::to_value(&compilation.diagnostics).unwrap()
 }
 

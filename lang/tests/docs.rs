@@ -1,10 +1,15 @@
 //! Every ```rampart example in docs/language.md compiles without errors or
 //! warnings, and its tests pass: the documentation cannot drift from the language.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
-use rampart_lang::testing::run_test;
 use rampart_lang::compile::TestResource;
+use rampart_lang::testing::run_test;
 use rampart_lang::{Source, compile};
 
 #[test]
@@ -29,7 +34,10 @@ fn every_example_compiles_and_its_tests_pass() {
     assert!(blocks.len() >= 5, "docs/language.md lost its examples");
     for (line, body) in blocks {
         let name = format!("docs/language.md:{line}");
-        let compilation = compile(&[Source { name: name.clone(), text: body }]);
+        let compilation = compile(&[Source {
+            name: name.clone(),
+            text: body,
+        }]);
         assert!(
             compilation.diagnostics.is_empty(),
             "{name}: {:#?}",
@@ -41,11 +49,17 @@ fn every_example_compiles_and_its_tests_pass() {
                 .iter()
                 .map(|resource| match resource {
                     TestResource::Inline(json) => json.clone(),
-                    TestResource::File(path) => panic!("{name}: docs examples cannot use files ({path})"),
+                    TestResource::File(path) => {
+                        panic!("{name}: docs examples cannot use files ({path})")
+                    }
                 })
                 .collect();
             let outcome = run_test(&compilation.set, test, &resources);
-            assert!(outcome.passed, "{name}: test `{}` failed: {:?}", test.name, outcome.failures);
+            assert!(
+                outcome.passed,
+                "{name}: test `{}` failed: {:?}",
+                test.name, outcome.failures
+            );
         }
     }
 }

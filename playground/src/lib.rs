@@ -64,8 +64,14 @@ mod tests {
         let module = asset("/rampart_playground.wasm?v=1").unwrap();
         assert_eq!(module.content_type(), "application/wasm");
         assert_eq!(module.bytes.get(..4), Some(&b"\0asm"[..]));
-        assert_eq!(asset("/app.js").unwrap().content_type(), "text/javascript; charset=utf-8");
-        assert_eq!(asset("/style.css").unwrap().content_type(), "text/css; charset=utf-8");
+        assert_eq!(
+            asset("/app.js").unwrap().content_type(),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(
+            asset("/style.css").unwrap().content_type(),
+            "text/css; charset=utf-8"
+        );
         assert!(asset("/nope.html").is_none());
         assert!(asset("/../Cargo.toml").is_none());
     }

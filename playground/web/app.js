@@ -241,8 +241,8 @@ class Editor {
       const start = Math.max(1, Math.min(mark.column || 1, length + 1));
       let end = mark.endLine === mark.line && mark.endColumn > start ? mark.endColumn : length + 1;
       if (end <= start) end = start + 1;
-      const squiggle = `<span class="squiggle" style="left:calc(10px + ${start - 1}ch);width:${end - start}ch"></span>`;
-      const message = `<span class="inline-message" style="left:calc(10px + ${length + 3}ch)">${escapeHtml(mark.message)}</span>`;
+      const squiggle = `<span class="squiggle" style="left:${start - 1}ch;width:${end - start}ch"></span>`;
+      const message = `<span class="inline-message" style="left:${length + 3}ch">${escapeHtml(mark.message)}</span>`;
       code += `<div class="line ${mark.kind}" data-line="${number}" data-mark="${mark.kind}">${html}${squiggle}${message}</div>`;
       gutter += `<div class="${mark.kind}" title="${escapeHtml(mark.message)}">${number}</div>`;
     });

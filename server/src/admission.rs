@@ -211,7 +211,11 @@ pub fn parse_request(review: &Json) -> Result<Request<'_>, String> {
         uid: uid.to_owned(),
         operation,
         kind: text(group_version_kind.and_then(|gvk| gvk.get("kind"))),
-        api_version: if group.is_empty() { version.to_owned() } else { format!("{group}/{version}") },
+        api_version: if group.is_empty() {
+            version.to_owned()
+        } else {
+            format!("{group}/{version}")
+        },
         namespace: text(request.get("namespace")),
         name: text(request.get("name")),
         object_name: text(
@@ -221,8 +225,15 @@ pub fn parse_request(review: &Json) -> Result<Request<'_>, String> {
                 .and_then(|metadata| metadata.get("name")),
         ),
         sub_resource: text(request.get("subResource")),
-        user: text(request.get("userInfo").and_then(|user| user.get("username"))),
-        dry_run: request.get("dryRun").and_then(Json::as_bool).unwrap_or(false),
+        user: text(
+            request
+                .get("userInfo")
+                .and_then(|user| user.get("username")),
+        ),
+        dry_run: request
+            .get("dryRun")
+            .and_then(Json::as_bool)
+            .unwrap_or(false),
         object: object_of("object"),
         old_object: object_of("oldObject"),
     })
@@ -237,7 +248,12 @@ impl Request<'_> {
             kind: self.kind.to_owned(),
             namespace: self.namespace.to_owned(),
             // The request's name is empty on CREATE when the URL has none.
-            name: if self.name.is_empty() { self.object_name } else { self.name }.to_owned(),
+            name: if self.name.is_empty() {
+                self.object_name
+            } else {
+                self.name
+            }
+            .to_owned(),
             sub_resource: self.sub_resource.to_owned(),
             dry_run: self.dry_run,
             evaluated: false,
@@ -253,7 +269,8 @@ impl Request<'_> {
     /// with the new containers: `pods/status` also carries a Pod, and judging
     /// it would deny the kubelet's status updates of a pod admitted earlier.
     fn should_evaluate(&self) -> bool {
-        let judged_subresource = self.sub_resource.is_empty() || self.sub_resource == "ephemeralcontainers";
+        let judged_subresource =
+            self.sub_resource.is_empty() || self.sub_resource == "ephemeralcontainers";
         matches!(self.operation, "CREATE" | "UPDATE") && judged_subresource && self.object.is_some()
     }
 
@@ -267,7 +284,9 @@ impl Request<'_> {
             fields
                 .entry("apiVersion")
                 .or_insert_with(|| Json::String(self.api_version.clone()));
-            fields.entry("kind").or_insert_with(|| Json::String(self.kind.to_owned()));
+            fields
+                .entry("kind")
+                .or_insert_with(|| Json::String(self.kind.to_owned()));
             if !self.namespace.is_empty()
                 && let Some(Json::Object(metadata)) = fields.get_mut("metadata")
             {
@@ -295,8 +314,14 @@ impl Answer {
 
     fn denied(uid: &str, code: u16, message: String) -> Answer {
         let mut answer = Answer::allowed(uid);
-        answer.response.insert("allowed".to_owned(), Json::Bool(false));
-        let reason = if code == 403 { "Forbidden" } else { "InternalError" };
+        answer
+            .response
+            .insert("allowed".to_owned(), Json::Bool(false));
+        let reason = if code == 403 {
+            "Forbidden"
+        } else {
+            "InternalError"
+        };
         answer.response.insert(
             "status".to_owned(),
             json!({"status": "Failure", "code": code, "reason": reason, "message": message}),
@@ -306,20 +331,29 @@ impl Answer {
 
     fn warn(&mut self, warnings: Vec<String>) {
         if !warnings.is_empty() {
-            let warnings = warnings.into_iter().map(Json::String).collect();
-            self.response.insert("warnings".to_owned(), Json::Array(warnings));
+            let warnings = warnings
+                .into_iter()
+                .take(MAX_WARNINGS)
+                .map(Json::String)
+                .collect();
+            self.response
+                .insert("warnings".to_owned(), Json::Array(warnings));
         }
     }
 }
 
-fn validate(uid: &str, evaluation: &Evaluation, failure_policy: FailurePolicy) -> (Answer, Decision) {
+fn validate(
+    uid: &str,
+    evaluation: &Evaluation,
+    failure_policy: FailurePolicy,
+) -> (Answer, Decision) {
     let denials: Vec<String> = evaluation
         .findings
         .iter()
         .filter(|finding| finding.action == Action::Deny)
         .map(|finding| format!("{}: {}", finding.policy, finding.message))
         .collect();
-    let mut warnings: Vec<String> = evaluation
+    let warnings: Vec<String> = evaluation
         .findings
         .iter()
         .filter(|finding| finding.action == Action::Warn)
@@ -337,12 +371,15 @@ fn validate(uid: &str, evaluation: &Evaluation, failure_policy: FailurePolicy) -
             .iter()
             .map(|error| format!("{} could not be evaluated: {}", error.policy, error.message))
             .collect();
-        let (mut answer, decision) = failure(uid, failure_policy, format!("rampart: {}", errors.join("; ")));
+        let (mut answer, decision) = failure(
+            uid,
+            failure_policy,
+            format!("rampart: {}", errors.join("; ")),
+        );
         answer.warn(warnings);
         return (answer, decision);
     }
     let mut answer = Answer::allowed(uid);
-    warnings.truncate(MAX_WARNINGS);
     answer.warn(warnings);
     (answer, Decision::Allowed)
 }
@@ -351,16 +388,19 @@ fn validate(uid: &str, evaluation: &Evaluation, failure_policy: FailurePolicy) -
 const MAX_WARNINGS: usize = 64;
 
 fn mutate(uid: &str, evaluation: &Evaluation) -> (Answer, Decision) {
-    let fixes = evaluation
-        .findings
-        .iter()
-        .filter(|finding| matches!(finding.action, Action::Deny | Action::Warn) && !finding.fix.is_empty());
+    let fixes = evaluation.findings.iter().filter(|finding| {
+        matches!(finding.action, Action::Deny | Action::Warn) && !finding.fix.is_empty()
+    });
     let combined = patch::combine(fixes);
     let mut answer = Answer::allowed(uid);
     if !combined.operations.is_empty() {
         let encoded = patch::encode(&combined.operations);
-        answer.response.insert("patchType".to_owned(), Json::String("JSONPatch".to_owned()));
-        answer.response.insert("patch".to_owned(), Json::String(encoded));
+        answer
+            .response
+            .insert("patchType".to_owned(), Json::String("JSONPatch".to_owned()));
+        answer
+            .response
+            .insert("patch".to_owned(), Json::String(encoded));
     }
     let skipped = combined
         .skipped
@@ -417,5 +457,42 @@ pub fn bad_request(message: String) -> Response {
         body: json!({ "error": message }).to_string().into_bytes(),
         decision: Decision::Invalid,
         record: Record::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_engine::{Finding, Severity};
+
+    fn finding(policy: &str, action: Action) -> Finding {
+        Finding {
+            policy: policy.to_owned(),
+            rule: 0,
+            action,
+            severity: Severity::Medium,
+            message: format!("{policy} says so"),
+            pointer: String::new(),
+            fix: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn audit_findings_are_only_recorded() {
+        let evaluation = Evaluation {
+            findings: vec![
+                finding("logged", Action::Audit),
+                finding("warned", Action::Warn),
+            ],
+            ..Evaluation::default()
+        };
+        let (answer, decision) = validate("uid", &evaluation, FailurePolicy::Fail);
+        assert_eq!(decision, Decision::Allowed);
+        assert_eq!(
+            answer.response["warnings"],
+            json!(["warned: warned says so"])
+        );
+        let results = policy_results(&evaluation);
+        assert_eq!(results[0].action, "audit");
     }
 }

@@ -28,5 +28,8 @@ pub use tls::TlsFiles;
 /// Writes one operational log line to standard error, with a UTC timestamp.
 /// (The audit log is separate, and can go to standard output.)
 pub fn log(message: &str) {
-    eprintln!("{} rampart-server: {message}", audit::rfc3339(std::time::SystemTime::now()));
+    eprintln!(
+        "{} rampart-server: {message}",
+        audit::rfc3339(std::time::SystemTime::now())
+    );
 }

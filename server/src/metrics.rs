@@ -48,12 +48,17 @@ impl Metrics {
         }
         self.evaluation_count.fetch_add(1, Ordering::Relaxed);
         let nanoseconds = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.evaluation_nanoseconds.fetch_add(nanoseconds, Ordering::Relaxed);
+        self.evaluation_nanoseconds
+            .fetch_add(nanoseconds, Ordering::Relaxed);
     }
 
     /// Counts a policy reload.
     pub fn count_reload(&self, success: bool) {
-        let counter = if success { &self.reload_success } else { &self.reload_failure };
+        let counter = if success {
+            &self.reload_success
+        } else {
+            &self.reload_failure
+        };
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -76,7 +81,10 @@ impl Metrics {
     /// The exposition text (format version 0.0.4).
     pub fn render(&self) -> String {
         let mut text = String::new();
-        let _ = writeln!(text, "# HELP rampart_admission_requests_total Admission requests answered.");
+        let _ = writeln!(
+            text,
+            "# HELP rampart_admission_requests_total Admission requests answered."
+        );
         let _ = writeln!(text, "# TYPE rampart_admission_requests_total counter");
         if let Ok(requests) = self.requests.lock() {
             for ((operation, kind, decision), count) in requests.iter() {
@@ -89,15 +97,27 @@ impl Metrics {
                 );
             }
         }
-        let _ = writeln!(text, "# HELP rampart_admission_evaluation_seconds Time from a request's body being read to its verdict.");
-        let _ = writeln!(text, "# TYPE rampart_admission_evaluation_seconds histogram");
+        let _ = writeln!(
+            text,
+            "# HELP rampart_admission_evaluation_seconds Time from a request's body being read to its verdict."
+        );
+        let _ = writeln!(
+            text,
+            "# TYPE rampart_admission_evaluation_seconds histogram"
+        );
         for (bound, count) in BUCKETS.iter().zip(&self.bucket_counts) {
             let count = count.load(Ordering::Relaxed);
-            let _ = writeln!(text, "rampart_admission_evaluation_seconds_bucket{{le=\"{bound}\"}} {count}");
+            let _ = writeln!(
+                text,
+                "rampart_admission_evaluation_seconds_bucket{{le=\"{bound}\"}} {count}"
+            );
         }
         let total = self.evaluation_count.load(Ordering::Relaxed);
         let sum = self.evaluation_nanoseconds.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(text, "rampart_admission_evaluation_seconds_bucket{{le=\"+Inf\"}} {total}");
+        let _ = writeln!(
+            text,
+            "rampart_admission_evaluation_seconds_bucket{{le=\"+Inf\"}} {total}"
+        );
         let _ = writeln!(text, "rampart_admission_evaluation_seconds_sum {sum}");
         let _ = writeln!(text, "rampart_admission_evaluation_seconds_count {total}");
         counter_pair(
@@ -114,23 +134,47 @@ impl Metrics {
             &self.certificate_reload_success,
             &self.certificate_reload_failure,
         );
-        let _ = writeln!(text, "# HELP rampart_policies_loaded Policies in the set being served.");
+        let _ = writeln!(
+            text,
+            "# HELP rampart_policies_loaded Policies in the set being served."
+        );
         let _ = writeln!(text, "# TYPE rampart_policies_loaded gauge");
-        let _ = writeln!(text, "rampart_policies_loaded {}", self.policies_loaded.load(Ordering::Relaxed));
+        let _ = writeln!(
+            text,
+            "rampart_policies_loaded {}",
+            self.policies_loaded.load(Ordering::Relaxed)
+        );
         text
     }
 }
 
-fn counter_pair(text: &mut String, name: &str, help: &str, success: &AtomicU64, failure: &AtomicU64) {
+fn counter_pair(
+    text: &mut String,
+    name: &str,
+    help: &str,
+    success: &AtomicU64,
+    failure: &AtomicU64,
+) {
     let _ = writeln!(text, "# HELP {name} {help}");
     let _ = writeln!(text, "# TYPE {name} counter");
-    let _ = writeln!(text, "{name}{{result=\"success\"}} {}", success.load(Ordering::Relaxed));
-    let _ = writeln!(text, "{name}{{result=\"failure\"}} {}", failure.load(Ordering::Relaxed));
+    let _ = writeln!(
+        text,
+        "{name}{{result=\"success\"}} {}",
+        success.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        text,
+        "{name}{{result=\"failure\"}} {}",
+        failure.load(Ordering::Relaxed)
+    );
 }
 
 /// Escapes a label value (backslash, quote, newline), as the format requires.
 fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -94,7 +94,10 @@ mod tests {
 
     #[test]
     fn disjoint_fixes_are_all_taken() {
-        let findings = [finding("a", &["/spec/a"]), finding("b", &["/spec/b", "/spec/c"])];
+        let findings = [
+            finding("a", &["/spec/a"]),
+            finding("b", &["/spec/b", "/spec/c"]),
+        ];
         let combined = combine(&findings);
         assert_eq!(combined.operations.len(), 3);
         assert!(combined.skipped.is_empty());
@@ -109,7 +112,11 @@ mod tests {
             finding("around", &["/spec"]),
         ];
         let combined = combine(&findings);
-        let paths: Vec<&str> = combined.operations.iter().map(|operation| operation.path.as_str()).collect();
+        let paths: Vec<&str> = combined
+            .operations
+            .iter()
+            .map(|operation| operation.path.as_str())
+            .collect();
         assert_eq!(paths, ["/spec/securityContext", "/spec/securityContextual"]);
         assert_eq!(combined.skipped, ["child", "around"]);
     }

@@ -61,7 +61,8 @@ impl Snapshot {
                 skipped.join(", ")
             ));
         }
-        let ir = serde_json::to_vec(&set).map_err(|error| format!("cannot serialize the policies: {error}"))?;
+        let ir = serde_json::to_vec(&set)
+            .map_err(|error| format!("cannot serialize the policies: {error}"))?;
         Ok(Snapshot {
             generation,
             ir,
@@ -72,7 +73,8 @@ impl Snapshot {
 
     /// A fresh copy of the set, for one evaluation thread.
     pub fn policy_set(&self) -> Result<PolicySet, String> {
-        serde_json::from_slice(&self.ir).map_err(|error| format!("cannot deserialize the policies: {error}"))
+        serde_json::from_slice(&self.ir)
+            .map_err(|error| format!("cannot deserialize the policies: {error}"))
     }
 }
 
@@ -122,6 +124,27 @@ pub struct Watch {
     pub tls: TlsFiles,
     /// How often to look.
     pub interval: Duration,
+    /// The fingerprints of the policies and of the TLS files as they were
+    /// loaded; taken before loading, so that a change during start-up is
+    /// seen as a change, not as the starting point.
+    pub baseline: (u64, u64),
+}
+
+impl Watch {
+    /// Takes the baseline fingerprints now.
+    pub fn new(policy_paths: Vec<PathBuf>, tls: TlsFiles, interval: Duration) -> Watch {
+        let baseline = (fingerprint(&policy_paths), fingerprint(&tls_paths(&tls)));
+        Watch {
+            policy_paths,
+            tls,
+            interval,
+            baseline,
+        }
+    }
+}
+
+fn tls_paths(tls: &TlsFiles) -> [PathBuf; 2] {
+    [tls.certificate.clone(), tls.key.clone()]
 }
 
 /// Polls the files every `interval` on its own thread until `stop` is
@@ -137,9 +160,8 @@ pub fn spawn_poller(
     std::thread::Builder::new()
         .name("rampart-reload".to_owned())
         .spawn(move || {
-            let tls_paths = [watch.tls.certificate.clone(), watch.tls.key.clone()];
-            let mut policy_print = fingerprint(&watch.policy_paths);
-            let mut tls_print = fingerprint(&tls_paths);
+            let tls_paths = tls_paths(&watch.tls);
+            let (mut policy_print, mut tls_print) = watch.baseline;
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(watch.interval);
                 let print = fingerprint(&watch.policy_paths);
@@ -205,7 +227,9 @@ fn visit(path: &Path, hasher: &mut DefaultHasher, depth: usize) {
         let Ok(entries) = std::fs::read_dir(path) else {
             return;
         };
-        let mut children: Vec<PathBuf> = entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
+        let mut children: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .collect();
         children.sort();
         for child in children {
             visit(&child, hasher, depth + 1);

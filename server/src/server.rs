@@ -116,7 +116,15 @@ impl Server {
     /// Loads the policies and certificate and binds the address; every
     /// configuration error surfaces here, before serving.
     pub fn bind(config: ServerConfig, loader: PolicyLoader) -> Result<Server, String> {
-        let policies = Arc::new(Policies::load(loader).map_err(|message| format!("cannot load the policies: {message}"))?);
+        let watch = Watch::new(
+            config.policy_paths.clone(),
+            config.tls.clone(),
+            config.reload_interval,
+        );
+        let policies = Arc::new(
+            Policies::load(loader)
+                .map_err(|message| format!("cannot load the policies: {message}"))?,
+        );
         let resolver = CertificateResolver::load(&config.tls)?;
         let acceptor = TlsAcceptor::from(tls::server_config(Arc::clone(&resolver))?);
         let audit = match &config.audit_log {
@@ -137,13 +145,14 @@ impl Server {
             .set_nonblocking(true)
             .map_err(|error| format!("cannot configure the listener: {error}"))?;
         let stop_poller = Arc::new(AtomicBool::new(false));
-        let watch = Watch {
-            policy_paths: config.policy_paths.clone(),
-            tls: config.tls.clone(),
-            interval: config.reload_interval,
-        };
-        let poller = reload::spawn_poller(watch, policies, resolver, Arc::clone(&metrics), Arc::clone(&stop_poller))
-            .map_err(|error| format!("cannot start the reload thread: {error}"))?;
+        let poller = reload::spawn_poller(
+            watch,
+            policies,
+            resolver,
+            Arc::clone(&metrics),
+            Arc::clone(&stop_poller),
+        )
+        .map_err(|error| format!("cannot start the reload thread: {error}"))?;
         let shared = Arc::new(Shared {
             pool,
             metrics,
@@ -163,7 +172,9 @@ impl Server {
 
     /// The bound address (the real port when asked for port 0).
     pub fn local_address(&self) -> Result<SocketAddr, String> {
-        self.listener.local_addr().map_err(|error| error.to_string())
+        self.listener
+            .local_addr()
+            .map_err(|error| error.to_string())
     }
 
     /// A handle that shuts the server down from another thread.
@@ -227,7 +238,8 @@ impl Server {
             let shared = Arc::clone(&self.shared);
             let watcher = graceful.watcher();
             tokio::spawn(async move {
-                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                let handshake =
+                    tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
                 let Ok(Ok(stream)) = handshake else {
                     return;
                 };
@@ -318,26 +330,41 @@ async fn admit(endpoint: Endpoint, request: Request<Incoming>, shared: &Shared) 
     }
     let body = match Limited::new(request.into_body(), limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => return too_large(limit),
-        Err(error) => return text(StatusCode::BAD_REQUEST, &format!("cannot read the body: {error}\n")),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            return too_large(limit);
+        }
+        Err(error) => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                &format!("cannot read the body: {error}\n"),
+            );
+        }
     };
     let started = Instant::now();
     let deadline = started + shared.config.eval_timeout;
     let reply = shared.pool.submit(endpoint, body.clone(), deadline);
+    let late = "rampart: the evaluation did not finish before the deadline";
+    let stopped = "rampart: the evaluation threads stopped";
+    let failure_policy = shared.config.failure_policy;
     let response = match tokio::time::timeout(shared.config.eval_timeout, reply).await {
         Ok(Ok(response)) => response,
-        Ok(Err(_)) => admission::failed(&body, shared.config.failure_policy, "rampart: the evaluation threads stopped"),
-        Err(_) => admission::failed(
-            &body,
-            shared.config.failure_policy,
-            "rampart: the evaluation did not finish before the deadline",
-        ),
+        // An evaluation thread drops a job whose deadline passed while it was queued.
+        Ok(Err(_)) if Instant::now() >= deadline => admission::failed(&body, failure_policy, late),
+        Ok(Err(_)) => admission::failed(&body, failure_policy, stopped),
+        Err(_) => admission::failed(&body, failure_policy, late),
     };
     let elapsed = started.elapsed();
     let record = &response.record;
-    let operation = if record.operation.is_empty() { "unknown" } else { &record.operation };
-    shared.metrics.count_request(operation, &record.kind, response.decision.as_str());
-    if record.evaluated {
+    let operation = if record.operation.is_empty() {
+        "unknown"
+    } else {
+        &record.operation
+    };
+    shared
+        .metrics
+        .count_request(operation, &record.kind, response.decision.as_str());
+    // Missed deadlines are the slowest requests of all: they belong in the histogram too.
+    if record.evaluated || response.decision == admission::Decision::Error {
         shared.metrics.observe_evaluation(elapsed);
     }
     if response.decision != admission::Decision::Invalid {
@@ -345,7 +372,9 @@ async fn admit(endpoint: Endpoint, request: Request<Incoming>, shared: &Shared) 
             Endpoint::Validate => "validate",
             Endpoint::Mutate => "mutate",
         };
-        shared.audit.write(endpoint_name, response.decision, elapsed, record);
+        shared
+            .audit
+            .write(endpoint_name, response.decision, elapsed, record);
     }
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(status, response.body)
@@ -355,7 +384,9 @@ fn too_large(limit: usize) -> HttpResponse {
     let message = format!("the body is larger than the limit of {limit} bytes");
     json(
         StatusCode::PAYLOAD_TOO_LARGE,
-        serde_json::json!({ "error": message }).to_string().into_bytes(),
+        serde_json::json!({ "error": message })
+            .to_string()
+            .into_bytes(),
     )
 }
 
@@ -371,8 +402,9 @@ fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
 fn text(status: StatusCode, body: &str) -> HttpResponse {
     let mut response = Response::new(Full::new(Bytes::from(body.to_owned())));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }

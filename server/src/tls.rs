@@ -67,9 +67,17 @@ fn certified_key(files: &TlsFiles) -> Result<CertifiedKey, String> {
     let certificate_pem = read(&files.certificate)?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&certificate_pem)
         .collect::<Result<_, _>>()
-        .map_err(|error| format!("{}: not a PEM certificate chain: {error}", files.certificate.display()))?;
+        .map_err(|error| {
+            format!(
+                "{}: not a PEM certificate chain: {error}",
+                files.certificate.display()
+            )
+        })?;
     if chain.is_empty() {
-        return Err(format!("{}: holds no certificate", files.certificate.display()));
+        return Err(format!(
+            "{}: holds no certificate",
+            files.certificate.display()
+        ));
     }
     let key_pem = read(&files.key)?;
     let key = PrivateKeyDer::from_pem_slice(&key_pem)
@@ -79,7 +87,9 @@ fn certified_key(files: &TlsFiles) -> Result<CertifiedKey, String> {
     let certified = CertifiedKey::new(chain, signing_key);
     // A certificate renewed before its key (two files, two writes) must not be served with the old key.
     match certified.keys_match() {
-        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(certified),
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(certified)
+        }
         Err(error) => Err(format!(
             "{} does not belong to {}: {error}",
             files.key.display(),

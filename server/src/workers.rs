@@ -37,7 +37,11 @@ pub struct Settings {
 
 impl Pool {
     /// Starts `count` threads evaluating with the current policies.
-    pub fn start(count: usize, policies: Arc<Policies>, settings: Settings) -> std::io::Result<Pool> {
+    pub fn start(
+        count: usize,
+        policies: Arc<Policies>,
+        settings: Settings,
+    ) -> std::io::Result<Pool> {
         let (sender, receiver) = channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for index in 0..count.max(1) {
@@ -54,7 +58,12 @@ impl Pool {
 
     /// Queues an evaluation; the receiver yields its answer, or an error when
     /// the pool has stopped.
-    pub fn submit(&self, endpoint: Endpoint, body: Bytes, deadline: Instant) -> oneshot::Receiver<Response> {
+    pub fn submit(
+        &self,
+        endpoint: Endpoint,
+        body: Bytes,
+        deadline: Instant,
+    ) -> oneshot::Receiver<Response> {
         let (reply, receiver) = oneshot::channel();
         let job = Job {
             endpoint,

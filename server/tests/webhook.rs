@@ -1,7 +1,12 @@
 //! The webhook over real TLS on 127.0.0.1: verdicts, patches, errors,
 //! operations endpoints, hot reload and shutdown.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 mod support;
 
@@ -15,7 +20,10 @@ const COMPLIANT: fn() -> Json = || json!({"runAsNonRoot": true, "readOnlyRootFil
 #[test]
 fn a_compliant_pod_is_allowed_and_the_uid_echoed() {
     let server = TestServer::start(|_| {});
-    let (status, body) = server.review("/validate", &review("uid-allowed", "CREATE", pod(COMPLIANT())));
+    let (status, body) = server.review(
+        "/validate",
+        &review("uid-allowed", "CREATE", pod(COMPLIANT())),
+    );
     assert_eq!(status, 200);
     assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
     assert_eq!(body["kind"], "AdmissionReview");
@@ -27,21 +35,33 @@ fn a_compliant_pod_is_allowed_and_the_uid_echoed() {
 #[test]
 fn a_denied_pod_names_each_policy_and_carries_warnings() {
     let server = TestServer::start(|_| {});
-    let (status, body) = server.review("/validate", &review("uid-denied", "CREATE", pod(json!({}))));
+    let (status, body) =
+        server.review("/validate", &review("uid-denied", "CREATE", pod(json!({}))));
     assert_eq!(status, 200);
     let response = &body["response"];
     assert_eq!(response["allowed"], false);
     assert_eq!(response["status"]["code"], 403);
     let message = response["status"]["message"].as_str().unwrap();
-    assert!(message.contains("test.non_root: container app may run as root"), "{message}");
+    assert!(
+        message.contains("test.non_root: container app may run as root"),
+        "{message}"
+    );
     let warnings = response["warnings"].as_array().unwrap();
-    assert_eq!(warnings, &[json!("test.read_only: container app has a writable root filesystem")]);
+    assert_eq!(
+        warnings,
+        &[json!(
+            "test.read_only: container app has a writable root filesystem"
+        )]
+    );
 }
 
 #[test]
 fn warn_findings_alone_allow_with_warnings() {
     let server = TestServer::start(|_| {});
-    let (_, body) = server.review("/validate", &review("uid-warned", "CREATE", pod(json!({"runAsNonRoot": true}))));
+    let (_, body) = server.review(
+        "/validate",
+        &review("uid-warned", "CREATE", pod(json!({"runAsNonRoot": true}))),
+    );
     assert_eq!(body["response"]["allowed"], true);
     assert_eq!(body["response"]["warnings"].as_array().unwrap().len(), 1);
 }
@@ -75,7 +95,10 @@ fn mutate_returns_a_combined_json_patch_without_conflicts() {
         json!([{"op": "add", "path": "/spec/containers/0/securityContext", "value": {"runAsNonRoot": true}}])
     );
     let warnings = response["warnings"].to_string();
-    assert!(warnings.contains("test.read_only: fix not applied"), "{warnings}");
+    assert!(
+        warnings.contains("test.read_only: fix not applied"),
+        "{warnings}"
+    );
 
     // With the parent present both fixes apply side by side.
     let (_, body) = server.review("/mutate", &review("uid-mutate-2", "CREATE", pod(json!({}))));
@@ -103,7 +126,10 @@ fn malformed_and_foreign_bodies_are_400_with_a_message() {
     wrong["apiVersion"] = json!("admission.k8s.io/v1beta1");
     let (status, body) = server.review("/validate", &wrong);
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("v1beta1"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("v1beta1"),
+        "{body}"
+    );
     let (status, _) = server.review("/validate", &json!({"apiVersion": "v1", "kind": "Pod"}));
     assert_eq!(status, 400);
     let (status, _) = server.request("GET", "/validate", b"");
@@ -125,9 +151,18 @@ fn an_oversized_body_is_413() {
 #[test]
 fn health_readiness_metrics_and_the_audit_log() {
     let server = TestServer::start(|_| {});
-    assert_eq!(server.request("GET", "/healthz", b""), (200, "ok\n".to_owned()));
-    assert_eq!(server.request("GET", "/readyz", b""), (200, "ok\n".to_owned()));
-    server.review("/validate", &review("uid-metrics", "CREATE", pod(json!({}))));
+    assert_eq!(
+        server.request("GET", "/healthz", b""),
+        (200, "ok\n".to_owned())
+    );
+    assert_eq!(
+        server.request("GET", "/readyz", b""),
+        (200, "ok\n".to_owned())
+    );
+    server.review(
+        "/validate",
+        &review("uid-metrics", "CREATE", pod(json!({}))),
+    );
     let mut dry_run = review("uid-dry", "CREATE", pod(COMPLIANT()));
     dry_run["request"]["dryRun"] = json!(true);
     server.review("/validate", &dry_run);
@@ -137,12 +172,21 @@ fn health_readiness_metrics_and_the_audit_log() {
         metrics.contains("rampart_admission_requests_total{operation=\"CREATE\",kind=\"Pod\",decision=\"denied\"} 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("rampart_admission_evaluation_seconds_count 2"), "{metrics}");
-    assert!(metrics.contains("rampart_policy_reloads_total{result=\"success\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("rampart_admission_evaluation_seconds_count 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("rampart_policy_reloads_total{result=\"success\"} 0"),
+        "{metrics}"
+    );
     assert!(metrics.contains("rampart_policies_loaded 3"), "{metrics}");
 
     let log = std::fs::read_to_string(server.directory.path.join("audit.jsonl")).unwrap();
-    let lines: Vec<Json> = log.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let lines: Vec<Json> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2, "{log}");
     let denied = &lines[0];
     assert_eq!(denied["uid"], "uid-metrics");
@@ -163,8 +207,16 @@ fn health_readiness_metrics_and_the_audit_log() {
 #[test]
 fn policies_reload_and_a_broken_edit_keeps_the_old_set() {
     let server = TestServer::start(|_| {});
-    let root_pod = || review("uid-reload", "CREATE", pod(json!({"readOnlyRootFilesystem": true})));
-    let allowed = |server: &TestServer| server.review("/validate", &root_pod()).1["response"]["allowed"] == true;
+    let root_pod = || {
+        review(
+            "uid-reload",
+            "CREATE",
+            pod(json!({"readOnlyRootFilesystem": true})),
+        )
+    };
+    let allowed = |server: &TestServer| {
+        server.review("/validate", &root_pod()).1["response"]["allowed"] == true
+    };
     assert!(!allowed(&server));
 
     // A new policy set that does not care about root.
@@ -210,4 +262,37 @@ fn shutdown_drains_and_returns_promptly() {
     server.request("GET", "/healthz", b"");
     let took = server.stop();
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+}
+
+#[test]
+fn a_missed_deadline_is_answered_per_the_failure_policy() {
+    // A zero deadline has always passed by the time the answer is awaited.
+    let server = TestServer::start(|config| config.eval_timeout = Duration::ZERO);
+    let (status, body) =
+        server.review("/validate", &review("uid-late", "CREATE", pod(COMPLIANT())));
+    assert_eq!(status, 200);
+    assert_eq!(body["response"]["uid"], "uid-late");
+    assert_eq!(body["response"]["allowed"], false);
+    assert_eq!(body["response"]["status"]["code"], 500);
+    assert!(
+        body["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deadline")
+    );
+    let metrics = server.request("GET", "/metrics", b"").1;
+    assert!(metrics.contains("decision=\"error\"} 1"), "{metrics}");
+
+    let server = TestServer::start(|config| {
+        config.eval_timeout = Duration::ZERO;
+        config.failure_policy = rampart_server::FailurePolicy::Ignore;
+    });
+    let (_, body) = server.review("/validate", &review("uid-late", "CREATE", pod(COMPLIANT())));
+    assert_eq!(body["response"]["allowed"], true);
+    assert!(
+        body["response"]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("deadline")
+    );
 }

@@ -3,11 +3,13 @@
 
 mod sets;
 
-pub use sets::{SETS, PolicySetDefinition, set, set_names};
+pub use sets::{PolicySetDefinition, SETS, set, set_names};
 
 include!(concat!(env!("OUT_DIR"), "/files.rs"));
 
 /// The standard library's sources, named `stdlib/<path>` in diagnostics.
 pub fn sources() -> impl Iterator<Item = (String, &'static str)> {
-    FILES.iter().map(|(path, text)| (format!("stdlib/{path}"), *text))
+    FILES
+        .iter()
+        .map(|(path, text)| (format!("stdlib/{path}"), *text))
 }

@@ -25,11 +25,22 @@ pub fn diagnostic(diagnostic: &Diagnostic, text: Option<&str>, style: Style) -> 
     );
     if let Some(text) = text {
         let width = if diagnostic.end.line == diagnostic.start.line {
-            diagnostic.end.column.saturating_sub(diagnostic.start.column).max(1)
+            diagnostic
+                .end
+                .column
+                .saturating_sub(diagnostic.start.column)
+                .max(1)
         } else {
             1
         };
-        out.push_str(&code_frame(text, diagnostic.start.line, diagnostic.start.column, width, style, "  "));
+        out.push_str(&code_frame(
+            text,
+            diagnostic.start.line,
+            diagnostic.start.column,
+            width,
+            style,
+            "  ",
+        ));
     }
     if let Some(help) = &diagnostic.help {
         let _ = writeln!(out, "  {} {help}", style.help("= help:"));
@@ -66,7 +77,14 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
         if let Some(text) = texts.get(&finding.file) {
             let line = finding.line as usize;
             let column = finding.column as usize;
-            out.push_str(&code_frame(text, line, column, token_width(text, line, column), style, "    "));
+            out.push_str(&code_frame(
+                text,
+                line,
+                column,
+                token_width(text, line, column),
+                style,
+                "    ",
+            ));
         }
     }
     if !report.errors.is_empty() {
@@ -82,7 +100,12 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
             Some(line) => format!("{}:{line}", warning.file),
             None => warning.file.clone(),
         };
-        let _ = writeln!(out, "{}: {} ({location})", style.warning("warning"), warning.message);
+        let _ = writeln!(
+            out,
+            "{}: {} ({location})",
+            style.warning("warning"),
+            warning.message
+        );
     }
     if !report.findings.is_empty() || !report.errors.is_empty() || !report.warnings.is_empty() {
         out.push('\n');
@@ -94,8 +117,17 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
 
 fn render_error(error: &ReportError, texts: &HashMap<String, &str>, style: Style) -> String {
     let mut out = String::new();
-    let code = error.code.as_deref().map(|code| format!("[{code}]")).unwrap_or_default();
-    let _ = writeln!(out, "{}: {}", style.error(&format!("error{code}")), style.strong(&error.message));
+    let code = error
+        .code
+        .as_deref()
+        .map(|code| format!("[{code}]"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        style.error(&format!("error{code}")),
+        style.strong(&error.message)
+    );
     let location = match (error.line, error.column) {
         (Some(line), Some(column)) => format!("{}:{line}:{column}", error.file),
         (Some(line), None) => format!("{}:{line}", error.file),
@@ -104,7 +136,9 @@ fn render_error(error: &ReportError, texts: &HashMap<String, &str>, style: Style
     let _ = writeln!(out, "  {} {location}", style.gutter("-->"));
     if let (Some(line), Some(text)) = (error.line, texts.get(&error.file)) {
         let column = error.column.unwrap_or(1) as usize;
-        let width = error.end_column.map_or(1, |end| (end as usize).saturating_sub(column).max(1));
+        let width = error
+            .end_column
+            .map_or(1, |end| (end as usize).saturating_sub(column).max(1));
         out.push_str(&code_frame(text, line as usize, column, width, style, "  "));
     }
     if let Some(help) = &error.help {
@@ -116,7 +150,11 @@ fn render_error(error: &ReportError, texts: &HashMap<String, &str>, style: Style
 fn summary_line(report: &Report, style: Style) -> String {
     let summary = &report.summary;
     let plural = |count: usize, word: &str| {
-        if count == 1 { format!("{count} {word}") } else { format!("{count} {word}s") }
+        if count == 1 {
+            format!("{count} {word}")
+        } else {
+            format!("{count} {word}s")
+        }
     };
     let verdict = if summary.errors > 0 {
         style.error("incomplete")

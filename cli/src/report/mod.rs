@@ -1,15 +1,15 @@
 //! The result of a check, and its formats.
 
+#[cfg(test)]
+mod format_tests;
 pub mod github;
 pub mod human;
 pub mod junit;
 pub mod policy_report;
 pub mod sarif;
-pub mod xml;
-#[cfg(test)]
-mod format_tests;
 #[cfg(test)]
 mod sarif_tests;
+pub mod xml;
 
 use rampart_engine::{Action, PatchOperation, Severity};
 use serde::Serialize;
@@ -76,12 +76,19 @@ pub struct ResourceIdentity {
 impl ResourceIdentity {
     /// Reads the identity of a resource.
     pub fn of(resource: &serde_json::Value) -> ResourceIdentity {
-        let text = |pointer: &str| resource.pointer(pointer).and_then(|value| value.as_str()).map(str::to_owned);
+        let text = |pointer: &str| {
+            resource
+                .pointer(pointer)
+                .and_then(|value| value.as_str())
+                .map(str::to_owned)
+        };
         ResourceIdentity {
             api_version: text("/apiVersion").unwrap_or_default(),
             kind: text("/kind").unwrap_or_default(),
             namespace: text("/metadata/namespace"),
-            name: text("/metadata/name").or_else(|| text("/metadata/generateName")).unwrap_or_default(),
+            name: text("/metadata/name")
+                .or_else(|| text("/metadata/generateName"))
+                .unwrap_or_default(),
         }
     }
 
@@ -152,8 +159,16 @@ impl Report {
     /// Recounts the summary from the findings and errors.
     pub fn count(&mut self) {
         self.summary.findings = self.findings.len();
-        self.summary.denied = self.findings.iter().filter(|finding| finding.action == Action::Deny).count();
-        self.summary.warned = self.findings.iter().filter(|finding| finding.action == Action::Warn).count();
+        self.summary.denied = self
+            .findings
+            .iter()
+            .filter(|finding| finding.action == Action::Deny)
+            .count();
+        self.summary.warned = self
+            .findings
+            .iter()
+            .filter(|finding| finding.action == Action::Warn)
+            .count();
         self.summary.errors = self.errors.len();
     }
 

@@ -18,15 +18,21 @@ impl<'v> Run<'v> {
         let text = |position: usize| arguments.get(position).and_then(Value::as_str);
         let first = argument(0);
         Ok(match builtin {
-            Builtin::Count => first.count().map_or(Value::Null, |count| Value::Int(count as i64)),
+            Builtin::Count => first
+                .count()
+                .map_or(Value::Null, |count| Value::Int(count as i64)),
             Builtin::StartsWith => both_text(text(0), text(1), |s, p| s.starts_with(p)),
             Builtin::EndsWith => both_text(text(0), text(1), |s, p| s.ends_with(p)),
             Builtin::Contains => match (text(0), text(1)) {
                 (Some(whole), Some(part)) => Value::Bool(whole.contains(part)),
-                _ => Value::Bool(argument(1).is_in(&first) && !matches!(first, Value::Str(_) | Value::String(_))),
+                _ => Value::Bool(
+                    argument(1).is_in(&first) && !matches!(first, Value::Str(_) | Value::String(_)),
+                ),
             },
             Builtin::Matches => match (text(0), text(1)) {
-                (Some(subject), Some(pattern)) => Value::Bool(self.evaluator.regex(pattern)?.is_match(subject)),
+                (Some(subject), Some(pattern)) => {
+                    Value::Bool(self.evaluator.regex(pattern)?.is_match(subject))
+                }
                 _ => Value::Bool(false),
             },
             Builtin::Glob => both_text(text(0), text(1), |s, p| glob::matches(p, s)),
@@ -34,9 +40,9 @@ impl<'v> Run<'v> {
             Builtin::Upper => map_text(text(0), str::to_uppercase),
             Builtin::Trim => map_text(text(0), |s| s.trim().to_owned()),
             Builtin::Split => match (text(0), text(1)) {
-                (Some(whole), Some(separator)) => Value::List(Rc::new(
-                    whole.split(separator).map(Value::string).collect(),
-                )),
+                (Some(whole), Some(separator)) => {
+                    Value::List(Rc::new(whole.split(separator).map(Value::string).collect()))
+                }
                 _ => Value::Null,
             },
             Builtin::Join => match text(1) {
@@ -61,8 +67,12 @@ impl<'v> Run<'v> {
             Builtin::Keys => collect(&first, |key, _| key),
             Builtin::Values => collect(&first, |_, item| item),
             Builtin::Sum => fold_numbers(&first, |numbers| Some(numbers.iter().sum())),
-            Builtin::Min => fold_numbers(&first, |numbers| numbers.iter().copied().reduce(f64::min)),
-            Builtin::Max => fold_numbers(&first, |numbers| numbers.iter().copied().reduce(f64::max)),
+            Builtin::Min => {
+                fold_numbers(&first, |numbers| numbers.iter().copied().reduce(f64::min))
+            }
+            Builtin::Max => {
+                fold_numbers(&first, |numbers| numbers.iter().copied().reduce(f64::max))
+            }
             Builtin::AnyTrue => Value::Bool(some_element(&first, |item| item.is_true())),
             Builtin::AllTrue => Value::Bool(!some_element(&first, |item| !item.is_true())),
             Builtin::Quantity => match &first {
@@ -78,7 +88,11 @@ impl<'v> Run<'v> {
             },
             Builtin::Resources => match (first.as_str(), self.subject.inventory) {
                 (Some(kind), Some(inventory)) => Value::List(Rc::new(
-                    inventory.of_kind(kind).iter().map(|resource| Value::from_json(resource)).collect(),
+                    inventory
+                        .of_kind(kind)
+                        .iter()
+                        .map(|resource| Value::from_json(resource))
+                        .collect(),
                 )),
                 _ => Value::List(Rc::new(Vec::new())),
             },
@@ -105,7 +119,11 @@ impl<'v> Run<'v> {
     }
 }
 
-fn both_text<'v>(subject: Option<&str>, other: Option<&str>, test: impl Fn(&str, &str) -> bool) -> Value<'v> {
+fn both_text<'v>(
+    subject: Option<&str>,
+    other: Option<&str>,
+    test: impl Fn(&str, &str) -> bool,
+) -> Value<'v> {
     match (subject, other) {
         (Some(subject), Some(other)) => Value::Bool(test(subject, other)),
         _ => Value::Bool(false),
@@ -116,7 +134,10 @@ fn map_text<'v>(text: Option<&str>, change: impl Fn(&str) -> String) -> Value<'v
     text.map_or(Value::Null, |text| Value::string(change(text)))
 }
 
-fn collect<'v>(collection: &Value<'v>, pick: impl Fn(Value<'v>, Value<'v>) -> Value<'v>) -> Value<'v> {
+fn collect<'v>(
+    collection: &Value<'v>,
+    pick: impl Fn(Value<'v>, Value<'v>) -> Value<'v>,
+) -> Value<'v> {
     let mut items = Vec::new();
     let _ = collection.for_each::<()>(|key, item| {
         items.push(pick(key, item));
@@ -155,7 +176,9 @@ fn fold_numbers<'v>(collection: &Value<'v>, fold: impl Fn(&[f64]) -> Option<f64>
         return Value::Null;
     }
     match fold(&numbers) {
-        Some(result) if all_integers && result.fract() == 0.0 && result.abs() < 9e15 => Value::Int(result as i64),
+        Some(result) if all_integers && result.fract() == 0.0 && result.abs() < 9e15 => {
+            Value::Int(result as i64)
+        }
         Some(result) => Value::Float(result),
         None => Value::Null,
     }

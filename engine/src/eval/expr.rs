@@ -19,9 +19,16 @@ impl<'v> Run<'v> {
         self.budget.spend()?;
         Ok(match expr {
             Expr::Literal(json) => Value::from_json(json),
-            Expr::Slot(slot) => self.slots.get(*slot as usize).cloned().unwrap_or(Value::Null),
+            Expr::Slot(slot) => self
+                .slots
+                .get(*slot as usize)
+                .cloned()
+                .unwrap_or(Value::Null),
             Expr::Resource => Value::from_json(self.subject.resource),
-            Expr::OldResource => self.subject.old_resource.map_or(Value::Null, Value::from_json),
+            Expr::OldResource => self
+                .subject
+                .old_resource
+                .map_or(Value::Null, Value::from_json),
             Expr::Pod => self.pod_value.clone(),
             Expr::PodContainers(_) => {
                 let mut items = Vec::new();
@@ -141,7 +148,10 @@ impl<'v> Run<'v> {
             }
             Expr::Resource => {
                 self.budget.spend()?;
-                Ok((Value::from_json(self.subject.resource), Some(Location::root())))
+                Ok((
+                    Value::from_json(self.subject.resource),
+                    Some(Location::root()),
+                ))
             }
             Expr::Pod => {
                 self.budget.spend()?;
@@ -149,7 +159,10 @@ impl<'v> Run<'v> {
             }
             Expr::Field(base, name) => {
                 let (base, location) = self.eval_located(base)?;
-                Ok((base.field(name), location.map(|location| location.member(name.clone()))))
+                Ok((
+                    base.field(name),
+                    location.map(|location| location.member(name.clone())),
+                ))
             }
             Expr::Index(base, index) => {
                 let (base, location) = self.eval_located(base)?;
@@ -158,7 +171,9 @@ impl<'v> Run<'v> {
                     (Value::Int(position), Some(location)) if *position >= 0 => {
                         Some(location.element(*position as usize))
                     }
-                    (other, Some(location)) => other.as_str().map(|key| location.member(key.into())),
+                    (other, Some(location)) => {
+                        other.as_str().map(|key| location.member(key.into()))
+                    }
                     (_, None) => None,
                 };
                 Ok((base.index(&index), location))
@@ -190,8 +205,11 @@ impl<'v> Run<'v> {
         let spec_location = location.map(|location| location.member("spec".into()));
         let mut ordinal = 0i64;
         for list in CONTAINER_LISTS {
-            let list_location = spec_location.as_ref().map(|location| location.member(list.into()));
-            let (going_on, visited) = self.iterate_value(spec.field(list), list_location, ordinal, visit)?;
+            let list_location = spec_location
+                .as_ref()
+                .map(|location| location.member(list.into()));
+            let (going_on, visited) =
+                self.iterate_value(spec.field(list), list_location, ordinal, visit)?;
             ordinal += visited;
             if !going_on {
                 break;
@@ -214,7 +232,8 @@ impl<'v> Run<'v> {
                 for (position, item) in items.iter().enumerate() {
                     self.budget.spend()?;
                     visited += 1;
-                    let item_location = location.as_ref().map(|location| location.element(position));
+                    let item_location =
+                        location.as_ref().map(|location| location.element(position));
                     let key = Value::Int(first_ordinal + position as i64);
                     if !visit(self, key, Value::from_json(item), item_location)? {
                         return Ok((false, visited));
@@ -225,7 +244,9 @@ impl<'v> Run<'v> {
                 for (key, item) in members {
                     self.budget.spend()?;
                     visited += 1;
-                    let item_location = location.as_ref().map(|location| location.member(key.as_str().into()));
+                    let item_location = location
+                        .as_ref()
+                        .map(|location| location.member(key.as_str().into()));
                     if !visit(self, Value::Str(key), Value::from_json(item), item_location)? {
                         return Ok((false, visited));
                     }
@@ -275,8 +296,12 @@ impl<'v> Run<'v> {
             BinaryOp::Equal => Value::Bool(left.equals(&right)),
             BinaryOp::NotEqual => Value::Bool(!left.equals(&right)),
             BinaryOp::Less => Value::Bool(left.compare(&right).is_some_and(|order| order.is_lt())),
-            BinaryOp::LessEqual => Value::Bool(left.compare(&right).is_some_and(|order| order.is_le())),
-            BinaryOp::Greater => Value::Bool(left.compare(&right).is_some_and(|order| order.is_gt())),
+            BinaryOp::LessEqual => {
+                Value::Bool(left.compare(&right).is_some_and(|order| order.is_le()))
+            }
+            BinaryOp::Greater => {
+                Value::Bool(left.compare(&right).is_some_and(|order| order.is_gt()))
+            }
             BinaryOp::GreaterEqual => {
                 Value::Bool(left.compare(&right).is_some_and(|order| order.is_ge()))
             }
@@ -303,7 +328,8 @@ impl<'v> Run<'v> {
         }
         self.enter_call()?;
         let saved_slots = std::mem::replace(&mut self.slots, frame);
-        let saved_locations = std::mem::replace(&mut self.locations, vec![None; function.slots as usize]);
+        let saved_locations =
+            std::mem::replace(&mut self.locations, vec![None; function.slots as usize]);
         let result = self.eval(&function.body);
         self.slots = saved_slots;
         self.locations = saved_locations;
@@ -354,7 +380,11 @@ fn arithmetic<'v>(
         _ => match (left.as_f64(), right.as_f64()) {
             (Some(a), Some(b)) => {
                 let result = float(a, b);
-                if result.is_finite() { Value::Float(result) } else { Value::Null }
+                if result.is_finite() {
+                    Value::Float(result)
+                } else {
+                    Value::Null
+                }
             }
             _ => Value::Null,
         },

@@ -7,6 +7,7 @@
 
 use crate::finding::escape_pointer_token;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// A position in the resource.
 #[derive(Clone, Debug)]
@@ -15,7 +16,7 @@ pub struct Location(Rc<Node>);
 #[derive(Debug)]
 enum Node {
     Root,
-    Member(Location, Rc<str>),
+    Member(Location, Arc<str>),
     Element(Location, usize),
 }
 
@@ -23,7 +24,7 @@ enum Node {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Segment {
     /// An object member.
-    Member(Rc<str>),
+    Member(Arc<str>),
     /// A list element.
     Element(usize),
 }
@@ -35,7 +36,7 @@ impl Location {
     }
 
     /// The member `name` of the object here.
-    pub fn member(&self, name: Rc<str>) -> Location {
+    pub fn member(&self, name: Arc<str>) -> Location {
         Location(Rc::new(Node::Member(self.clone(), name)))
     }
 

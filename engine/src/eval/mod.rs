@@ -15,8 +15,8 @@ mod tests;
 pub use location::{Location, Segment};
 
 use crate::finding::{EvalError, Evaluation};
-use crate::ir::{KubeVersion, Matcher, Policy, PolicySet, Scope};
 use crate::helpers::glob;
+use crate::ir::{KubeVersion, Matcher, Policy, PolicySet, Scope};
 use crate::workload;
 use regex::Regex;
 use serde_json::Value as Json;
@@ -56,13 +56,19 @@ impl<'a> Inventory<'a> {
     /// Adds a resource (resources without a string `kind` are ignored).
     pub fn add(&mut self, resource: &'a Json) {
         if let Some(kind) = resource.get("kind").and_then(Json::as_str) {
-            self.by_kind.entry(kind.to_owned()).or_default().push(resource);
+            self.by_kind
+                .entry(kind.to_owned())
+                .or_default()
+                .push(resource);
         }
     }
 
     /// Every resource of `kind`, in the order they were added.
     pub fn of_kind(&self, kind: &str) -> &[&'a Json] {
-        self.by_kind.get(kind).map(Vec::as_slice).unwrap_or_default()
+        self.by_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 }
 
@@ -159,11 +165,11 @@ impl<'p> Evaluator<'p> {
 
 /// Whether the matcher selects the resource. `Some(path)` when it does, with
 /// the path of the pod template (`Some(None)` when the policy is not about pods).
-fn match_resource(
-    matcher: &Matcher,
-    resource: &Json,
-) -> Option<Option<&'static [&'static str]>> {
-    let kind = resource.get("kind").and_then(Json::as_str).unwrap_or_default();
+fn match_resource(matcher: &Matcher, resource: &Json) -> Option<Option<&'static [&'static str]>> {
+    let kind = resource
+        .get("kind")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
     let pod_path = match &matcher.scope {
         Scope::All => None,
         Scope::Pods => Some(workload::pod_template_path(kind)?),
@@ -174,7 +180,11 @@ fn match_resource(
                 .map(|api_version| api_version.rsplit_once('/').map_or("", |(group, _)| group))
                 .unwrap_or_default();
             let selected = kinds.iter().any(|selector| {
-                selector.kind == kind && selector.group.as_deref().is_none_or(|wanted| wanted == group)
+                selector.kind == kind
+                    && selector
+                        .group
+                        .as_deref()
+                        .is_none_or(|wanted| wanted == group)
             });
             if !selected {
                 return None;
@@ -188,7 +198,11 @@ fn match_resource(
             .and_then(|metadata| metadata.get("namespace"))
             .and_then(Json::as_str)
             .unwrap_or("default");
-        let any_glob = |patterns: &[String]| patterns.iter().any(|pattern| glob::matches(pattern, namespace));
+        let any_glob = |patterns: &[String]| {
+            patterns
+                .iter()
+                .any(|pattern| glob::matches(pattern, namespace))
+        };
         if !matcher.namespaces.is_empty() && !any_glob(&matcher.namespaces) {
             return None;
         }
@@ -222,7 +236,10 @@ impl Budget {
     fn spend(&self) -> Result<(), String> {
         let remaining = self.remaining.get();
         if remaining == 0 {
-            return Err("evaluation step budget exhausted: the input is too large for this policy".to_owned());
+            return Err(
+                "evaluation step budget exhausted: the input is too large for this policy"
+                    .to_owned(),
+            );
         }
         self.remaining.set(remaining - 1);
         Ok(())

@@ -2,12 +2,12 @@ use super::*;
 use crate::finding::PatchKind;
 use crate::ir::*;
 use serde_json::json;
-use std::rc::Rc;
+use std::sync::Arc;
 
 fn path(expr: Expr, fields: &[&str]) -> Expr {
-    fields
-        .iter()
-        .fold(expr, |base, field| Expr::Field(Box::new(base), Rc::from(*field)))
+    fields.iter().fold(expr, |base, field| {
+        Expr::Field(Box::new(base), Arc::from(*field))
+    })
 }
 
 fn policy(body: Vec<Stmt>, slots: u32, scope: Scope) -> Policy {
@@ -21,7 +21,10 @@ fn policy(body: Vec<Stmt>, slots: u32, scope: Scope) -> Policy {
         action_override: None,
         since: None,
         until: None,
-        matcher: Matcher { scope, ..Matcher::default() },
+        matcher: Matcher {
+            scope,
+            ..Matcher::default()
+        },
         params: vec![],
         body,
         slots,
@@ -36,10 +39,17 @@ fn privileged_policy() -> Policy {
     let rule = Rule {
         index: 0,
         action: Action::Deny,
-        condition: Expr::Binary(BinaryOp::Equal, Box::new(privileged), Box::new(Expr::Literal(json!(true)))),
+        condition: Expr::Binary(
+            BinaryOp::Equal,
+            Box::new(privileged),
+            Box::new(Expr::Literal(json!(true))),
+        ),
         at: Some(PathExpr {
             root: PathRoot::Slot(0),
-            steps: vec![PathStep::Field("securityContext".into()), PathStep::Field("privileged".into())],
+            steps: vec![
+                PathStep::Field("securityContext".into()),
+                PathStep::Field("privileged".into()),
+            ],
         }),
         message: vec![
             TemplatePart::Text("container ".into()),
@@ -49,7 +59,10 @@ fn privileged_policy() -> Policy {
         fixes: vec![Fix::Set {
             target: PathExpr {
                 root: PathRoot::Slot(0),
-                steps: vec![PathStep::Field("securityContext".into()), PathStep::Field("privileged".into())],
+                steps: vec![
+                    PathStep::Field("securityContext".into()),
+                    PathStep::Field("privileged".into()),
+                ],
             },
             value: Expr::Literal(json!(false)),
         }],
@@ -67,7 +80,11 @@ fn privileged_policy() -> Policy {
 }
 
 fn evaluate(policy: Policy, resource: &serde_json::Value) -> Evaluation {
-    let set = PolicySet { version: IR_VERSION, policies: vec![policy], functions: vec![] };
+    let set = PolicySet {
+        version: IR_VERSION,
+        policies: vec![policy],
+        functions: vec![],
+    };
     let evaluator = Evaluator::new(&set, EvalOptions::default());
     evaluator.evaluate(&Subject::new(resource))
 }
@@ -82,7 +99,11 @@ fn finds_privileged_containers_in_pod_templates_with_pointers() {
         }}}
     });
     let evaluation = evaluate(privileged_policy(), &deployment);
-    let pointers: Vec<_> = evaluation.findings.iter().map(|finding| finding.pointer.as_str()).collect();
+    let pointers: Vec<_> = evaluation
+        .findings
+        .iter()
+        .map(|finding| finding.pointer.as_str())
+        .collect();
     assert_eq!(
         pointers,
         [
@@ -90,7 +111,10 @@ fn finds_privileged_containers_in_pod_templates_with_pointers() {
             "/spec/template/spec/initContainers/0/securityContext/privileged"
         ]
     );
-    assert_eq!(evaluation.findings[0].message, "container bad is privileged");
+    assert_eq!(
+        evaluation.findings[0].message,
+        "container bad is privileged"
+    );
     assert_eq!(evaluation.findings[0].fix[0].op, PatchKind::Replace);
     assert_eq!(evaluation.matched, ["test.policy"]);
 }
@@ -105,8 +129,12 @@ fn kinds_without_pods_do_not_match_pod_policies() {
 #[test]
 fn fixes_create_missing_parents() {
     let mut policy = privileged_policy();
-    let Stmt::For { body, .. } = &mut policy.body[0] else { unreachable!() };
-    let Stmt::Rule(rule) = &mut body[0] else { unreachable!() };
+    let Stmt::For { body, .. } = &mut policy.body[0] else {
+        unreachable!()
+    };
+    let Stmt::Rule(rule) = &mut body[0] else {
+        unreachable!()
+    };
     rule.condition = Expr::Literal(json!(true));
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a"}]}});
     let evaluation = evaluate(policy, &pod);
@@ -130,8 +158,15 @@ fn step_budget_stops_runaway_evaluation() {
             body: vec![],
         }],
     }];
-    let set = PolicySet { version: IR_VERSION, policies: vec![policy], functions: vec![] };
-    let options = EvalOptions { step_budget: 10_000, ..EvalOptions::default() };
+    let set = PolicySet {
+        version: IR_VERSION,
+        policies: vec![policy],
+        functions: vec![],
+    };
+    let options = EvalOptions {
+        step_budget: 10_000,
+        ..EvalOptions::default()
+    };
     let evaluator = Evaluator::new(&set, options);
     let pod = json!({"kind": "Pod", "spec": {}});
     let evaluation = evaluator.evaluate(&Subject::new(&pod));
@@ -152,15 +187,28 @@ fn null_semantics_of_operators() {
             fixes: vec![],
         })];
         let evaluation = evaluate(policy, &json!({"kind": "X"}));
-        assert_eq!(evaluation.findings[0].message, expected.to_string().trim_matches('"'));
+        assert_eq!(
+            evaluation.findings[0].message,
+            expected.to_string().trim_matches('"')
+        );
     };
     let null = || Box::new(Expr::Literal(json!(null)));
     let int = |n: i64| Box::new(Expr::Literal(json!(n)));
     check(Expr::Binary(BinaryOp::Less, null(), int(1)), json!(false));
-    check(Expr::Binary(BinaryOp::NotEqual, null(), Box::new(Expr::Literal(json!(false)))), json!(true));
+    check(
+        Expr::Binary(
+            BinaryOp::NotEqual,
+            null(),
+            Box::new(Expr::Literal(json!(false))),
+        ),
+        json!(true),
+    );
     check(Expr::Binary(BinaryOp::Divide, int(1), int(0)), json!(null));
     check(Expr::Binary(BinaryOp::Coalesce, null(), int(3)), json!(3));
     check(Expr::Unary(UnaryOp::Not, null()), json!(true));
     check(path(Expr::Resource, &["a", "b", "c"]), json!(null));
-    check(Expr::Call(Builtin::Quantity, vec![Expr::Literal(json!("500m"))]), json!(0.5));
+    check(
+        Expr::Call(Builtin::Quantity, vec![Expr::Literal(json!("500m"))]),
+        json!(0.5),
+    );
 }

@@ -28,5 +28,7 @@ pub fn matches(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    pattern[pattern_position..].iter().all(|&character| character == '*')
+    pattern[pattern_position..]
+        .iter()
+        .all(|&character| character == '*')
 }

@@ -9,7 +9,11 @@ pub fn selects(selector: &Json, labels: Option<&serde_json::Map<String, Json>>) 
     let Json::Object(selector) = selector else {
         return false;
     };
-    let label = |key: &str| labels.and_then(|labels| labels.get(key)).and_then(Json::as_str);
+    let label = |key: &str| {
+        labels
+            .and_then(|labels| labels.get(key))
+            .and_then(Json::as_str)
+    };
     if let Some(match_labels) = selector.get("matchLabels") {
         let Json::Object(match_labels) = match_labels else {
             return match_labels.is_null();

@@ -6,7 +6,10 @@ fn quantities_parse_to_base_units() {
     assert_eq!(quantity::parse("500m"), Some(0.5));
     assert_eq!(quantity::parse("1"), Some(1.0));
     assert_eq!(quantity::parse("1Ki"), Some(1024.0));
-    assert_eq!(quantity::parse("1.5Gi"), Some(1.5 * 1024.0 * 1024.0 * 1024.0));
+    assert_eq!(
+        quantity::parse("1.5Gi"),
+        Some(1.5 * 1024.0 * 1024.0 * 1024.0)
+    );
     assert_eq!(quantity::parse("2e3"), Some(2000.0));
     assert_eq!(quantity::parse("-1k"), Some(-1000.0));
     assert_eq!(quantity::parse("0.1"), quantity::parse("100m"));
@@ -61,16 +64,32 @@ fn label_selectors_follow_the_api_semantics() {
     let labels = labels.as_object();
     assert!(selector::selects(&json!({}), labels));
     assert!(!selector::selects(&json!(null), labels));
-    assert!(selector::selects(&json!({"matchLabels": {"app": "web"}}), labels));
-    assert!(!selector::selects(&json!({"matchLabels": {"app": "db"}}), labels));
-    let expression = |operator: &str, values: serde_json::Value| {
-        json!({"matchExpressions": [{"key": "tier", "operator": operator, "values": values}]})
-    };
-    assert!(selector::selects(&expression("In", json!(["front", "back"])), labels));
-    assert!(!selector::selects(&expression("NotIn", json!(["front"])), labels));
+    assert!(selector::selects(
+        &json!({"matchLabels": {"app": "web"}}),
+        labels
+    ));
+    assert!(!selector::selects(
+        &json!({"matchLabels": {"app": "db"}}),
+        labels
+    ));
+    let expression = |operator: &str, values: serde_json::Value| json!({"matchExpressions": [{"key": "tier", "operator": operator, "values": values}]});
+    assert!(selector::selects(
+        &expression("In", json!(["front", "back"])),
+        labels
+    ));
+    assert!(!selector::selects(
+        &expression("NotIn", json!(["front"])),
+        labels
+    ));
     assert!(selector::selects(&expression("Exists", json!([])), labels));
-    assert!(!selector::selects(&expression("DoesNotExist", json!([])), labels));
+    assert!(!selector::selects(
+        &expression("DoesNotExist", json!([])),
+        labels
+    ));
     assert!(!selector::selects(&expression("Bogus", json!([])), labels));
     assert!(selector::selects(&json!({"matchLabels": {}}), None));
-    assert!(!selector::selects(&json!({"matchLabels": {"app": "web"}}), None));
+    assert!(!selector::selects(
+        &json!({"matchLabels": {"app": "web"}}),
+        None
+    ));
 }

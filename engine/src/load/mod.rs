@@ -23,6 +23,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 mod builder;
+mod json;
+#[cfg(test)]
+mod json_tests;
 mod positions;
 mod resources;
 mod scalar;
@@ -130,5 +133,35 @@ pub struct LoadOutcome {
 /// a string. `!!str`, `!!int`, `!!float`, `!!bool` and `!!null` tags force
 /// the type; other tags are ignored.
 pub fn load_str(text: &str, limits: &LoadLimits) -> LoadOutcome {
+    let first = text
+        .trim_start_matches('\u{FEFF}')
+        .trim_start()
+        .as_bytes()
+        .first();
+    if matches!(first, Some(b'{' | b'[')) {
+        let (documents, failure) = json::load(text, limits);
+        match failure {
+            None => {
+                return LoadOutcome {
+                    documents,
+                    errors: Vec::new(),
+                };
+            }
+            // Flow-style YAML (`{a: 1}`) starts like JSON: if nothing was read
+            // as JSON, let the YAML reader have it (and report its errors).
+            Some(failure) if failure.may_be_yaml && documents.is_empty() => {}
+            Some(failure) => {
+                let error = LoadError {
+                    document: Some(documents.len()),
+                    position: Some(failure.position),
+                    message: failure.message,
+                };
+                return LoadOutcome {
+                    documents,
+                    errors: vec![error],
+                };
+            }
+        }
+    }
     builder::load(text, limits)
 }

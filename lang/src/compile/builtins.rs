@@ -25,7 +25,10 @@ impl Accepts {
             Accepts::Anything => true,
             Accepts::Text => ty.stringy(),
             Accepts::TextOrNumber => ty.stringy() || ty.numeric(),
-            Accepts::Collection => matches!(ty, Ty::List(_) | Ty::Map(_) | Ty::Object(_) | Ty::String | Ty::Any | Ty::Null),
+            Accepts::Collection => matches!(
+                ty,
+                Ty::List(_) | Ty::Map(_) | Ty::Object(_) | Ty::String | Ty::Any | Ty::Null
+            ),
             Accepts::ListOrText => matches!(ty, Ty::List(_) | Ty::String | Ty::Any | Ty::Null),
             Accepts::List => matches!(ty, Ty::List(_) | Ty::Any | Ty::Null),
             Accepts::Map => matches!(ty, Ty::Map(_) | Ty::Object(_) | Ty::Any | Ty::Null),
@@ -48,9 +51,21 @@ impl Accepts {
 /// Every builtin: name, IR builtin, argument kinds.
 const BUILTINS: &[(&str, Builtin, &[Accepts])] = &[
     ("count", Builtin::Count, &[Accepts::Collection]),
-    ("starts_with", Builtin::StartsWith, &[Accepts::Text, Accepts::Text]),
-    ("ends_with", Builtin::EndsWith, &[Accepts::Text, Accepts::Text]),
-    ("contains", Builtin::Contains, &[Accepts::ListOrText, Accepts::Anything]),
+    (
+        "starts_with",
+        Builtin::StartsWith,
+        &[Accepts::Text, Accepts::Text],
+    ),
+    (
+        "ends_with",
+        Builtin::EndsWith,
+        &[Accepts::Text, Accepts::Text],
+    ),
+    (
+        "contains",
+        Builtin::Contains,
+        &[Accepts::ListOrText, Accepts::Anything],
+    ),
     ("matches", Builtin::Matches, &[Accepts::Text, Accepts::Text]),
     ("glob", Builtin::Glob, &[Accepts::Text, Accepts::Text]),
     ("lower", Builtin::Lower, &[Accepts::Text]),
@@ -58,7 +73,11 @@ const BUILTINS: &[(&str, Builtin, &[Accepts])] = &[
     ("trim", Builtin::Trim, &[Accepts::Text]),
     ("split", Builtin::Split, &[Accepts::Text, Accepts::Text]),
     ("join", Builtin::Join, &[Accepts::List, Accepts::Text]),
-    ("replace", Builtin::Replace, &[Accepts::Text, Accepts::Text, Accepts::Text]),
+    (
+        "replace",
+        Builtin::Replace,
+        &[Accepts::Text, Accepts::Text, Accepts::Text],
+    ),
     ("string", Builtin::ToString, &[Accepts::Anything]),
     ("int", Builtin::ToInt, &[Accepts::TextOrNumber]),
     ("keys", Builtin::Keys, &[Accepts::Map]),
@@ -71,8 +90,16 @@ const BUILTINS: &[(&str, Builtin, &[Accepts])] = &[
     ("quantity", Builtin::Quantity, &[Accepts::TextOrNumber]),
     ("image", Builtin::Image, &[Accepts::Text]),
     ("resources", Builtin::Resources, &[Accepts::Text]),
-    ("selects", Builtin::Selects, &[Accepts::Anything, Accepts::Map]),
-    ("version_at_least", Builtin::VersionAtLeast, &[Accepts::Text]),
+    (
+        "selects",
+        Builtin::Selects,
+        &[Accepts::Anything, Accepts::Map],
+    ),
+    (
+        "version_at_least",
+        Builtin::VersionAtLeast,
+        &[Accepts::Text],
+    ),
     ("is_null", Builtin::IsNull, &[Accepts::Anything]),
     ("has_key", Builtin::HasKey, &[Accepts::Map, Accepts::Text]),
 ];
@@ -88,7 +115,12 @@ pub fn builtin_names() -> impl Iterator<Item = &'static str> {
 }
 
 impl Compiler<'_, '_> {
-    pub(super) fn call(&mut self, function: &Name, arguments: &[Expression], span: Span) -> (Expr, Ty) {
+    pub(super) fn call(
+        &mut self,
+        function: &Name,
+        arguments: &[Expression],
+        span: Span,
+    ) -> (Expr, Ty) {
         let mut lowered = Vec::with_capacity(arguments.len());
         let mut types = Vec::with_capacity(arguments.len());
         for argument in arguments {
@@ -96,12 +128,19 @@ impl Compiler<'_, '_> {
             lowered.push(expr);
             types.push(ty);
         }
-        if let Some(&(_, builtin, accepts)) = BUILTINS.iter().find(|(name, _, _)| *name == function.text) {
+        if let Some(&(_, builtin, accepts)) =
+            BUILTINS.iter().find(|(name, _, _)| *name == function.text)
+        {
             if accepts.len() != arguments.len() {
                 self.reporter().error(
                     "E0205",
                     span,
-                    format!("`{}` takes {} argument(s), not {}", function.text, accepts.len(), arguments.len()),
+                    format!(
+                        "`{}` takes {} argument(s), not {}",
+                        function.text,
+                        accepts.len(),
+                        arguments.len()
+                    ),
                 );
                 return (Expr::Literal(Json::Null), Ty::Any);
             }
@@ -110,7 +149,11 @@ impl Compiler<'_, '_> {
                     self.reporter().error(
                         "E0205",
                         argument.span,
-                        format!("`{}` expects {} here, not `{ty}`", function.text, accept.describe()),
+                        format!(
+                            "`{}` expects {} here, not `{ty}`",
+                            function.text,
+                            accept.describe()
+                        ),
                     );
                 }
             }
@@ -122,9 +165,11 @@ impl Compiler<'_, '_> {
             let user_names: Vec<String> = self.functions_by_name.keys().cloned().collect();
             candidates.extend(user_names.iter().map(String::as_str));
             let suggestion = schema::suggest(&function.text, candidates).map(str::to_owned);
-            let diagnostic = self
-                .reporter()
-                .error("E0101", function.span, format!("unknown function `{}`", function.text));
+            let diagnostic = self.reporter().error(
+                "E0101",
+                function.span,
+                format!("unknown function `{}`", function.text),
+            );
             if let Some(suggestion) = suggestion {
                 diagnostic.with_help(format!("did you mean `{suggestion}`?"));
             }
@@ -136,7 +181,11 @@ impl Compiler<'_, '_> {
         let parameters: Vec<Ty> = match self.function_declarations.get(index) {
             Some((file, declaration)) => {
                 let saved = std::mem::replace(&mut self.file, *file);
-                let types = declaration.params.iter().map(|(_, ty)| self.resolve_type(ty)).collect();
+                let types = declaration
+                    .params
+                    .iter()
+                    .map(|(_, ty)| self.resolve_type(ty))
+                    .collect();
                 self.file = saved;
                 types
             }
@@ -146,7 +195,12 @@ impl Compiler<'_, '_> {
             self.reporter().error(
                 "E0205",
                 span,
-                format!("`{}` takes {} argument(s), not {}", function.text, parameters.len(), arguments.len()),
+                format!(
+                    "`{}` takes {} argument(s), not {}",
+                    function.text,
+                    parameters.len(),
+                    arguments.len()
+                ),
             );
         }
         for ((parameter, ty), argument) in parameters.iter().zip(&types).zip(arguments) {
@@ -175,27 +229,46 @@ impl Compiler<'_, '_> {
             | Builtin::IsNull
             | Builtin::HasKey => Ty::Bool,
             Builtin::Matches => {
-                if let Some(Expression { kind: ExpressionKind::String(pattern), span }) = arguments.get(1)
+                if let Some(Expression {
+                    kind: ExpressionKind::String(pattern),
+                    span,
+                }) = arguments.get(1)
                     && let Err(error) = regex::Regex::new(pattern)
                 {
-                    self.reporter()
-                        .error("E0206", *span, format!("invalid regular expression: {}", first_line(&error.to_string())));
+                    self.reporter().error(
+                        "E0206",
+                        *span,
+                        format!(
+                            "invalid regular expression: {}",
+                            first_line(&error.to_string())
+                        ),
+                    );
                 }
                 Ty::Bool
             }
             Builtin::VersionAtLeast => {
-                if let Some(Expression { kind: ExpressionKind::String(version), span }) = arguments.first()
+                if let Some(Expression {
+                    kind: ExpressionKind::String(version),
+                    span,
+                }) = arguments.first()
                     && rampart_engine::KubeVersion::parse(version).is_none()
                 {
                     self.reporter()
-                        .error("E0206", *span, format!("`{version}` is not a Kubernetes version"))
+                        .error(
+                            "E0206",
+                            *span,
+                            format!("`{version}` is not a Kubernetes version"),
+                        )
                         .with_help("write it as `1.30`");
                 }
                 Ty::Bool
             }
-            Builtin::Lower | Builtin::Upper | Builtin::Trim | Builtin::Join | Builtin::Replace | Builtin::ToString => {
-                Ty::String
-            }
+            Builtin::Lower
+            | Builtin::Upper
+            | Builtin::Trim
+            | Builtin::Join
+            | Builtin::Replace
+            | Builtin::ToString => Ty::String,
             Builtin::Split => Ty::List(Box::new(Ty::String)),
             Builtin::Keys => Ty::List(Box::new(Ty::String)),
             Builtin::Values => match first {

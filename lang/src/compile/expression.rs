@@ -6,7 +6,7 @@ use crate::ast::{Binding, Expression, ExpressionKind, Name};
 use crate::schema;
 use rampart_engine::ir::{BinaryOp, Expr, UnaryOp};
 use serde_json::Value as Json;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Names that are always defined in a policy body.
 pub(super) const GLOBAL_NAMES: [&str; 4] = ["resource", "pod", "params", "old_resource"];
@@ -21,7 +21,9 @@ impl Compiler<'_, '_> {
             ExpressionKind::Bool(flag) => (Expr::Literal(Json::Bool(*flag)), Ty::Bool),
             ExpressionKind::Int(number) => (Expr::Literal(Json::from(*number)), Ty::Int),
             ExpressionKind::Float(number) => (
-                Expr::Literal(serde_json::Number::from_f64(*number).map_or(Json::Null, Json::Number)),
+                Expr::Literal(
+                    serde_json::Number::from_f64(*number).map_or(Json::Null, Json::Number),
+                ),
                 Ty::Float,
             ),
             ExpressionKind::String(text) => (Expr::Literal(Json::String(text.clone())), Ty::String),
@@ -58,8 +60,11 @@ impl Compiler<'_, '_> {
                     }
                     UnaryOp::Negate => {
                         if !operand_ty.numeric() {
-                            self.reporter()
-                                .error("E0203", operand.span, format!("cannot negate `{operand_ty}`"));
+                            self.reporter().error(
+                                "E0203",
+                                operand.span,
+                                format!("cannot negate `{operand_ty}`"),
+                            );
                         }
                         operand_ty
                     }
@@ -90,7 +95,7 @@ impl Compiler<'_, '_> {
                 let mut lowered = Vec::with_capacity(members.len());
                 for (key, value) in members {
                     let (value_expr, _) = self.expression(value);
-                    lowered.push((Rc::from(key.text.as_str()), value_expr));
+                    lowered.push((Arc::from(key.text.as_str()), value_expr));
                 }
                 (Expr::Object(lowered), Ty::Map(Box::new(Ty::Any)))
             }
@@ -149,9 +154,17 @@ impl Compiler<'_, '_> {
                 self.expect_bool(&condition_ty, condition.span, "the condition");
                 let (then_expr, then_ty) = self.expression(then);
                 let (otherwise_expr, otherwise_ty) = self.expression(otherwise);
-                let ty = if then_ty == otherwise_ty { then_ty } else { Ty::Any };
+                let ty = if then_ty == otherwise_ty {
+                    then_ty
+                } else {
+                    Ty::Any
+                };
                 (
-                    Expr::Conditional(Box::new(condition_expr), Box::new(then_expr), Box::new(otherwise_expr)),
+                    Expr::Conditional(
+                        Box::new(condition_expr),
+                        Box::new(then_expr),
+                        Box::new(otherwise_expr),
+                    ),
                     ty,
                 )
             }
@@ -166,7 +179,10 @@ impl Compiler<'_, '_> {
         element_ty: Ty,
         located: bool,
     ) -> (Option<u32>, u32) {
-        let key_slot = binding.key.as_ref().map(|key| self.scope.bind(&key.text, key_ty, false));
+        let key_slot = binding
+            .key
+            .as_ref()
+            .map(|key| self.scope.bind(&key.text, key_ty, false));
         let value_slot = self.scope.bind(&binding.value.text, element_ty, located);
         (key_slot, value_slot)
     }
@@ -180,7 +196,11 @@ impl Compiler<'_, '_> {
             Some(types) => types,
             None => {
                 self.reporter()
-                    .error("E0202", collection.span, format!("cannot iterate over `{ty}`"))
+                    .error(
+                        "E0202",
+                        collection.span,
+                        format!("cannot iterate over `{ty}`"),
+                    )
                     .with_help("iterate over a list or a map");
                 (Ty::Any, Ty::Any)
             }
@@ -203,7 +223,11 @@ impl Compiler<'_, '_> {
     pub(super) fn expect_bool(&mut self, ty: &Ty, span: crate::ast::Span, what: &str) {
         if !ty.booly() {
             self.reporter()
-                .error("E0203", span, format!("{what} must be a `bool`, not `{ty}`"))
+                .error(
+                    "E0203",
+                    span,
+                    format!("{what} must be a `bool`, not `{ty}`"),
+                )
                 .with_help("compare it, e.g. `x == \"value\"` or `x != null`");
         }
     }
@@ -213,16 +237,21 @@ impl Compiler<'_, '_> {
             return (Expr::Slot(local.slot), local.ty.clone());
         }
         match name {
-            "resource" if self.scope.resource.is_some() => {
-                (Expr::Resource, self.scope.resource.clone().unwrap_or(Ty::Any))
-            }
-            "old_resource" if self.scope.resource.is_some() => {
-                (Expr::OldResource, self.scope.resource.clone().unwrap_or(Ty::Any))
-            }
+            "resource" if self.scope.resource.is_some() => (
+                Expr::Resource,
+                self.scope.resource.clone().unwrap_or(Ty::Any),
+            ),
+            "old_resource" if self.scope.resource.is_some() => (
+                Expr::OldResource,
+                self.scope.resource.clone().unwrap_or(Ty::Any),
+            ),
             "pod" if self.scope.has_pod => (Expr::Pod, Ty::Pod),
             "pod" if self.scope.resource.is_some() => {
-                self.reporter()
-                    .error("E0101", span, "`pod` is only defined in policies that `match pods`");
+                self.reporter().error(
+                    "E0101",
+                    span,
+                    "`pod` is only defined in policies that `match pods`",
+                );
                 (Expr::Literal(Json::Null), Ty::Any)
             }
             "params" if self.scope.resource.is_some() => {
@@ -238,7 +267,9 @@ impl Compiler<'_, '_> {
                 }
                 let suggestion = schema::suggest(name, candidates).map(str::to_owned);
                 let in_function = self.scope.resource.is_none();
-                let diagnostic = self.reporter().error("E0101", span, format!("unknown name `{name}`"));
+                let diagnostic =
+                    self.reporter()
+                        .error("E0101", span, format!("unknown name `{name}`"));
                 if let Some(suggestion) = suggestion {
                     diagnostic.with_help(format!("did you mean `{suggestion}`?"));
                 } else if in_function {
@@ -260,10 +291,16 @@ impl Compiler<'_, '_> {
         let (base_expr, base_ty) = self.expression(base);
         if base_ty == Ty::Pod && field.text == "containers" {
             let element = Ty::object("Container");
-            return (Expr::PodContainers(Box::new(base_expr)), Ty::List(Box::new(element)));
+            return (
+                Expr::PodContainers(Box::new(base_expr)),
+                Ty::List(Box::new(element)),
+            );
         }
         let ty = self.field_type(&base_ty, &field.text, field.span);
-        (Expr::Field(Box::new(base_expr), Rc::from(field.text.as_str())), ty)
+        (
+            Expr::Field(Box::new(base_expr), Arc::from(field.text.as_str())),
+            ty,
+        )
     }
 
     fn param(&mut self, field: &Name) -> (Expr, Ty) {
@@ -274,17 +311,31 @@ impl Compiler<'_, '_> {
             .position(|(name, _)| *name == field.text);
         match found {
             Some(index) => {
-                let ty = self.scope.params.get(index).map_or(Ty::Any, |(_, ty)| ty.clone());
+                let ty = self
+                    .scope
+                    .params
+                    .get(index)
+                    .map_or(Ty::Any, |(_, ty)| ty.clone());
                 (Expr::Param(index as u32), ty)
             }
             None => {
-                let names: Vec<String> = self.scope.params.iter().map(|(name, _)| name.clone()).collect();
-                let suggestion = schema::suggest(&field.text, names.iter().map(String::as_str)).map(str::to_owned);
-                let diagnostic = self
-                    .reporter()
-                    .error("E0101", field.span, format!("the policy has no parameter `{}`", field.text));
+                let names: Vec<String> = self
+                    .scope
+                    .params
+                    .iter()
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                let suggestion = schema::suggest(&field.text, names.iter().map(String::as_str))
+                    .map(str::to_owned);
+                let diagnostic = self.reporter().error(
+                    "E0101",
+                    field.span,
+                    format!("the policy has no parameter `{}`", field.text),
+                );
                 match suggestion {
-                    Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+                    Some(suggestion) => {
+                        diagnostic.with_help(format!("did you mean `{suggestion}`?"))
+                    }
                     None => diagnostic.with_help("declare it with `param NAME: TYPE = DEFAULT`"),
                 };
                 (Expr::Literal(Json::Null), Ty::Any)
@@ -325,22 +376,37 @@ impl Compiler<'_, '_> {
             }
             Ty::List(_) => {
                 self.reporter()
-                    .error("E0202", span, format!("cannot read field `{name}` of a list `{base}`"))
-                    .with_help("iterate with `for x in ...`, or test elements with `any(x in ...: ...)`");
+                    .error(
+                        "E0202",
+                        span,
+                        format!("cannot read field `{name}` of a list `{base}`"),
+                    )
+                    .with_help(
+                        "iterate with `for x in ...`, or test elements with `any(x in ...: ...)`",
+                    );
                 Ty::Any
             }
             Ty::Bool | Ty::Int | Ty::Float | Ty::String => {
-                self.reporter()
-                    .error("E0202", span, format!("cannot read field `{name}` of a `{base}`"));
+                self.reporter().error(
+                    "E0202",
+                    span,
+                    format!("cannot read field `{name}` of a `{base}`"),
+                );
                 Ty::Any
             }
         }
     }
 
-    fn unknown_field(&mut self, base: &Ty, name: &str, span: crate::ast::Span, suggestion: Option<&str>) {
-        let diagnostic = self
-            .reporter()
-            .error("E0201", span, format!("`{base}` has no field `{name}`"));
+    fn unknown_field(
+        &mut self,
+        base: &Ty,
+        name: &str,
+        span: crate::ast::Span,
+        suggestion: Option<&str>,
+    ) {
+        let diagnostic =
+            self.reporter()
+                .error("E0201", span, format!("`{base}` has no field `{name}`"));
         if let Some(suggestion) = suggestion {
             diagnostic.with_help(format!("did you mean `{suggestion}`?"));
         }
@@ -358,15 +424,24 @@ impl Compiler<'_, '_> {
             }
             BinaryOp::Equal | BinaryOp::NotEqual => {
                 if !left_ty.compatible(&right_ty) {
-                    let verdict = if operator == BinaryOp::Equal { "never true" } else { "always true" };
+                    let verdict = if operator == BinaryOp::Equal {
+                        "never true"
+                    } else {
+                        "always true"
+                    };
                     self.reporter()
-                        .error("E0204", span, format!("comparing `{left_ty}` with `{right_ty}` is {verdict}"))
+                        .error(
+                            "E0204",
+                            span,
+                            format!("comparing `{left_ty}` with `{right_ty}` is {verdict}"),
+                        )
                         .with_help(comparison_help(&left_ty, &right_ty));
                 }
                 Ty::Bool
             }
             BinaryOp::Less | BinaryOp::LessEqual | BinaryOp::Greater | BinaryOp::GreaterEqual => {
-                let ordered = (left_ty.numeric() && right_ty.numeric()) || (left_ty.stringy() && right_ty.stringy());
+                let ordered = (left_ty.numeric() && right_ty.numeric())
+                    || (left_ty.stringy() && right_ty.stringy());
                 if !ordered {
                     self.reporter()
                         .error("E0204", span, format!("cannot order `{left_ty}` and `{right_ty}`"))
@@ -382,23 +457,39 @@ impl Compiler<'_, '_> {
                     _ => false,
                 };
                 if !fits {
-                    self.reporter()
-                        .error("E0204", span, format!("`{left_ty}` cannot be in `{right_ty}`"));
+                    self.reporter().error(
+                        "E0204",
+                        span,
+                        format!("`{left_ty}` cannot be in `{right_ty}`"),
+                    );
                 }
                 Ty::Bool
             }
             BinaryOp::Coalesce => {
-                if left_ty == Ty::Null || left_ty == Ty::Any { right_ty } else { left_ty }
+                if left_ty == Ty::Null || left_ty == Ty::Any {
+                    right_ty
+                } else {
+                    left_ty
+                }
             }
-            BinaryOp::Add if left_ty.stringy() && right_ty.stringy() && (left_ty == Ty::String || right_ty == Ty::String) => Ty::String,
+            BinaryOp::Add
+                if left_ty.stringy()
+                    && right_ty.stringy()
+                    && (left_ty == Ty::String || right_ty == Ty::String) =>
+            {
+                Ty::String
+            }
             BinaryOp::Add
                 if matches!(
                     (&left_ty, &right_ty),
-                    (Ty::List(_), Ty::List(_) | Ty::Any | Ty::Null) | (Ty::Any | Ty::Null, Ty::List(_))
+                    (Ty::List(_), Ty::List(_) | Ty::Any | Ty::Null)
+                        | (Ty::Any | Ty::Null, Ty::List(_))
                 ) =>
             {
                 match (&left_ty, &right_ty) {
-                    (Ty::List(left_items), Ty::List(right_items)) if left_items == right_items => left_ty,
+                    (Ty::List(left_items), Ty::List(right_items)) if left_items == right_items => {
+                        left_ty
+                    }
                     (Ty::List(_), Ty::List(_)) => Ty::List(Box::new(Ty::Any)),
                     (Ty::List(_), _) => left_ty,
                     _ => right_ty,
@@ -406,8 +497,11 @@ impl Compiler<'_, '_> {
             }
             _ => {
                 if !(left_ty.numeric() && right_ty.numeric()) {
-                    self.reporter()
-                        .error("E0204", span, format!("cannot do arithmetic on `{left_ty}` and `{right_ty}`"));
+                    self.reporter().error(
+                        "E0204",
+                        span,
+                        format!("cannot do arithmetic on `{left_ty}` and `{right_ty}`"),
+                    );
                     Ty::Any
                 } else if left_ty == Ty::Int && right_ty == Ty::Int {
                     Ty::Int
@@ -418,7 +512,10 @@ impl Compiler<'_, '_> {
                 }
             }
         };
-        (Expr::Binary(operator, Box::new(left_expr), Box::new(right_expr)), ty)
+        (
+            Expr::Binary(operator, Box::new(left_expr), Box::new(right_expr)),
+            ty,
+        )
     }
 }
 

@@ -61,7 +61,11 @@ pub fn compile(sources: &[Source]) -> Compilation {
         .zip(reporters.iter_mut())
         .map(|(source, reporter)| {
             let file = parse::parse(&source.text, reporter);
-            if reporter.has_errors() { SourceFile::default() } else { file }
+            if reporter.has_errors() {
+                SourceFile::default()
+            } else {
+                file
+            }
         })
         .collect();
     let mut compiler = Compiler::new(&files, reporters);
@@ -72,15 +76,23 @@ pub fn compile(sources: &[Source]) -> Compilation {
         compiler.file = file_index;
         for declaration in &file.policies {
             if seen_ids.insert(declaration.id.text.clone(), ()).is_some() {
-                compiler
-                    .reporter()
-                    .error("E0004", declaration.id.span, format!("policy `{}` is defined twice", declaration.id.text));
+                compiler.reporter().error(
+                    "E0004",
+                    declaration.id.span,
+                    format!("policy `{}` is defined twice", declaration.id.text),
+                );
                 continue;
             }
             let origin = {
                 let reporter = compiler.reporter();
                 let start = reporter.locate(declaration.id.span.start);
-                format!("{}:{}", sources.get(file_index).map_or("", |source| source.name.as_str()), start.line)
+                format!(
+                    "{}:{}",
+                    sources
+                        .get(file_index)
+                        .map_or("", |source| source.name.as_str()),
+                    start.line
+                )
             };
             if let Some(policy) = compiler.policy(declaration, origin) {
                 compilation.set.policies.push(policy);
@@ -90,10 +102,18 @@ pub fn compile(sources: &[Source]) -> Compilation {
     compiler.compile_remaining_functions();
     for (file_index, file) in files.iter().enumerate() {
         compiler.file = file_index;
-        let source_name = sources.get(file_index).map_or("", |source| source.name.as_str());
+        let source_name = sources
+            .get(file_index)
+            .map_or("", |source| source.name.as_str());
         for test in &file.tests {
-            let defined_here: Vec<String> = file.policies.iter().map(|policy| policy.id.text.clone()).collect();
-            if let Some(compiled) = compiler.test(test, source_name, &defined_here, &compilation.set) {
+            let defined_here: Vec<String> = file
+                .policies
+                .iter()
+                .map(|policy| policy.id.text.clone())
+                .collect();
+            if let Some(compiled) =
+                compiler.test(test, source_name, &defined_here, &compilation.set)
+            {
                 compilation.tests.push(compiled);
             }
         }
@@ -163,8 +183,10 @@ impl<'f, 's> Compiler<'f, 's> {
                     );
                     continue;
                 }
-                self.functions_by_name
-                    .insert(declaration.name.text.clone(), self.function_declarations.len());
+                self.functions_by_name.insert(
+                    declaration.name.text.clone(),
+                    self.function_declarations.len(),
+                );
                 self.function_declarations.push((file_index, declaration));
                 self.function_states.push(FunctionState::Pending);
                 self.function_bodies.push(None);
@@ -179,7 +201,10 @@ impl<'f, 's> Compiler<'f, 's> {
             FunctionState::Done(ty) => return Some(ty.clone()),
             FunctionState::Failed => return Some(Ty::Any),
             FunctionState::InProgress => {
-                let name = self.function_declarations.get(index).map(|(_, declaration)| declaration.name.text.clone());
+                let name = self
+                    .function_declarations
+                    .get(index)
+                    .map(|(_, declaration)| declaration.name.text.clone());
                 self.reporter()
                     .error("E0401", call_span, format!("function `{}` calls itself", name.unwrap_or_default()))
                     .with_help("functions cannot recurse, directly or through other functions: every policy must terminate");
@@ -203,7 +228,10 @@ impl<'f, 's> Compiler<'f, 's> {
                 self.reporter().error(
                     "E0203",
                     declaration.body.span,
-                    format!("function `{}` returns `{result}`, but declares `{declared}`", declaration.name.text),
+                    format!(
+                        "function `{}` returns `{result}`, but declares `{declared}`",
+                        declaration.name.text
+                    ),
                 );
             }
             result = declared;
@@ -218,7 +246,11 @@ impl<'f, 's> Compiler<'f, 's> {
             slots,
             body,
         });
-        self.function_states[index] = if failed { FunctionState::Failed } else { FunctionState::Done(result.clone()) };
+        self.function_states[index] = if failed {
+            FunctionState::Failed
+        } else {
+            FunctionState::Done(result.clone())
+        };
         Some(result)
     }
 
@@ -261,11 +293,21 @@ impl<'f, 's> Compiler<'f, 's> {
                     None => {
                         let suggestion = crate::schema::suggest(
                             other,
-                            ["any", "bool", "int", "float", "string", "Container", "PodSpec"],
+                            [
+                                "any",
+                                "bool",
+                                "int",
+                                "float",
+                                "string",
+                                "Container",
+                                "PodSpec",
+                            ],
                         );
-                        let diagnostic = self
-                            .reporter()
-                            .error("E0102", name.span, format!("unknown type `{other}`"));
+                        let diagnostic = self.reporter().error(
+                            "E0102",
+                            name.span,
+                            format!("unknown type `{other}`"),
+                        );
                         match suggestion {
                             Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
                             None => diagnostic.with_help(

@@ -6,11 +6,11 @@ use super::types::Ty;
 use crate::ast::*;
 use crate::schema;
 use rampart_engine::ir::{
-    self, Expr, Fix, KindSelector, KubeVersion, Matcher, Param, PathExpr, PathRoot, PathStep, Policy, Severity,
-    Stmt, TemplatePart,
+    self, Expr, Fix, KindSelector, KubeVersion, Matcher, Param, PathExpr, PathRoot, PathStep,
+    Policy, Severity, Stmt, TemplatePart,
 };
 use serde_json::Value as Json;
-use std::rc::Rc;
+use std::sync::Arc;
 
 impl Compiler<'_, '_> {
     /// Compiles a policy; `None` when it has errors.
@@ -22,7 +22,11 @@ impl Compiler<'_, '_> {
         self.scope.resource = Some(resource_ty);
         if declaration.matcher.is_none() {
             self.reporter()
-                .warning("W0001", declaration.id.span, "policy has no `match` clause, so it looks at every resource")
+                .warning(
+                    "W0001",
+                    declaration.id.span,
+                    "policy has no `match` clause, so it looks at every resource",
+                )
                 .with_help("add `match pods` or `match kinds Kind, ...`");
         }
         let severity = match &declaration.severity {
@@ -42,8 +46,11 @@ impl Compiler<'_, '_> {
             let value = match default {
                 Expr::Literal(json) => json,
                 _ => {
-                    self.reporter()
-                        .error("E0207", param.default.span, "a parameter's default must be a constant");
+                    self.reporter().error(
+                        "E0207",
+                        param.default.span,
+                        "a parameter's default must be a constant",
+                    );
                     Json::Null
                 }
             };
@@ -54,7 +61,9 @@ impl Compiler<'_, '_> {
                     format!("the default is `{default_ty}`, but the parameter is `{ty}`"),
                 );
             }
-            self.scope.params.push((param.name.text.clone(), ty.clone()));
+            self.scope
+                .params
+                .push((param.name.text.clone(), ty.clone()));
             params.push(Param {
                 name: param.name.text.clone(),
                 value,
@@ -63,8 +72,11 @@ impl Compiler<'_, '_> {
         }
         let body = self.statements(&declaration.body);
         if self.scope.rules == 0 {
-            self.reporter()
-                .warning("W0002", declaration.id.span, "policy has no `deny` or `warn` rule, so it never finds anything");
+            self.reporter().warning(
+                "W0002",
+                declaration.id.span,
+                "policy has no `deny` or `warn` rule, so it never finds anything",
+            );
         }
         let since = self.version(declaration.since.as_ref());
         let until = self.version(declaration.until.as_ref());
@@ -95,8 +107,11 @@ impl Compiler<'_, '_> {
         let version = version?;
         let parsed = KubeVersion::parse(&version.text);
         if parsed.is_none() {
-            self.reporter()
-                .error("E0206", version.span, format!("`{}` is not a Kubernetes version", version.text));
+            self.reporter().error(
+                "E0206",
+                version.span,
+                format!("`{}` is not a Kubernetes version", version.text),
+            );
         }
         parsed
     }
@@ -123,7 +138,10 @@ impl Compiler<'_, '_> {
                         .find(|(api_version, schema_kind, _)| {
                             *schema_kind == name
                                 && group.as_deref().is_none_or(|group| {
-                                    api_version.rsplit_once('/').map_or("", |(api_group, _)| api_group) == group
+                                    api_version
+                                        .rsplit_once('/')
+                                        .map_or("", |(api_group, _)| api_group)
+                                        == group
                                 })
                         })
                         .map(|(_, _, object)| object);
@@ -132,10 +150,13 @@ impl Compiler<'_, '_> {
                         None => {
                             types.push(Ty::Any);
                             if name.chars().next().is_some_and(char::is_lowercase) {
-                                let suggestion = schema::suggest(name, schema::kinds().map(|(_, kind, _)| kind));
-                                let diagnostic = self
-                                    .reporter()
-                                    .error("E0103", kind.span, format!("unknown kind `{name}`"));
+                                let suggestion =
+                                    schema::suggest(name, schema::kinds().map(|(_, kind, _)| kind));
+                                let diagnostic = self.reporter().error(
+                                    "E0103",
+                                    kind.span,
+                                    format!("unknown kind `{name}`"),
+                                );
                                 if let Some(suggestion) = suggestion {
                                     diagnostic.with_help(format!("did you mean `{suggestion}`? kinds are written as in manifests"));
                                 }
@@ -157,10 +178,18 @@ impl Compiler<'_, '_> {
         }
         for filter in &clause.filters {
             match (&filter.kind, filter.exclude) {
-                (MatchFilterKind::Namespaces(names), false) => matcher.namespaces.extend(names.iter().cloned()),
-                (MatchFilterKind::Namespaces(names), true) => matcher.exclude_namespaces.extend(names.iter().cloned()),
-                (MatchFilterKind::Labels(labels), false) => matcher.labels.extend(labels.iter().cloned()),
-                (MatchFilterKind::Labels(labels), true) => matcher.exclude_labels.extend(labels.iter().cloned()),
+                (MatchFilterKind::Namespaces(names), false) => {
+                    matcher.namespaces.extend(names.iter().cloned())
+                }
+                (MatchFilterKind::Namespaces(names), true) => {
+                    matcher.exclude_namespaces.extend(names.iter().cloned())
+                }
+                (MatchFilterKind::Labels(labels), false) => {
+                    matcher.labels.extend(labels.iter().cloned())
+                }
+                (MatchFilterKind::Labels(labels), true) => {
+                    matcher.exclude_labels.extend(labels.iter().cloned())
+                }
             }
         }
         (matcher, resource_ty)
@@ -230,7 +259,9 @@ impl Compiler<'_, '_> {
                 .iter()
                 .map(|piece| match piece {
                     TemplatePiece::Text(text) => TemplatePart::Text(text.clone()),
-                    TemplatePiece::Expr(expression) => TemplatePart::Expr(self.expression(expression).0),
+                    TemplatePiece::Expr(expression) => {
+                        TemplatePart::Expr(self.expression(expression).0)
+                    }
                 })
                 .collect(),
             None => {
@@ -254,7 +285,10 @@ impl Compiler<'_, '_> {
                             format!("the fix sets a `{target_ty}` field to a `{value_ty}`"),
                         );
                     }
-                    Fix::Set { target, value: value_expr }
+                    Fix::Set {
+                        target,
+                        value: value_expr,
+                    }
                 }
                 FixDecl::Append(path, value) => {
                     let (target, target_ty) = self.path(path);
@@ -269,13 +303,21 @@ impl Compiler<'_, '_> {
                         }
                         Ty::List(_) | Ty::Any => {}
                         other => {
-                            self.reporter()
-                                .error("E0203", path.span, format!("`+=` appends to a list, not to a `{other}`"));
+                            self.reporter().error(
+                                "E0203",
+                                path.span,
+                                format!("`+=` appends to a list, not to a `{other}`"),
+                            );
                         }
                     }
-                    Fix::Append { target, value: value_expr }
+                    Fix::Append {
+                        target,
+                        value: value_expr,
+                    }
                 }
-                FixDecl::Remove(path) => Fix::Remove { target: self.path(path).0 },
+                FixDecl::Remove(path) => Fix::Remove {
+                    target: self.path(path).0,
+                },
             })
             .collect();
         ir::Rule {
@@ -300,12 +342,22 @@ impl Compiler<'_, '_> {
                 }
                 (PathRoot::Slot(local.slot), local.ty.clone(), Vec::new())
             }
-            None if root_name == "resource" => (PathRoot::Resource, self.scope.resource.clone().unwrap_or(Ty::Any), Vec::new()),
-            None if root_name == "pod" && self.scope.has_pod => (PathRoot::Pod, Ty::Pod, Vec::new()),
+            None if root_name == "resource" => (
+                PathRoot::Resource,
+                self.scope.resource.clone().unwrap_or(Ty::Any),
+                Vec::new(),
+            ),
+            None if root_name == "pod" && self.scope.has_pod => {
+                (PathRoot::Pod, Ty::Pod, Vec::new())
+            }
             None => {
                 let resource_ty = self.scope.resource.clone().unwrap_or(Ty::Any);
                 let ty = self.field_type(&resource_ty, root_name, path.root.span);
-                (PathRoot::Resource, ty, vec![PathStep::Field(Rc::from(root_name))])
+                (
+                    PathRoot::Resource,
+                    ty,
+                    vec![PathStep::Field(Arc::from(root_name))],
+                )
             }
         };
         for step in &path.steps {
@@ -313,11 +365,15 @@ impl Compiler<'_, '_> {
                 PathStepDecl::Field(name) => {
                     if ty == Ty::Pod && name.text == "containers" {
                         self.reporter()
-                            .error("E0301", name.span, "`pod.containers` spans three lists and is not one place")
+                            .error(
+                                "E0301",
+                                name.span,
+                                "`pod.containers` spans three lists and is not one place",
+                            )
                             .with_help("loop with `for c in pod.containers` and point at `c`");
                     }
                     ty = self.field_type(&ty, &name.text, name.span);
-                    steps.push(PathStep::Field(Rc::from(name.text.as_str())));
+                    steps.push(PathStep::Field(Arc::from(name.text.as_str())));
                 }
                 PathStepDecl::Index(index) => {
                     let (index_expr, index_ty) = self.expression(index);
@@ -340,7 +396,12 @@ fn title_and_description(declaration: &PolicyDecl) -> (String, String) {
     match &declaration.title {
         Some(title) => (title.clone(), documentation.to_owned()),
         None => {
-            let first = documentation.lines().next().unwrap_or_default().trim().to_owned();
+            let first = documentation
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             (first, documentation.to_owned())
         }
     }

@@ -64,13 +64,23 @@ impl Compiler<'_, '_> {
         let mut policies = Vec::new();
         for name in &declaration.policies {
             let known = set.policy(&name.text).is_some()
-                || self.files.iter().any(|file| file.policies.iter().any(|policy| policy.id.text == name.text));
+                || self.files.iter().any(|file| {
+                    file.policies
+                        .iter()
+                        .any(|policy| policy.id.text == name.text)
+                });
             if !known {
-                let candidates: Vec<&str> = set.policies.iter().map(|policy| policy.id.as_str()).collect();
+                let candidates: Vec<&str> = set
+                    .policies
+                    .iter()
+                    .map(|policy| policy.id.as_str())
+                    .collect();
                 let suggestion = schema::suggest(&name.text, candidates).map(str::to_owned);
-                let diagnostic = self
-                    .reporter()
-                    .error("E0501", name.span, format!("unknown policy `{}`", name.text));
+                let diagnostic = self.reporter().error(
+                    "E0501",
+                    name.span,
+                    format!("unknown policy `{}`", name.text),
+                );
                 if let Some(suggestion) = suggestion {
                     diagnostic.with_help(format!("did you mean `{suggestion}`?"));
                 }
@@ -85,10 +95,16 @@ impl Compiler<'_, '_> {
             match given {
                 Given::File(path, _) => resources.push(TestResource::File(path.clone())),
                 Given::Yaml(text, span) => {
-                    let outcome = rampart_engine::load::load_str(text, &rampart_engine::load::LoadLimits::default());
+                    let outcome = rampart_engine::load::load_str(
+                        text,
+                        &rampart_engine::load::LoadLimits::default(),
+                    );
                     for error in &outcome.errors {
-                        self.reporter()
-                            .error("E0502", *span, format!("inline YAML: {}", error.message));
+                        self.reporter().error(
+                            "E0502",
+                            *span,
+                            format!("inline YAML: {}", error.message),
+                        );
                     }
                     for document in &outcome.documents {
                         if !document.value.is_null() {
@@ -99,14 +115,21 @@ impl Compiler<'_, '_> {
                 Given::Object(kind, object) => {
                     let (lowered, _) = self.expression(object);
                     let Some(mut json) = constant(&lowered) else {
-                        self.reporter()
-                            .error("E0207", object.span, "a test resource must be a constant");
+                        self.reporter().error(
+                            "E0207",
+                            object.span,
+                            "a test resource must be a constant",
+                        );
                         continue;
                     };
                     if let Some(kind) = kind {
                         let mut kind_name = kind.text.clone();
                         if let Some(first) = kind_name.get(..1) {
-                            kind_name = format!("{}{}", first.to_uppercase(), kind_name.get(1..).unwrap_or_default());
+                            kind_name = format!(
+                                "{}{}",
+                                first.to_uppercase(),
+                                kind_name.get(1..).unwrap_or_default()
+                            );
                         }
                         let api_version = schema::kinds()
                             .find(|(_, schema_kind, _)| *schema_kind == kind_name)
@@ -129,15 +152,22 @@ impl Compiler<'_, '_> {
             match constant(&lowered) {
                 Some(json) => params.push((name.text.clone(), json)),
                 None => {
-                    self.reporter().error("E0207", value.span, "a parameter value must be a constant");
+                    self.reporter().error(
+                        "E0207",
+                        value.span,
+                        "a parameter value must be a constant",
+                    );
                 }
             }
         }
         let version = declaration.version.as_ref().and_then(|version| {
             let parsed = KubeVersion::parse(&version.text);
             if parsed.is_none() {
-                self.reporter()
-                    .error("E0206", version.span, format!("`{}` is not a Kubernetes version", version.text));
+                self.reporter().error(
+                    "E0206",
+                    version.span,
+                    format!("`{}` is not a Kubernetes version", version.text),
+                );
             }
             parsed
         });
@@ -150,13 +180,21 @@ impl Compiler<'_, '_> {
                     message: None,
                     line: self.reporter().locate(span.start).line,
                 }),
-                Expectation::Finding { action, at, message, span } => {
+                Expectation::Finding {
+                    action,
+                    at,
+                    message,
+                    span,
+                } => {
                     let pointer = match at {
                         Some(path) => match constant_pointer(path) {
                             Some(pointer) => Some(pointer),
                             None => {
-                                self.reporter()
-                                    .error("E0207", path.span, "an expected location must be a constant path");
+                                self.reporter().error(
+                                    "E0207",
+                                    path.span,
+                                    "an expected location must be a constant path",
+                                );
                                 None
                             }
                         },
@@ -173,12 +211,20 @@ impl Compiler<'_, '_> {
         }
         if expectations.is_empty() {
             self.reporter()
-                .error("E0503", declaration.span, format!("test `{}` expects nothing", declaration.name))
+                .error(
+                    "E0503",
+                    declaration.span,
+                    format!("test `{}` expects nothing", declaration.name),
+                )
                 .with_help("add `expect allow` or `expect deny at PATH`");
         }
         if resources.is_empty() {
             self.reporter()
-                .error("E0503", declaration.span, format!("test `{}` gives no resource", declaration.name))
+                .error(
+                    "E0503",
+                    declaration.span,
+                    format!("test `{}` gives no resource", declaration.name),
+                )
                 .with_help("add `given pod { spec: { ... } }`");
         }
         let line = self.reporter().locate(declaration.span.start).line;
@@ -202,7 +248,11 @@ impl Compiler<'_, '_> {
 pub(crate) fn constant(expr: &Expr) -> Option<Json> {
     match expr {
         Expr::Literal(json) => Some(json.clone()),
-        Expr::List(items) => items.iter().map(constant).collect::<Option<Vec<_>>>().map(Json::Array),
+        Expr::List(items) => items
+            .iter()
+            .map(constant)
+            .collect::<Option<Vec<_>>>()
+            .map(Json::Array),
         Expr::Object(members) => {
             let mut object = serde_json::Map::new();
             for (key, value) in members {
@@ -211,10 +261,12 @@ pub(crate) fn constant(expr: &Expr) -> Option<Json> {
             Some(Json::Object(object))
         }
         Expr::Unary(rampart_engine::ir::UnaryOp::Negate, operand) => match constant(operand)? {
-            Json::Number(number) => number
-                .as_i64()
-                .map(|value| Json::from(-value))
-                .or_else(|| number.as_f64().and_then(|value| serde_json::Number::from_f64(-value)).map(Json::Number)),
+            Json::Number(number) => number.as_i64().map(|value| Json::from(-value)).or_else(|| {
+                number
+                    .as_f64()
+                    .and_then(|value| serde_json::Number::from_f64(-value))
+                    .map(Json::Number)
+            }),
             _ => None,
         },
         _ => None,
@@ -225,9 +277,15 @@ pub(crate) fn constant(expr: &Expr) -> Option<Json> {
 /// unless it sets them itself.
 fn with_identity(json: Json, api_version: &str, kind: &str) -> Json {
     let mut object = serde_json::Map::new();
-    object.insert("apiVersion".to_owned(), Json::String(api_version.to_owned()));
+    object.insert(
+        "apiVersion".to_owned(),
+        Json::String(api_version.to_owned()),
+    );
     object.insert("kind".to_owned(), Json::String(kind.to_owned()));
-    object.insert("metadata".to_owned(), serde_json::json!({"name": "test", "namespace": "default"}));
+    object.insert(
+        "metadata".to_owned(),
+        serde_json::json!({"name": "test", "namespace": "default"}),
+    );
     if let Json::Object(members) = json {
         for (key, value) in members {
             object.insert(key, value);

@@ -117,14 +117,22 @@ fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
         Rule::integer => match pair.as_str().parse() {
             Ok(number) => ExpressionKind::Int(number),
             Err(_) => {
-                reporter.error("E0002", span, format!("integer `{}` is too large", pair.as_str()));
+                reporter.error(
+                    "E0002",
+                    span,
+                    format!("integer `{}` is too large", pair.as_str()),
+                );
                 ExpressionKind::Null
             }
         },
         Rule::float => ExpressionKind::Float(pair.as_str().parse().unwrap_or(0.0)),
         Rule::string => ExpressionKind::String(string(pair, reporter)),
         Rule::ident => ExpressionKind::Name(pair.as_str().to_owned()),
-        Rule::list => ExpressionKind::List(pair.into_inner().map(|item| expression(item, reporter)).collect()),
+        Rule::list => ExpressionKind::List(
+            pair.into_inner()
+                .map(|item| expression(item, reporter))
+                .collect(),
+        ),
         Rule::object => ExpressionKind::Object(
             pair.into_inner()
                 .filter_map(|member| {
@@ -146,7 +154,9 @@ fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
         Rule::call => {
             let mut parts = pair.into_inner();
             let function = parts.next().map(|part| name(&part));
-            let arguments = parts.map(|argument| expression(argument, reporter)).collect();
+            let arguments = parts
+                .map(|argument| expression(argument, reporter))
+                .collect();
             match function {
                 Some(function) => ExpressionKind::Call(function, arguments),
                 None => ExpressionKind::Null,
@@ -162,8 +172,14 @@ fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
                 return null_expression();
             };
             let binding = binding(names);
-            let collection = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
-            let predicate = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
+            let collection = parts
+                .next()
+                .map(|part| expression(part, reporter))
+                .unwrap_or_else(null_expression);
+            let predicate = parts
+                .next()
+                .map(|part| expression(part, reporter))
+                .unwrap_or_else(null_expression);
             ExpressionKind::Quantified {
                 quantifier,
                 binding,
@@ -173,13 +189,21 @@ fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
         }
         Rule::comprehension => {
             let mut parts = pair.into_inner();
-            let map = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
+            let map = parts
+                .next()
+                .map(|part| expression(part, reporter))
+                .unwrap_or_else(null_expression);
             let Some(names) = parts.next() else {
                 return null_expression();
             };
             let binding = binding(names);
-            let collection = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
-            let filter = parts.next().map(|part| Box::new(expression(part, reporter)));
+            let collection = parts
+                .next()
+                .map(|part| expression(part, reporter))
+                .unwrap_or_else(null_expression);
+            let filter = parts
+                .next()
+                .map(|part| Box::new(expression(part, reporter)));
             ExpressionKind::Comprehension {
                 map: Box::new(map),
                 binding,
@@ -204,12 +228,23 @@ fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
 pub(super) fn template(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Template {
     let span = span_of(&pair);
     let raw = pair.as_str();
-    let (body, body_offset) = if let Some(body) = raw.strip_prefix("\"\"\"").and_then(|rest| rest.strip_suffix("\"\"\"")) {
+    let (body, body_offset) = if let Some(body) = raw
+        .strip_prefix("\"\"\"")
+        .and_then(|rest| rest.strip_suffix("\"\"\""))
+    {
         (body, 3)
-    } else if let Some(body) = raw.strip_prefix("r\"").and_then(|rest| rest.strip_suffix('"')) {
+    } else if let Some(body) = raw
+        .strip_prefix("r\"")
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
         (body, 2)
     } else {
-        (raw.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')).unwrap_or(raw), 1)
+        (
+            raw.strip_prefix('"')
+                .and_then(|rest| rest.strip_suffix('"'))
+                .unwrap_or(raw),
+            1,
+        )
     };
     let mut parts = Vec::new();
     let mut text = String::new();
@@ -227,7 +262,15 @@ pub(super) fn template(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Tem
         } else if rest.starts_with('{') {
             let Some(close) = closing_brace(rest) else {
                 let start = span.start + body_offset + position;
-                reporter.error("E0002", Span { start, end: start + 1 }, "unclosed `{` in message template")
+                reporter
+                    .error(
+                        "E0002",
+                        Span {
+                            start,
+                            end: start + 1,
+                        },
+                        "unclosed `{` in message template",
+                    )
                     .with_help("write `{{` for a literal brace");
                 break;
             };
@@ -236,7 +279,9 @@ pub(super) fn template(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Tem
             }
             let inner = &rest[1..close];
             let offset = span.start + body_offset + position + 1;
-            parts.push(TemplatePiece::Expr(template_expression(inner, offset, reporter)));
+            parts.push(TemplatePiece::Expr(template_expression(
+                inner, offset, reporter,
+            )));
             position += close + 1;
         } else {
             let character = rest.chars().next().unwrap_or_default();
@@ -293,7 +338,9 @@ fn template_expression(source: &str, offset: usize, reporter: &mut Reporter<'_>)
     let origin = |position: usize| offset + origins.get(position).copied().unwrap_or(source.len());
     match RampartParser::parse(Rule::template_expr, &unescaped) {
         Ok(mut pairs) => {
-            let expr = pairs.next().and_then(|root| root.into_inner().find(|pair| pair.as_rule() == Rule::expr));
+            let expr = pairs
+                .next()
+                .and_then(|root| root.into_inner().find(|pair| pair.as_rule() == Rule::expr));
             let Some(expr) = expr else {
                 return null_expression();
             };
@@ -337,20 +384,32 @@ fn relocate(expression: &mut Expression, origin: &dyn Fn(usize) -> usize) {
         }
         ExpressionKind::Call(function, arguments) => {
             shift_name(function);
-            arguments.iter_mut().for_each(|argument| relocate(argument, origin));
+            arguments
+                .iter_mut()
+                .for_each(|argument| relocate(argument, origin));
         }
         ExpressionKind::List(items) => items.iter_mut().for_each(|item| relocate(item, origin)),
         ExpressionKind::Object(members) => members.iter_mut().for_each(|(key, value)| {
             shift_name(key);
             relocate(value, origin);
         }),
-        ExpressionKind::Quantified { binding, collection, predicate, .. } => {
+        ExpressionKind::Quantified {
+            binding,
+            collection,
+            predicate,
+            ..
+        } => {
             binding.key.iter_mut().for_each(shift_name);
             shift_name(&mut binding.value);
             relocate(collection, origin);
             relocate(predicate, origin);
         }
-        ExpressionKind::Comprehension { map, binding, collection, filter } => {
+        ExpressionKind::Comprehension {
+            map,
+            binding,
+            collection,
+            filter,
+        } => {
             relocate(map, origin);
             binding.key.iter_mut().for_each(shift_name);
             shift_name(&mut binding.value);

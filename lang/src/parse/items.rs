@@ -46,14 +46,20 @@ fn documentation(lines: &[String]) -> String {
 }
 
 fn doc_line(pair: &Pair<'_, Rule>) -> String {
-    pair.as_str().trim_start_matches("///").trim_end().to_owned()
+    pair.as_str()
+        .trim_start_matches("///")
+        .trim_end()
+        .to_owned()
 }
 
 fn policy(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> PolicyDecl {
     let span = span_of(&pair);
     let mut docs = Vec::new();
     let mut declaration = PolicyDecl {
-        id: Name { text: String::new(), span },
+        id: Name {
+            text: String::new(),
+            span,
+        },
         documentation: String::new(),
         title: None,
         severity: None,
@@ -74,15 +80,25 @@ fn policy(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> PolicyDecl {
             Rule::meta_title => {
                 declaration.title = entry.into_inner().next().map(|text| string(text, reporter))
             }
-            Rule::meta_severity => declaration.severity = entry.into_inner().next().map(|level| name(&level)),
+            Rule::meta_severity => {
+                declaration.severity = entry.into_inner().next().map(|level| name(&level))
+            }
             Rule::meta_controls => {
-                declaration.controls = entry.into_inner().map(|control| string(control, reporter)).collect()
+                declaration.controls = entry
+                    .into_inner()
+                    .map(|control| string(control, reporter))
+                    .collect()
             }
             Rule::meta_remediation => {
-                declaration.remediation = entry.into_inner().next().map(|text| string(text, reporter))
+                declaration.remediation =
+                    entry.into_inner().next().map(|text| string(text, reporter))
             }
-            Rule::meta_since => declaration.since = entry.into_inner().next().map(|version| name(&version)),
-            Rule::meta_until => declaration.until = entry.into_inner().next().map(|version| name(&version)),
+            Rule::meta_since => {
+                declaration.since = entry.into_inner().next().map(|version| name(&version))
+            }
+            Rule::meta_until => {
+                declaration.until = entry.into_inner().next().map(|version| name(&version))
+            }
             Rule::param_decl => declaration.params.push(param(entry, reporter)),
             Rule::match_clause => {
                 if declaration.matcher.is_some() {
@@ -112,8 +128,14 @@ fn param(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> ParamDecl {
         }
     }
     let mut parts = parts.into_iter();
-    let param_name = parts.next().map(|part| name(&part)).unwrap_or_else(empty_name);
-    let ty = parts.next().map(type_expr).unwrap_or_else(|| TypeExpr::Named(empty_name()));
+    let param_name = parts
+        .next()
+        .map(|part| name(&part))
+        .unwrap_or_else(empty_name);
+    let ty = parts
+        .next()
+        .map(type_expr)
+        .unwrap_or_else(|| TypeExpr::Named(empty_name()));
     let default = parts
         .next()
         .map(|part| expression(part, reporter))
@@ -136,11 +158,23 @@ pub(super) fn type_expr(pair: Pair<'_, Rule>) -> TypeExpr {
     match inner {
         Some(inner) => match inner.as_rule() {
             Rule::list_type => TypeExpr::List(
-                Box::new(inner.into_inner().next().map(type_expr).unwrap_or_else(|| TypeExpr::Named(empty_name()))),
+                Box::new(
+                    inner
+                        .into_inner()
+                        .next()
+                        .map(type_expr)
+                        .unwrap_or_else(|| TypeExpr::Named(empty_name())),
+                ),
                 span,
             ),
             Rule::map_type => TypeExpr::Map(
-                Box::new(inner.into_inner().next().map(type_expr).unwrap_or_else(|| TypeExpr::Named(empty_name()))),
+                Box::new(
+                    inner
+                        .into_inner()
+                        .next()
+                        .map(type_expr)
+                        .unwrap_or_else(|| TypeExpr::Named(empty_name())),
+                ),
                 span,
             ),
             _ => TypeExpr::Named(name(&inner)),
@@ -157,7 +191,9 @@ fn match_clause(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> MatchDecl 
         match part.as_rule() {
             Rule::match_pods => target = MatchTarget::Pods,
             Rule::match_all => target = MatchTarget::All,
-            Rule::match_kinds => target = MatchTarget::Kinds(part.into_inner().map(|kind| name(&kind)).collect()),
+            Rule::match_kinds => {
+                target = MatchTarget::Kinds(part.into_inner().map(|kind| name(&kind)).collect())
+            }
             Rule::match_filter => {
                 let mut exclude = false;
                 for filter in part.into_inner() {
@@ -166,15 +202,24 @@ fn match_clause(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> MatchDecl 
                         Rule::namespaces_filter => filters.push(MatchFilter {
                             exclude,
                             kind: MatchFilterKind::Namespaces(
-                                filter.into_inner().map(|text| string(text, reporter)).collect(),
+                                filter
+                                    .into_inner()
+                                    .map(|text| string(text, reporter))
+                                    .collect(),
                             ),
                         }),
                         Rule::labels_filter => {
                             let mut labels = Vec::new();
                             for pair in filter.into_inner() {
                                 let mut sides = pair.into_inner();
-                                let key = sides.next().map(|key| label_key(key, reporter)).unwrap_or_default();
-                                let value = sides.next().map(|value| string(value, reporter)).unwrap_or_default();
+                                let key = sides
+                                    .next()
+                                    .map(|key| label_key(key, reporter))
+                                    .unwrap_or_default();
+                                let value = sides
+                                    .next()
+                                    .map(|value| string(value, reporter))
+                                    .unwrap_or_default();
                                 labels.push((key, value));
                             }
                             filters.push(MatchFilter {
@@ -189,7 +234,11 @@ fn match_clause(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> MatchDecl 
             _ => {}
         }
     }
-    MatchDecl { target, filters, span }
+    MatchDecl {
+        target,
+        filters,
+        span,
+    }
 }
 
 fn label_key(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> String {
@@ -205,27 +254,58 @@ pub(super) fn statement(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Op
     let kind = match pair.as_rule() {
         Rule::let_stmt => {
             let mut parts = pair.into_inner();
-            let let_name = parts.next().map(|part| name(&part)).unwrap_or_else(empty_name);
-            let value = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
-            StatementKind::Let { name: let_name, value }
+            let let_name = parts
+                .next()
+                .map(|part| name(&part))
+                .unwrap_or_else(empty_name);
+            let value = parts
+                .next()
+                .map(|part| expression(part, reporter))
+                .unwrap_or_else(null_expression);
+            StatementKind::Let {
+                name: let_name,
+                value,
+            }
         }
         Rule::for_stmt => {
             let mut parts = pair.into_inner();
             let binding = parts.next().map(binding).unwrap_or_else(empty_binding);
-            let collection = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
-            let body = parts.next().map(|part| block(part, reporter)).unwrap_or_default();
-            StatementKind::For { binding, collection, body }
+            let collection = parts
+                .next()
+                .map(|part| expression(part, reporter))
+                .unwrap_or_else(null_expression);
+            let body = parts
+                .next()
+                .map(|part| block(part, reporter))
+                .unwrap_or_default();
+            StatementKind::For {
+                binding,
+                collection,
+                body,
+            }
         }
         Rule::if_stmt => {
             let mut parts = pair.into_inner();
-            let condition = parts.next().map(|part| expression(part, reporter)).unwrap_or_else(null_expression);
-            let then = parts.next().map(|part| block(part, reporter)).unwrap_or_default();
+            let condition = parts
+                .next()
+                .map(|part| expression(part, reporter))
+                .unwrap_or_else(null_expression);
+            let then = parts
+                .next()
+                .map(|part| block(part, reporter))
+                .unwrap_or_default();
             let otherwise = match parts.next() {
-                Some(part) if part.as_rule() == Rule::if_stmt => statement(part, reporter).into_iter().collect(),
+                Some(part) if part.as_rule() == Rule::if_stmt => {
+                    statement(part, reporter).into_iter().collect()
+                }
                 Some(part) => block(part, reporter),
                 None => Vec::new(),
             };
-            StatementKind::If { condition, then, otherwise }
+            StatementKind::If {
+                condition,
+                then,
+                otherwise,
+            }
         }
         Rule::rule_stmt => StatementKind::Rule(rule(pair, reporter)),
         _ => return None,
@@ -234,7 +314,9 @@ pub(super) fn statement(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Op
 }
 
 fn block(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Vec<Statement> {
-    pair.into_inner().filter_map(|part| statement(part, reporter)).collect()
+    pair.into_inner()
+        .filter_map(|part| statement(part, reporter))
+        .collect()
 }
 
 pub(super) fn binding(pair: Pair<'_, Rule>) -> Binding {
@@ -253,7 +335,11 @@ pub(super) fn binding(pair: Pair<'_, Rule>) -> Binding {
 }
 
 fn action(pair: &Pair<'_, Rule>) -> Action {
-    if pair.as_str() == "warn" { Action::Warn } else { Action::Deny }
+    if pair.as_str() == "warn" {
+        Action::Warn
+    } else {
+        Action::Deny
+    }
 }
 
 fn rule(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> RuleDecl {
@@ -270,8 +356,18 @@ fn rule(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> RuleDecl {
         match part.as_rule() {
             Rule::rule_action => declaration.action = action(&part),
             Rule::expr => declaration.condition = expression(part, reporter),
-            Rule::at_clause => declaration.at = part.into_inner().next().map(|path| path_decl(path, reporter)),
-            Rule::message_clause => declaration.message = part.into_inner().next().map(|text| template(text, reporter)),
+            Rule::at_clause => {
+                declaration.at = part
+                    .into_inner()
+                    .next()
+                    .map(|path| path_decl(path, reporter))
+            }
+            Rule::message_clause => {
+                declaration.message = part
+                    .into_inner()
+                    .next()
+                    .map(|text| template(text, reporter))
+            }
             Rule::fix_clause => {
                 for fix in part.into_inner() {
                     let rule = fix.as_rule();
@@ -279,11 +375,15 @@ fn rule(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> RuleDecl {
                     let target = sides.next().map(|path| path_decl(path, reporter));
                     let value = sides.next().map(|value| expression(value, reporter));
                     match (rule, target, value) {
-                        (Rule::fix_remove, Some(target), _) => declaration.fixes.push(FixDecl::Remove(target)),
+                        (Rule::fix_remove, Some(target), _) => {
+                            declaration.fixes.push(FixDecl::Remove(target))
+                        }
                         (Rule::fix_append, Some(target), Some(value)) => {
                             declaration.fixes.push(FixDecl::Append(target, value))
                         }
-                        (Rule::fix_set, Some(target), Some(value)) => declaration.fixes.push(FixDecl::Set(target, value)),
+                        (Rule::fix_set, Some(target), Some(value)) => {
+                            declaration.fixes.push(FixDecl::Set(target, value))
+                        }
                         _ => {}
                     }
                 }
@@ -297,7 +397,10 @@ fn rule(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> RuleDecl {
 pub(super) fn path_decl(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> PathDecl {
     let span = span_of(&pair);
     let mut parts = pair.into_inner();
-    let root = parts.next().map(|part| name(&part)).unwrap_or_else(empty_name);
+    let root = parts
+        .next()
+        .map(|part| name(&part))
+        .unwrap_or_else(empty_name);
     let steps = parts
         .filter_map(|step| {
             let rule = step.as_rule();
@@ -328,8 +431,14 @@ fn function(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> FunctionDecl {
             Rule::ident => declaration.name = name(&part),
             Rule::function_param => {
                 let mut sides = part.into_inner();
-                let param_name = sides.next().map(|side| name(&side)).unwrap_or_else(empty_name);
-                let ty = sides.next().map(type_expr).unwrap_or_else(|| TypeExpr::Named(empty_name()));
+                let param_name = sides
+                    .next()
+                    .map(|side| name(&side))
+                    .unwrap_or_else(empty_name);
+                let ty = sides
+                    .next()
+                    .map(type_expr)
+                    .unwrap_or_else(|| TypeExpr::Named(empty_name()));
                 declaration.params.push((param_name, ty));
             }
             Rule::type_expr => declaration.result = Some(type_expr(part)),
@@ -358,17 +467,25 @@ fn test(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> TestDecl {
             Rule::string => declaration.name = string(part, reporter),
             Rule::policy_id => declaration.policies.push(name(&part)),
             Rule::given => {
-                let Some(source) = part.into_inner().next() else { continue };
+                let Some(source) = part.into_inner().next() else {
+                    continue;
+                };
                 let rule = source.as_rule();
                 let source_span = span_of(&source);
                 let mut inner = source.into_inner().peekable();
                 match rule {
                     Rule::given_file => {
-                        let path = inner.next().map(|text| string(text, reporter)).unwrap_or_default();
+                        let path = inner
+                            .next()
+                            .map(|text| string(text, reporter))
+                            .unwrap_or_default();
                         declaration.given.push(Given::File(path, source_span));
                     }
                     Rule::given_yaml => {
-                        let text = inner.next().map(|text| string(text, reporter)).unwrap_or_default();
+                        let text = inner
+                            .next()
+                            .map(|text| string(text, reporter))
+                            .unwrap_or_default();
                         declaration.given.push(Given::Yaml(text, source_span));
                     }
                     _ => {
@@ -379,20 +496,33 @@ fn test(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> TestDecl {
                         if kind.is_some() {
                             inner.next();
                         }
-                        let object = inner.next().map(|value| expression(value, reporter)).unwrap_or_else(null_expression);
+                        let object = inner
+                            .next()
+                            .map(|value| expression(value, reporter))
+                            .unwrap_or_else(null_expression);
                         declaration.given.push(Given::Object(kind, object));
                     }
                 }
             }
             Rule::test_param => {
                 let mut sides = part.into_inner();
-                let param_name = sides.next().map(|side| name(&side)).unwrap_or_else(empty_name);
-                let value = sides.next().map(|side| expression(side, reporter)).unwrap_or_else(null_expression);
+                let param_name = sides
+                    .next()
+                    .map(|side| name(&side))
+                    .unwrap_or_else(empty_name);
+                let value = sides
+                    .next()
+                    .map(|side| expression(side, reporter))
+                    .unwrap_or_else(null_expression);
                 declaration.params.push((param_name, value));
             }
-            Rule::test_version => declaration.version = part.into_inner().next().map(|version| name(&version)),
+            Rule::test_version => {
+                declaration.version = part.into_inner().next().map(|version| name(&version))
+            }
             Rule::expectation => {
-                let Some(inner) = part.into_inner().next() else { continue };
+                let Some(inner) = part.into_inner().next() else {
+                    continue;
+                };
                 if inner.as_rule() == Rule::expect_allow {
                     declaration.expectations.push(Expectation::Allow(part_span));
                     continue;
@@ -429,7 +559,10 @@ fn empty_name() -> Name {
 }
 
 fn empty_binding() -> Binding {
-    Binding { key: None, value: empty_name() }
+    Binding {
+        key: None,
+        value: empty_name(),
+    }
 }
 
 pub(super) fn null_expression() -> Expression {

@@ -47,14 +47,21 @@ pub(crate) fn span_of(pair: &Pair<'_, Rule>) -> Span {
     }
 }
 
-pub(crate) fn report_syntax_error(error: &pest::error::Error<Rule>, offset: usize, reporter: &mut Reporter<'_>) {
+pub(crate) fn report_syntax_error(
+    error: &pest::error::Error<Rule>,
+    offset: usize,
+    reporter: &mut Reporter<'_>,
+) {
     let position = match error.location {
         pest::error::InputLocation::Pos(position) => position,
         pest::error::InputLocation::Span((start, _)) => start,
     };
     let expected = match &error.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().filter_map(|rule| describe(*rule)).collect();
+            let mut words: Vec<&str> = positives
+                .iter()
+                .filter_map(|rule| describe(*rule))
+                .collect();
             words.sort_unstable();
             words.dedup();
             words
@@ -67,14 +74,23 @@ pub(crate) fn report_syntax_error(error: &pest::error::Error<Rule>, offset: usiz
         [init @ .., last] => format!("syntax error: expected {} or {last}", init.join(", ")),
     };
     let start = offset + position;
-    reporter.error("E0001", Span { start, end: start + 1 }, message);
+    reporter.error(
+        "E0001",
+        Span {
+            start,
+            end: start + 1,
+        },
+        message,
+    );
 }
 
 /// Human words for the rules a syntax error can expect.
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::policy | Rule::function | Rule::test | Rule::doc_comment => "`policy`, `fn` or `test`",
+        Rule::policy | Rule::function | Rule::test | Rule::doc_comment => {
+            "`policy`, `fn` or `test`"
+        }
         Rule::ident => "a name",
         Rule::field_name => "a field name",
         Rule::policy_id => "a policy id",
@@ -102,7 +118,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::binding => "a loop variable",
         Rule::block => "`{`",
         Rule::path => "a path",
-        Rule::given | Rule::test_param | Rule::test_version | Rule::expectation => "`given`, `param`, `version` or `expect`",
+        Rule::given | Rule::test_param | Rule::test_version | Rule::expectation => {
+            "`given`, `param`, `version` or `expect`"
+        }
         Rule::expect_allow | Rule::expect_finding => "`allow`, `deny` or `warn`",
         Rule::or_op
         | Rule::and_op
@@ -128,10 +146,16 @@ fn describe(rule: Rule) -> Option<&'static str> {
 
 /// Turns a string literal's source (with its quotes) into its value.
 pub(crate) fn unquote(literal: &str) -> Result<String, String> {
-    if let Some(raw) = literal.strip_prefix("r\"").and_then(|rest| rest.strip_suffix('"')) {
+    if let Some(raw) = literal
+        .strip_prefix("r\"")
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
         return Ok(raw.to_owned());
     }
-    if let Some(body) = literal.strip_prefix("\"\"\"").and_then(|rest| rest.strip_suffix("\"\"\"")) {
+    if let Some(body) = literal
+        .strip_prefix("\"\"\"")
+        .and_then(|rest| rest.strip_suffix("\"\"\""))
+    {
         return Ok(dedent(body));
     }
     let body = literal
@@ -176,7 +200,10 @@ pub(crate) fn unescape(body: &str) -> Result<String, String> {
 /// Removes the first line break and the indentation common to all lines of a
 /// triple-quoted string, so inline YAML can be indented with the code.
 fn dedent(body: &str) -> String {
-    let body = body.strip_prefix('\n').or_else(|| body.strip_prefix("\r\n")).unwrap_or(body);
+    let body = body
+        .strip_prefix('\n')
+        .or_else(|| body.strip_prefix("\r\n"))
+        .unwrap_or(body);
     let indentation = body
         .lines()
         .filter(|line| !line.trim().is_empty())

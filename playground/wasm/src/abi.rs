@@ -109,6 +109,12 @@ fn output(value: &Json) -> i64 {
     }
     // SAFETY: `address` is a fresh allocation of `len` bytes, which do not
     // overlap `text`.
-    unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), address as u32 as usize as *mut u8, text.len()) };
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            text.as_ptr(),
+            address as u32 as usize as *mut u8,
+            text.len(),
+        )
+    };
     (i64::from(address as u32) << 32) | i64::from(len as u32)
 }

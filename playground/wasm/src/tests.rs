@@ -45,8 +45,14 @@ fn findings_carry_their_manifest_line_and_column() {
     assert_eq!(finding["action"], "deny");
     assert_eq!(finding["severity"], "high");
     assert_eq!(finding["message"], "container app is privileged");
-    assert_eq!(finding["path"], "/spec/containers/0/securityContext/privileged");
-    assert_eq!((finding["line"].clone(), finding["column"].clone()), (json!(10), json!(9)));
+    assert_eq!(
+        finding["path"],
+        "/spec/containers/0/securityContext/privileged"
+    );
+    assert_eq!(
+        (finding["line"].clone(), finding["column"].clone()),
+        (json!(10), json!(9))
+    );
     assert_eq!(finding["resource"], "Pod web");
 }
 
@@ -59,17 +65,31 @@ fn tests_report_pass_and_failure() {
     assert_eq!(tests[0]["line"], 11);
     assert_eq!(tests[0]["passed"], true);
     assert_eq!(tests[1]["passed"], false);
-    assert!(tests[1]["failures"][0].as_str().unwrap().contains("expected deny"));
+    assert!(
+        tests[1]["failures"][0]
+            .as_str()
+            .unwrap()
+            .contains("expected deny")
+    );
 }
 
 #[test]
 fn a_misspelt_field_is_a_diagnostic_at_its_line() {
-    let policy = POLICY.replace("securityContext.privileged == true", "securityContext.privilegd == true");
+    let policy = POLICY.replace(
+        "securityContext.privileged == true",
+        "securityContext.privilegd == true",
+    );
     let result = evaluate(&policy, MANIFEST);
     let diagnostic = &result["diagnostics"][0];
     assert_eq!(diagnostic["level"], "error");
     assert_eq!(diagnostic["start"]["line"], 5);
-    assert!(diagnostic["message"].as_str().unwrap().contains("privilegd"), "{diagnostic}");
+    assert!(
+        diagnostic["message"]
+            .as_str()
+            .unwrap()
+            .contains("privilegd"),
+        "{diagnostic}"
+    );
     assert_eq!(result["findings"], json!([]));
 }
 
@@ -80,14 +100,22 @@ fn manifest_errors_and_lists_are_reported_with_positions() {
     assert!(result["errors"][0]["line"].is_number());
     let list = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Pod\n    metadata: {name: a}\n    spec:\n      containers: [{name: x, image: y, securityContext: {privileged: true}}]\n";
     let result = evaluate(POLICY, list);
-    assert_eq!(result["findings"][0]["path"], "/items/0/spec/containers/0/securityContext/privileged");
+    assert_eq!(
+        result["findings"][0]["path"],
+        "/items/0/spec/containers/0/securityContext/privileged"
+    );
     assert_eq!(result["findings"][0]["line"], 8);
 }
 
 #[test]
 fn malformed_requests_are_errors_not_panics() {
     let result = run(b"not json");
-    assert!(result["errors"][0]["message"].as_str().unwrap().contains("not JSON"));
+    assert!(
+        result["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON")
+    );
     let result = run(br#"{"policy": 3}"#);
     assert_eq!(result["findings"], json!([]));
 }
@@ -105,7 +133,10 @@ fn every_example_compiles_and_its_manifest_is_denied() {
     assert!(names.contains(&DEFAULT_EXAMPLE));
     for name in names {
         let example = example(name);
-        let result = evaluate(example["policy"].as_str().unwrap(), example["manifest"].as_str().unwrap());
+        let result = evaluate(
+            example["policy"].as_str().unwrap(),
+            example["manifest"].as_str().unwrap(),
+        );
         let errors: Vec<&Json> = result["diagnostics"]
             .as_array()
             .unwrap()
@@ -118,11 +149,18 @@ fn every_example_compiles_and_its_manifest_is_denied() {
         // list of allowed registries) have no manifest to deny as written.
         let configurable = example["policy"].as_str().unwrap().contains("  param ");
         let found = !result["findings"].as_array().unwrap().is_empty();
-        assert!(found || configurable, "{name}: no finding on\n{}", example["manifest"]);
+        assert!(
+            found || configurable,
+            "{name}: no finding on\n{}",
+            example["manifest"]
+        );
         for test in result["tests"].as_array().unwrap() {
             // Fixture files cannot be read in a browser; every other test passes.
             let failures = test["failures"].to_string();
-            assert!(test["passed"] == true || failures.contains("fixture file"), "{name}: {test}");
+            assert!(
+                test["passed"] == true || failures.contains("fixture file"),
+                "{name}: {test}"
+            );
         }
     }
     assert!(example("stdlib/nope.rampart")["error"].is_string());
@@ -150,6 +188,41 @@ fn yaml_round_trips_through_the_loader() {
     let outcome = load::load_str(&text, &LoadLimits::default());
     assert_eq!(outcome.errors, vec![], "{text}");
     assert_eq!(outcome.documents[0].value, value, "{text}");
-    assert!(text.contains("  containers:\n    - name: app\n      image: nginx:1.27\n"), "{text}");
+    assert!(
+        text.contains("  containers:\n    - name: app\n      image: nginx:1.27\n"),
+        "{text}"
+    );
     assert_eq!(to_yaml(&json!("true")), "\"true\"\n");
+}
+
+#[test]
+fn the_prelude_holds_every_standard_library_function_and_compiles() {
+    use rampart_lang::diagnostic::Reporter;
+    use rampart_lang::parse::parse;
+    let mut expected = Vec::new();
+    for (name, text) in rampart_stdlib::sources() {
+        let mut reporter = Reporter::new(&name, text);
+        expected.extend(
+            parse(text, &mut reporter)
+                .functions
+                .into_iter()
+                .map(|function| function.name.text),
+        );
+    }
+    let mut reporter = Reporter::new(PRELUDE_FILE, prelude());
+    let file = parse(prelude(), &mut reporter);
+    assert_eq!(reporter.diagnostics, vec![]);
+    let found: Vec<String> = file
+        .functions
+        .into_iter()
+        .map(|function| function.name.text)
+        .collect();
+    assert!(!found.is_empty());
+    assert_eq!(found, expected);
+    assert!(file.policies.is_empty() && file.tests.is_empty());
+    let compilation = compile(&[Source {
+        name: PRELUDE_FILE.to_owned(),
+        text: prelude().to_owned(),
+    }]);
+    assert_eq!(compilation.diagnostics, vec![]);
 }

@@ -105,5 +105,8 @@ fn plain_is_safe(text: &str) -> bool {
     let outcome = load_str(text, &LoadLimits::default());
     outcome.errors.is_empty()
         && outcome.documents.len() == 1
-        && outcome.documents.first().is_some_and(|document| document.value.as_str() == Some(text))
+        && outcome
+            .documents
+            .first()
+            .is_some_and(|document| document.value.as_str() == Some(text))
 }

@@ -1,11 +1,16 @@
 //! A real server on 127.0.0.1 with an ephemeral port and a throwaway CA, and
 //! a small HTTPS client for it.
 
-#![allow(dead_code, reason = "each test file uses a different part of the support code")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the support code"
+)]
 
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use rampart_server::{FailurePolicy, LoadedPolicySet, PolicyLoader, Server, ServerConfig, ShutdownHandle, TlsFiles};
+use rampart_server::{
+    FailurePolicy, LoadedPolicySet, PolicyLoader, Server, ServerConfig, ShutdownHandle, TlsFiles,
+};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -84,10 +89,11 @@ pub struct Certificates {
 pub fn write_certificates(directory: &Path) -> Certificates {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key")).expect("ca");
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("ca key")).expect("ca");
     let leaf_key = KeyPair::generate().expect("leaf key");
-    let leaf_params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).expect("leaf params");
+    let leaf_params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("leaf params");
     let leaf = leaf_params.signed_by(&leaf_key, &ca).expect("leaf");
     let files = TlsFiles {
         certificate: directory.join("tls.crt"),
@@ -108,7 +114,10 @@ pub fn directory_loader(directory: PathBuf) -> PolicyLoader {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&directory)
             .map_err(|error| error.to_string())?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.extension().is_some_and(|extension| extension == "rampart"))
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|extension| extension == "rampart")
+            })
             .collect();
         entries.sort();
         for path in entries {
@@ -165,7 +174,8 @@ impl TestServer {
         config.failure_policy = FailurePolicy::Fail;
         config.workers = 2;
         adjust(&mut config);
-        let server = Server::bind(config, directory_loader(policy_directory)).expect("bind the server");
+        let server =
+            Server::bind(config, directory_loader(policy_directory)).expect("bind the server");
         let address = server.local_address().expect("local address");
         let shutdown = server.shutdown_handle();
         let thread = std::thread::spawn(move || server.serve());
@@ -213,7 +223,13 @@ impl Drop for TestServer {
 }
 
 /// One HTTPS/1.1 request to `address` that trusts only `ca_pem`.
-pub fn request(address: SocketAddr, ca_pem: &str, method: &str, path: &str, body: &[u8]) -> Result<(u16, String), String> {
+pub fn request(
+    address: SocketAddr,
+    ca_pem: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<(u16, String), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -223,7 +239,8 @@ pub fn request(address: SocketAddr, ca_pem: &str, method: &str, path: &str, body
         use tokio_rustls::rustls::pki_types::CertificateDer;
         use tokio_rustls::rustls::pki_types::pem::PemObject;
         let mut roots = RootCertStore::empty();
-        let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|error| error.to_string())?;
+        let ca =
+            CertificateDer::from_pem_slice(ca_pem.as_bytes()).map_err(|error| error.to_string())?;
         roots.add(ca).map_err(|error| error.to_string())?;
         let config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
             .with_safe_default_protocol_versions()
@@ -231,9 +248,14 @@ pub fn request(address: SocketAddr, ca_pem: &str, method: &str, path: &str, body
             .with_root_certificates(roots)
             .with_no_client_auth();
         let connector = TlsConnector::from(Arc::new(config));
-        let tcp = tokio::net::TcpStream::connect(address).await.map_err(|error| error.to_string())?;
+        let tcp = tokio::net::TcpStream::connect(address)
+            .await
+            .map_err(|error| error.to_string())?;
         let name = ServerName::try_from("localhost").map_err(|error| error.to_string())?;
-        let tls = connector.connect(name, tcp).await.map_err(|error| error.to_string())?;
+        let tls = connector
+            .connect(name, tcp)
+            .await
+            .map_err(|error| error.to_string())?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|error| error.to_string())?;
@@ -245,7 +267,10 @@ pub fn request(address: SocketAddr, ca_pem: &str, method: &str, path: &str, body
             .header("content-type", "application/json")
             .body(Full::new(Bytes::copy_from_slice(body)))
             .map_err(|error| error.to_string())?;
-        let response = sender.send_request(request).await.map_err(|error| error.to_string())?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|error| error.to_string())?;
         let status = response.status().as_u16();
         let bytes = response
             .into_body()

@@ -1,0 +1,215 @@
+//! Turning one resource's evaluation into located report entries, with the
+//! configuration's exceptions applied. Shared by every evaluation path (all
+//! at once, streaming, through a Wasm bundle), so they report alike.
+
+use crate::config::{self, Exception};
+use crate::policies::LoadedPolicies;
+use crate::report::{ReportError, ReportFinding, ResourceIdentity};
+use rampart_engine::Evaluation;
+use rampart_engine::load::Resource;
+
+/// What judging some resources produced.
+#[derive(Default)]
+pub struct Judged {
+    /// Located findings.
+    pub findings: Vec<ReportFinding>,
+    /// Evaluation errors.
+    pub errors: Vec<ReportError>,
+    /// Findings dropped by exceptions or self-exemptions.
+    pub suppressed: usize,
+    /// Which exceptions were used (same order as the configuration's).
+    pub exception_used: Vec<bool>,
+    /// Resources judged.
+    pub resources: usize,
+}
+
+impl Judged {
+    /// Adds another part's results after this one's.
+    pub fn append(&mut self, other: Judged) {
+        self.findings.extend(other.findings);
+        self.errors.extend(other.errors);
+        self.suppressed += other.suppressed;
+        self.resources += other.resources;
+        if self.exception_used.len() < other.exception_used.len() {
+            self.exception_used
+                .resize(other.exception_used.len(), false);
+        }
+        for (mine, theirs) in self.exception_used.iter_mut().zip(other.exception_used) {
+            *mine |= theirs;
+        }
+    }
+}
+
+/// Judges resources for one run.
+pub struct Judge<'l> {
+    loaded: &'l LoadedPolicies,
+    exceptions: &'l [Exception],
+    allow_annotations: bool,
+    today: (i64, u32, u32),
+}
+
+impl<'l> Judge<'l> {
+    /// A judge for the run's policies and configuration.
+    pub fn new(loaded: &'l LoadedPolicies) -> Judge<'l> {
+        Judge {
+            loaded,
+            exceptions: loaded
+                .config
+                .as_ref()
+                .map(|config| config.exceptions.as_slice())
+                .unwrap_or_default(),
+            allow_annotations: loaded
+                .config
+                .as_ref()
+                .is_some_and(|config| config.allow_annotation_exemptions),
+            today: config::today(),
+        }
+    }
+
+    /// An empty result with room for every exception.
+    pub fn start(&self) -> Judged {
+        Judged {
+            exception_used: vec![false; self.exceptions.len()],
+            ..Judged::default()
+        }
+    }
+
+    /// Adds one resource's evaluation (or the error that stopped it) to `out`.
+    /// `document_offset` and `line_offset` move a part of a file split for
+    /// parallel loading back to its place in the whole file.
+    pub fn judge(
+        &self,
+        file: &str,
+        resource: &Resource<'_>,
+        outcome: Result<Evaluation, String>,
+        offsets: (usize, u32),
+        out: &mut Judged,
+    ) {
+        let (document_offset, line_offset) = offsets;
+        out.resources += 1;
+        let identity = ResourceIdentity::of(resource.value);
+        let document = resource.document.index + document_offset;
+        let locate = |pointer: &str| {
+            let full = format!("{}{pointer}", resource.pointer);
+            let position = resource
+                .document
+                .positions
+                .locate(&resource.document.value, &full);
+            (
+                full,
+                position.map(|position| (position.line + line_offset, position.column)),
+            )
+        };
+        let error = |message: String, out: &mut Judged| {
+            let (_, position) = locate("");
+            out.errors.push(ReportError {
+                file: file.to_owned(),
+                line: position.map(|(line, _)| line),
+                column: position.map(|(_, column)| column),
+                end_column: None,
+                code: None,
+                message,
+                help: None,
+            });
+        };
+        let evaluation = match outcome {
+            Ok(evaluation) => evaluation,
+            Err(message) => {
+                error(
+                    format!("document {document}, {}: {message}", identity.describe()),
+                    out,
+                );
+                return;
+            }
+        };
+        for finding in evaluation.findings {
+            let excepted = self.exceptions.iter().position(|exception| {
+                !config::expired(exception, self.today)
+                    && config::covers(exception, &finding.policy, resource.value)
+            });
+            if let Some(index) = excepted {
+                if let Some(used) = out.exception_used.get_mut(index) {
+                    *used = true;
+                }
+                out.suppressed += 1;
+                continue;
+            }
+            if self.allow_annotations && config::annotation_exempts(&finding.policy, resource.value)
+            {
+                out.suppressed += 1;
+                continue;
+            }
+            let (path, position) = locate(&finding.pointer);
+            let controls = self
+                .loaded
+                .set
+                .policy(&finding.policy)
+                .map(|policy| policy.controls.clone())
+                .unwrap_or_default();
+            out.findings.push(ReportFinding {
+                policy: finding.policy,
+                action: finding.action,
+                severity: finding.severity,
+                message: finding.message,
+                controls,
+                resource: identity.clone(),
+                file: file.to_owned(),
+                document,
+                line: position.map_or(1, |(line, _)| line),
+                column: position.map_or(1, |(_, column)| column),
+                path,
+                fix: finding
+                    .fix
+                    .iter()
+                    .map(|operation| operation.prefixed(&resource.pointer))
+                    .collect(),
+            });
+        }
+        for failure in evaluation.errors {
+            error(
+                format!(
+                    "policy `{}` on {}: {}",
+                    failure.policy,
+                    identity.describe(),
+                    failure.message
+                ),
+                out,
+            );
+        }
+    }
+
+    /// Warnings for exceptions that expired or were never used.
+    pub fn exception_warnings(&self, exception_used: &[bool]) -> Vec<ReportError> {
+        let Some(config) = &self.loaded.config else {
+            return Vec::new();
+        };
+        let mut warnings = Vec::new();
+        for (exception, used) in self.exceptions.iter().zip(exception_used) {
+            let message = if config::expired(exception, self.today) {
+                format!(
+                    "the exception for `{}` expired on {} and is not honoured ({})",
+                    exception.policy,
+                    exception.expires.as_deref().unwrap_or_default(),
+                    exception.reason
+                )
+            } else if !used {
+                format!(
+                    "the exception for `{}` matched no finding; remove it if it is no longer needed",
+                    exception.policy
+                )
+            } else {
+                continue;
+            };
+            warnings.push(ReportError {
+                file: config.file.clone(),
+                line: exception.position.map(|position| position.line),
+                column: exception.position.map(|position| position.column),
+                end_column: None,
+                code: None,
+                message,
+                help: None,
+            });
+        }
+        warnings
+    }
+}

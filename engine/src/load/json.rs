@@ -1,0 +1,370 @@
+//! A JSON reader with positions: the fast path for JSON input (and JSON
+//! lines: one document per top-level value). The YAML parser reads JSON too,
+//! but several times slower; text that is not strict JSON goes to it instead.
+
+use super::positions::{Position, PositionTree, Slot};
+use super::{Document, LoadLimits};
+use serde_json::{Map, Number, Value};
+
+/// Why the JSON reader gave up.
+#[derive(Debug)]
+pub(super) struct JsonFailure {
+    /// Where.
+    pub position: Position,
+    /// What.
+    pub message: String,
+    /// Whether the text may still be YAML (a syntax error), as opposed to a
+    /// limit or a duplicate key, which YAML would hit as well.
+    pub may_be_yaml: bool,
+}
+
+/// Reads every top-level JSON value of `text` as a document: the documents
+/// read, and the failure that stopped the reading, if any.
+pub(super) fn load(text: &str, limits: &LoadLimits) -> (Vec<Document>, Option<JsonFailure>) {
+    let mut reader = Reader {
+        bytes: text.as_bytes(),
+        text,
+        offset: 0,
+        line: 1,
+        line_start: 0,
+        column_cursor: (0, 1),
+        slots: Vec::new(),
+        nodes: 0,
+        limits,
+    };
+    if text.starts_with('\u{FEFF}') {
+        reader.offset = 3;
+        reader.line_start = 3;
+        reader.column_cursor = (3, 1);
+    }
+    let mut documents = Vec::new();
+    loop {
+        reader.skip_whitespace();
+        if reader.offset >= reader.bytes.len() {
+            break;
+        }
+        let position = reader.position();
+        let value = match reader.value(0, position) {
+            Ok(value) => value,
+            Err(failure) => return (documents, Some(failure)),
+        };
+        let slots = std::mem::take(&mut reader.slots);
+        documents.push(Document {
+            index: documents.len(),
+            value,
+            positions: PositionTree::from_slots(slots),
+        });
+    }
+    (documents, None)
+}
+
+struct Reader<'t> {
+    bytes: &'t [u8],
+    text: &'t str,
+    offset: usize,
+    line: u32,
+    line_start: usize,
+    /// The last (byte offset, column) computed on the current line: columns
+    /// count characters, and positions are asked for in increasing order,
+    /// so counting from here keeps the whole read linear.
+    column_cursor: (usize, u32),
+    slots: Vec<Slot>,
+    nodes: usize,
+    limits: &'t LoadLimits,
+}
+
+impl Reader<'_> {
+    fn position(&mut self) -> Position {
+        let (cursor_offset, cursor_column) = self.column_cursor;
+        let column = if cursor_offset <= self.offset {
+            let between = self
+                .text
+                .get(cursor_offset..self.offset)
+                .unwrap_or_default();
+            let count = if between.is_ascii() {
+                between.len()
+            } else {
+                between.chars().count()
+            };
+            cursor_column + count as u32
+        } else {
+            1
+        };
+        self.column_cursor = (self.offset, column);
+        Position {
+            line: self.line,
+            column,
+        }
+    }
+
+    fn failure(&mut self, message: impl Into<String>, may_be_yaml: bool) -> JsonFailure {
+        JsonFailure {
+            position: self.position(),
+            message: message.into(),
+            may_be_yaml,
+        }
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(&byte) = self.bytes.get(self.offset) {
+            match byte {
+                b' ' | b'\t' | b'\r' => self.offset += 1,
+                b'\n' => {
+                    self.offset += 1;
+                    self.line += 1;
+                    self.line_start = self.offset;
+                    self.column_cursor = (self.offset, 1);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    /// Reads a value whose slot is located at `located_at` (its key, for an
+    /// object member).
+    fn value(&mut self, depth: usize, located_at: Position) -> Result<Value, JsonFailure> {
+        if depth > self.limits.max_depth {
+            return Err(self.failure(
+                format!(
+                    "the document nests deeper than {} levels",
+                    self.limits.max_depth
+                ),
+                false,
+            ));
+        }
+        self.nodes += 1;
+        if self.nodes > self.limits.max_nodes {
+            return Err(self.failure(
+                format!("the file has more than {} nodes", self.limits.max_nodes),
+                false,
+            ));
+        }
+        let slot = self.slots.len();
+        self.slots.push(Slot {
+            position: located_at,
+            subtree_len: 1,
+        });
+        let value = match self.bytes.get(self.offset) {
+            Some(b'{') => self.object(depth)?,
+            Some(b'[') => self.array(depth)?,
+            Some(b'"') => Value::String(self.string()?),
+            Some(b't') => self.keyword("true", Value::Bool(true))?,
+            Some(b'f') => self.keyword("false", Value::Bool(false))?,
+            Some(b'n') => self.keyword("null", Value::Null)?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            _ => return Err(self.failure("expected a JSON value", true)),
+        };
+        let length = (self.slots.len() - slot) as u32;
+        if let Some(entry) = self.slots.get_mut(slot) {
+            entry.subtree_len = length;
+        }
+        Ok(value)
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, JsonFailure> {
+        self.offset += 1;
+        let mut members = Map::new();
+        self.skip_whitespace();
+        if self.bytes.get(self.offset) == Some(&b'}') {
+            self.offset += 1;
+            return Ok(Value::Object(members));
+        }
+        loop {
+            self.skip_whitespace();
+            if self.bytes.get(self.offset) != Some(&b'"') {
+                return Err(self.failure("expected a string key", true));
+            }
+            let key_position = self.position();
+            let key_offset = self.offset;
+            let key = self.string()?;
+            self.skip_whitespace();
+            if self.bytes.get(self.offset) != Some(&b':') {
+                return Err(self.failure("expected `:` after a key", true));
+            }
+            self.offset += 1;
+            self.skip_whitespace();
+            let value = self.value(depth + 1, key_position)?;
+            let before = members.len();
+            members.insert(key, value);
+            if members.len() == before {
+                // Rare: read the key again for the message rather than
+                // keeping a copy of every key.
+                self.offset = key_offset;
+                let key = self.string().unwrap_or_default();
+                return Err(JsonFailure {
+                    position: key_position,
+                    message: format!("duplicate key `{key}`"),
+                    may_be_yaml: false,
+                });
+            }
+            self.skip_whitespace();
+            match self.bytes.get(self.offset) {
+                Some(b',') => self.offset += 1,
+                Some(b'}') => {
+                    self.offset += 1;
+                    return Ok(Value::Object(members));
+                }
+                _ => return Err(self.failure("expected `,` or `}`", true)),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, JsonFailure> {
+        self.offset += 1;
+        let mut items = Vec::new();
+        self.skip_whitespace();
+        if self.bytes.get(self.offset) == Some(&b']') {
+            self.offset += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_whitespace();
+            let position = self.position();
+            items.push(self.value(depth + 1, position)?);
+            self.skip_whitespace();
+            match self.bytes.get(self.offset) {
+                Some(b',') => self.offset += 1,
+                Some(b']') => {
+                    self.offset += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.failure("expected `,` or `]`", true)),
+            }
+        }
+    }
+
+    fn keyword(&mut self, word: &str, value: Value) -> Result<Value, JsonFailure> {
+        if self.bytes.get(self.offset..self.offset + word.len()) == Some(word.as_bytes()) {
+            self.offset += word.len();
+            Ok(value)
+        } else {
+            Err(self.failure("expected a JSON value", true))
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, JsonFailure> {
+        let start = self.offset;
+        let mut is_float = false;
+        while let Some(&byte) = self.bytes.get(self.offset) {
+            match byte {
+                b'0'..=b'9' | b'-' | b'+' => {}
+                b'.' | b'e' | b'E' => is_float = true,
+                _ => break,
+            }
+            self.offset += 1;
+        }
+        let literal = self.text.get(start..self.offset).unwrap_or_default();
+        if !is_float {
+            if let Ok(integer) = literal.parse::<i64>() {
+                return Ok(Value::Number(Number::from(integer)));
+            }
+            if let Ok(integer) = literal.parse::<u64>() {
+                return Ok(Value::Number(Number::from(integer)));
+            }
+        }
+        // Integers beyond 64 bits become floats, as in the YAML reader.
+        match literal.parse::<f64>().ok().and_then(Number::from_f64) {
+            Some(number) => Ok(Value::Number(number)),
+            None => Err(self.failure(format!("`{literal}` is not a number"), true)),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, JsonFailure> {
+        self.offset += 1;
+        let start = self.offset;
+        // The common case: no escapes, so the string is one slice.
+        while let Some(&byte) = self.bytes.get(self.offset) {
+            match byte {
+                b'"' => {
+                    let text = self
+                        .text
+                        .get(start..self.offset)
+                        .unwrap_or_default()
+                        .to_owned();
+                    self.offset += 1;
+                    return Ok(text);
+                }
+                b'\\' => break,
+                b'\n' => return Err(self.failure("a string cannot span lines", true)),
+                _ => self.offset += 1,
+            }
+        }
+        let mut text = self
+            .text
+            .get(start..self.offset)
+            .unwrap_or_default()
+            .to_owned();
+        loop {
+            match self.bytes.get(self.offset) {
+                None => return Err(self.failure("unterminated string", true)),
+                Some(b'"') => {
+                    self.offset += 1;
+                    return Ok(text);
+                }
+                Some(b'\\') => {
+                    self.offset += 1;
+                    let escaped = match self.bytes.get(self.offset) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            let character = self.unicode_escape()?;
+                            text.push(character);
+                            continue;
+                        }
+                        _ => return Err(self.failure("invalid escape in a string", true)),
+                    };
+                    self.offset += 1;
+                    text.push(escaped);
+                }
+                Some(b'\n') => return Err(self.failure("a string cannot span lines", true)),
+                Some(_) => {
+                    let rest = self.text.get(self.offset..).unwrap_or_default();
+                    let run = rest.find(['"', '\\', '\n']).unwrap_or(rest.len());
+                    text.push_str(rest.get(..run).unwrap_or_default());
+                    self.offset += run;
+                }
+            }
+        }
+    }
+
+    /// Reads `uXXXX` (after the backslash), with a following low surrogate
+    /// when the first is a high one.
+    fn unicode_escape(&mut self) -> Result<char, JsonFailure> {
+        let first = self.hex_quad()?;
+        let code = if (0xD800..0xDC00).contains(&first) {
+            if self.bytes.get(self.offset..self.offset + 2) != Some(b"\\u") {
+                return Err(self.failure("unpaired surrogate in a string", true));
+            }
+            self.offset += 1;
+            let second = self.hex_quad()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return Err(self.failure("unpaired surrogate in a string", true));
+            }
+            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+        } else {
+            first
+        };
+        char::from_u32(code).ok_or_else(|| self.failure("invalid unicode escape", true))
+    }
+
+    /// Reads `uXXXX` starting at the `u`.
+    fn hex_quad(&mut self) -> Result<u32, JsonFailure> {
+        let digits = self
+            .text
+            .get(self.offset + 1..self.offset + 5)
+            .unwrap_or_default();
+        match u32::from_str_radix(digits, 16) {
+            Ok(code) if digits.len() == 4 => {
+                self.offset += 5;
+                Ok(code)
+            }
+            _ => Err(self.failure("invalid unicode escape", true)),
+        }
+    }
+}
