@@ -18,12 +18,13 @@
 //! at instantiation, so the result is one self-contained module that needs
 //! nothing from its host.
 
-use crate::{GUEST, PAYLOAD_FORMAT};
+use crate::{Abi, PAYLOAD_FORMAT};
 use rampart_engine::KubeVersion;
 use rampart_engine::ir::PolicySet;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
-    ConstExpr, DataCountSection, DataSection, MemorySection, MemoryType, Module, RawSection,
+    ConstExpr, CustomSection, DataCountSection, DataSection, MemorySection, MemoryType, Module,
+    RawSection, Section,
 };
 use wasmparser::{DataKind, ExternalKind, Operator, Parser, Payload, TypeRef};
 
@@ -47,12 +48,72 @@ fn error(message: impl Into<String>) -> BuildError {
     BuildError(message.into())
 }
 
-/// A self-contained bundle: [`GUEST`] with `set` inside, judging as `version`
+/// A self-contained bundle: [`GUEST`](crate::GUEST) with `set` inside, judging as `version`
 /// (the newest when `None`).
 pub fn build(set: &PolicySet, version: Option<KubeVersion>) -> Result<Vec<u8>, BuildError> {
+    build_for(set, version, Abi::Rampart)
+}
+
+/// A self-contained bundle speaking `abi`. For [`Abi::Kubewarden`] the
+/// module also carries Kubewarden's metadata (custom section
+/// [`KUBEWARDEN_METADATA_SECTION`], what `kwctl annotate` writes; see
+/// [`kubewarden_metadata`]), so that the policy server runs it as is.
+pub fn build_for(
+    set: &PolicySet,
+    version: Option<KubeVersion>,
+    abi: Abi,
+) -> Result<Vec<u8>, BuildError> {
     let payload = crate::payload(set, version)
         .map_err(|failure| error(format!("cannot serialize the policies: {failure}")))?;
-    embed(GUEST, &payload)
+    let mut bytes = embed(abi.guest(), &payload)?;
+    if abi == Abi::Kubewarden {
+        let metadata = serde_json::to_vec(&kubewarden_metadata(set))
+            .map_err(|failure| error(format!("cannot serialize the metadata: {failure}")))?;
+        CustomSection {
+            name: KUBEWARDEN_METADATA_SECTION.into(),
+            data: metadata.into(),
+        }
+        .append_to(&mut bytes);
+    }
+    Ok(bytes)
+}
+
+/// The custom section in which Kubewarden keeps a policy's metadata.
+pub const KUBEWARDEN_METADATA_SECTION: &str = "io.kubewarden.metadata";
+
+/// The Kubewarden metadata of a bundle of `set`: protocol `v1`, waPC
+/// execution, not mutating, and rules matching every resource on CREATE and
+/// UPDATE (the ClusterAdmissionPolicy's own `rules` choose what is sent; the
+/// policies skip what they do not match).
+pub fn kubewarden_metadata(set: &PolicySet) -> serde_json::Value {
+    let ids: Vec<&str> = set
+        .policies
+        .iter()
+        .map(|policy| policy.id.as_str())
+        .collect();
+    let mut description = format!(
+        "{} Rampart policies, compiled by `rampart build --abi kubewarden`",
+        ids.len()
+    );
+    if !ids.is_empty() {
+        description.push_str(": ");
+        description.push_str(&ids.join(", "));
+    }
+    serde_json::json!({
+        "protocolVersion": "v1",
+        "rules": [{
+            "apiGroups": ["*"],
+            "apiVersions": ["*"],
+            "resources": ["*"],
+            "operations": ["CREATE", "UPDATE"],
+        }],
+        "annotations": {
+            "io.kubewarden.policy.title": "rampart",
+            "io.kubewarden.policy.description": description,
+        },
+        "mutating": false,
+        "executionMode": "kubewarden-wapc",
+    })
 }
 
 /// Embeds `payload` (the JSON of [`crate::payload`]) into `guest`, a bare
@@ -78,6 +139,8 @@ pub fn embed(guest: &[u8], payload: &[u8]) -> Result<Vec<u8>, BuildError> {
                         _ => {}
                     }
                 }
+                // The waPC guest imports host functions: keep them.
+                copy_raw(&mut module, &section, guest);
             }
             Payload::MemorySection(reader) => {
                 let mut memories = MemorySection::new();

@@ -200,6 +200,13 @@ impl Bundle {
             Engine::new(&config).map_err(|error| BundleError::Invalid(error.to_string()))?;
         let module = Module::new(&engine, bytes)
             .map_err(|error| BundleError::Invalid(format!("{error:#}")))?;
+        if module.imports().any(|import| import.module() == "wapc") {
+            return Err(BundleError::Invalid(
+                "this is a Kubewarden (waPC) policy, built with `rampart build --abi kubewarden`: run it with Kubewarden \
+                 (policy-server, kwctl), or build a plain bundle for this host"
+                    .to_owned(),
+            ));
+        }
         let mut bundle = Bundle {
             engine,
             module,

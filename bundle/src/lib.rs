@@ -1,9 +1,11 @@
 //! Rampart's WebAssembly bundle.
 //!
 //! - [`GUEST`]: the engine compiled for `wasm32-unknown-unknown` (crate
-//!   `rampart-guest`, built by this crate's build script), holding no policies.
+//!   `rampart-guest`, built by this crate's build script), holding no policies;
+//!   [`GUEST_KUBEWARDEN`]: the same engine as a Kubewarden (waPC) policy.
 //! - [`build`]: makes a self-contained bundle, the guest with a compiled
-//!   [`PolicySet`] inside (what `rampart build` writes).
+//!   [`PolicySet`] inside (what `rampart build` writes); [`build_for`] makes
+//!   it for either [`Abi`].
 //! - [`Bundle`]: runs a bundle with wasmtime, with a fuel limit and a memory
 //!   cap per evaluation, so that a bundle can neither hang nor exhaust its host.
 //!
@@ -23,7 +25,9 @@
 mod embed;
 mod host;
 
-pub use embed::{BuildError, build, embed, policies};
+pub use embed::{
+    BuildError, KUBEWARDEN_METADATA_SECTION, build, build_for, embed, kubewarden_metadata, policies,
+};
 pub use host::{Bundle, BundleError, Limits, Outcome, OutcomeError, WasmFinding};
 
 use rampart_engine::ir::PolicySet;
@@ -36,6 +40,33 @@ pub const PAYLOAD_FORMAT: u32 = 1;
 
 /// The bare guest module: the engine, with no policies inside.
 pub static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rampart_guest.wasm"));
+
+/// The bare guest built as a Kubewarden policy: it exports waPC's
+/// `__guest_call` and imports the waPC host functions (module `wapc`), with
+/// the same policy slot as [`GUEST`].
+pub static GUEST_KUBEWARDEN: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/rampart_guest_kubewarden.wasm"));
+
+/// Which protocol a bundle speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Abi {
+    /// Rampart's own ABI (`docs/wasm-abi.md`): no imports, any host.
+    #[default]
+    Rampart,
+    /// Kubewarden's policy protocol over waPC, for Kubewarden's policy server
+    /// and `kwctl`.
+    Kubewarden,
+}
+
+impl Abi {
+    /// The bare guest module of this ABI.
+    pub fn guest(self) -> &'static [u8] {
+        match self {
+            Abi::Rampart => GUEST,
+            Abi::Kubewarden => GUEST_KUBEWARDEN,
+        }
+    }
+}
 
 /// The payload `build` embeds: `{"format", "kube_version", "set"}` as JSON.
 pub fn payload(

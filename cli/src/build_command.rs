@@ -27,6 +27,29 @@ pub struct BuildArguments {
     /// Where to write the module.
     #[arg(long, short = 'o', value_name = "FILE.wasm", required = true)]
     output: PathBuf,
+    /// The module's protocol: `rampart` (no imports, any WebAssembly host)
+    /// or `kubewarden` (a waPC policy for Kubewarden's policy server and
+    /// kwctl). See docs/wasm-abi.md.
+    #[arg(long, value_enum, default_value_t = AbiArgument::Rampart)]
+    abi: AbiArgument,
+}
+
+/// The values of `rampart build --abi`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum AbiArgument {
+    /// Rampart's own ABI.
+    Rampart,
+    /// Kubewarden's policy protocol (waPC).
+    Kubewarden,
+}
+
+impl AbiArgument {
+    fn abi(self) -> rampart_bundle::Abi {
+        match self {
+            AbiArgument::Rampart => rampart_bundle::Abi::Rampart,
+            AbiArgument::Kubewarden => rampart_bundle::Abi::Kubewarden,
+        }
+    }
 }
 
 /// Runs `rampart build`; returns the exit code.
@@ -66,9 +89,10 @@ pub fn run(arguments: BuildArguments) -> u8 {
             }
         }
     }
-    let bytes = match rampart_bundle::build(
+    let bytes = match rampart_bundle::build_for(
         &loaded.set,
         version.filter(|version| *version != KubeVersion::LATEST),
+        arguments.abi.abi(),
     ) {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -84,8 +108,13 @@ pub fn run(arguments: BuildArguments) -> u8 {
         return exit::INCOMPLETE;
     }
     eprintln!(
-        "wrote {} ({} policies, {} KiB, judging as Kubernetes {})",
+        "wrote {}{} ({} policies, {} KiB, judging as Kubernetes {})",
         arguments.output.display(),
+        if arguments.abi == AbiArgument::Kubewarden {
+            ", a Kubewarden policy"
+        } else {
+            ""
+        },
         loaded.set.policies.len(),
         bytes.len().div_ceil(1024),
         version.unwrap_or(KubeVersion::LATEST)

@@ -41,6 +41,9 @@ pub struct CheckArguments {
     /// When to use colour in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Show, for each finding, the values that led to it.
+    #[arg(long)]
+    explain: bool,
     /// Threads to parse and evaluate on; by default, one per core.
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
@@ -122,6 +125,7 @@ pub fn run(arguments: CheckArguments) -> u8 {
     }
     let options = EvalOptions {
         version: version.unwrap_or(KubeVersion::LATEST),
+        explain: arguments.explain,
         ..EvalOptions::default()
     };
     let mut problems = Vec::new();
@@ -136,9 +140,13 @@ pub fn run(arguments: CheckArguments) -> u8 {
         bundle.is_none() && !loaded.set.uses_inventory() && arguments.format != Format::Junit;
     let mut inputs = Vec::new();
     let mut read_files = Vec::new();
+    let mut timings = None;
     let mut report = if streaming {
-        read_files = stream::read_files(&files);
-        stream::check(&loaded, &read_files, &options, threads)
+        let keep_text = arguments.format == Format::Human;
+        let (report, files, phases) = stream::check(&loaded, &files, &options, threads, keep_text);
+        read_files = files;
+        timings = Some(phases);
+        report
     } else {
         let show_progress = std::io::stderr().is_terminal() && files.len() > 50;
         let limits = LoadLimits::default();
@@ -171,6 +179,7 @@ pub fn run(arguments: CheckArguments) -> u8 {
     }
     add_input_problems(&mut report, &problems);
     report.count();
+    let report_start = std::time::Instant::now();
     let rendered = match arguments.format {
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(json) => json + "\n",
@@ -202,6 +211,11 @@ pub fn run(arguments: CheckArguments) -> u8 {
     if let Err(error) = write_output(arguments.output.as_ref(), &rendered) {
         eprintln!("error: {error}");
         return exit::INCOMPLETE;
+    }
+    if let Some(timings) = timings
+        && stream::timings_enabled()
+    {
+        stream::print_timings(&timings, report_start.elapsed(), threads);
     }
     report.exit_code()
 }

@@ -122,7 +122,13 @@ impl<'l> Judge<'l> {
                 return;
             }
         };
-        for finding in evaluation.findings {
+        let mut explanations: Vec<Vec<(String, serde_json::Value)>> = vec![Vec::new(); evaluation.findings.len()];
+        for explanation in evaluation.explanations {
+            if let Some(slot) = explanations.get_mut(explanation.finding) {
+                *slot = explanation.values;
+            }
+        }
+        for (finding, explanation) in evaluation.findings.into_iter().zip(explanations) {
             let excepted = self.exceptions.iter().position(|exception| {
                 !config::expired(exception, self.today)
                     && config::covers(exception, &finding.policy, resource.value)
@@ -163,6 +169,7 @@ impl<'l> Judge<'l> {
                     .iter()
                     .map(|operation| operation.prefixed(&resource.pointer))
                     .collect(),
+                explanation,
             });
         }
         for failure in evaluation.errors {

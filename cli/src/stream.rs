@@ -1,8 +1,13 @@
-//! The fast path of `rampart check`: files are split at document boundaries
-//! into parts, and the parts are parsed, judged and dropped on every core.
-//! Only the located findings are kept, so memory stays flat however many
-//! manifests come in. Used when no policy needs the whole input
+//! The fast path of `rampart check`: files are read incrementally and cut
+//! at document boundaries into parts of about 1 MiB; a reader thread fills a
+//! bounded queue of parts, and the parts are parsed, judged and dropped on
+//! every core. Only the located findings are kept, so memory stays flat
+//! however many manifests come in (the text is kept only when the report
+//! needs code frames). Used when no policy needs the whole input
 //! (`resources(...)`); otherwise every resource must be held at once.
+//!
+//! `RAMPART_TIMINGS=1` prints where the time went (read, parse, evaluate,
+//! judge, report: seconds summed over threads) to standard error.
 
 use crate::inputs;
 use crate::judge::{Judge, Judged};
@@ -10,99 +15,135 @@ use crate::policies::LoadedPolicies;
 use crate::report::{Report, ReportError};
 use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Subject};
+use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Files larger than this are split into parts of about this size.
 const PART_BYTES: usize = 1 << 20;
 
-/// One file as read: its name and text (the text is kept for code frames).
+/// How much is read from a file at a time.
+const READ_BYTES: usize = 256 << 10;
+
+/// One file as read: its name and, when asked for, its text (for code frames).
 pub struct ReadFile {
     /// The name shown in reports.
     pub name: String,
-    /// The text; empty when it could not be read.
+    /// The text; empty when it could not be read or was not kept.
     pub text: String,
     /// Why it could not be read.
     pub failure: Option<String>,
 }
 
-/// A part of a file: where it starts in bytes and in lines.
+/// A part of a file: its text and where it starts in lines.
 struct Part {
+    /// Order of the part among all parts (files in order, then parts).
+    sequence: usize,
     file: usize,
-    start: usize,
-    end: usize,
+    /// The file's name as reported.
+    name: Arc<str>,
+    /// Whether the part does not start the file.
+    inner: bool,
     line_offset: u32,
+    text: String,
 }
 
 /// What judging one part produced; document indices are local to the part.
 struct PartOutcome {
+    sequence: usize,
+    file: usize,
     judged: Judged,
     load_errors: Vec<ReportError>,
     documents: usize,
 }
 
-/// Reads every file.
-pub fn read_files(paths: &[PathBuf]) -> Vec<ReadFile> {
-    paths
-        .iter()
-        .map(|path| {
-            let name = inputs::display_name(path);
-            match inputs::read_text(path) {
-                Ok(text) => ReadFile {
-                    name,
-                    text,
-                    failure: None,
-                },
-                Err(error) => ReadFile {
-                    name,
-                    text: String::new(),
-                    failure: Some(format!("cannot read file: {error}")),
-                },
-            }
-        })
-        .collect()
+/// Seconds spent in each phase, summed over threads.
+#[derive(Default, Clone, Copy)]
+pub struct Timings {
+    read: Duration,
+    parse: Duration,
+    evaluate: Duration,
+    judge: Duration,
+    /// Merging the parts' findings into one report.
+    merge: Duration,
 }
 
-/// Parses, evaluates and judges every file on `threads` threads.
+impl Timings {
+    fn add(&mut self, other: &Timings) {
+        self.read += other.read;
+        self.parse += other.parse;
+        self.evaluate += other.evaluate;
+        self.judge += other.judge;
+        self.merge += other.merge;
+    }
+}
+
+/// Whether `RAMPART_TIMINGS` asks for the phase timings.
+pub fn timings_enabled() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        std::env::var_os("RAMPART_TIMINGS").is_some_and(|value| !value.is_empty() && value != "0")
+    })
+}
+
+/// Prints the phase timings to standard error (`report`: rendering and
+/// writing the report, timed by the caller).
+pub fn print_timings(timings: &Timings, report: Duration, threads: usize) {
+    eprintln!(
+        "timings (seconds, summed over {threads} thread(s)): read {:.3} parse {:.3} evaluate {:.3} judge {:.3} merge {:.3} report {:.3}",
+        timings.read.as_secs_f64(),
+        timings.parse.as_secs_f64(),
+        timings.evaluate.as_secs_f64(),
+        timings.judge.as_secs_f64(),
+        timings.merge.as_secs_f64(),
+        report.as_secs_f64(),
+    );
+}
+
+/// Reads, parses, evaluates and judges every file on `threads` threads
+/// (plus one reading thread). The files' texts are returned only when
+/// `keep_text` (for code frames); the report is in file and document order.
 pub fn check(
     loaded: &LoadedPolicies,
-    files: &[ReadFile],
+    paths: &[PathBuf],
     options: &EvalOptions,
     threads: usize,
-) -> Report {
-    let mut parts = Vec::new();
-    for (index, file) in files.iter().enumerate() {
-        split(index, &file.text, &mut parts);
-    }
-    let next = AtomicUsize::new(0);
-    let outcomes: Mutex<Vec<Option<PartOutcome>>> =
-        Mutex::new((0..parts.len()).map(|_| None).collect());
+    keep_text: bool,
+) -> (Report, Vec<ReadFile>, Timings) {
+    let threads = threads.max(1);
     let judge = Judge::new(loaded);
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            scope.spawn(|| {
-                let evaluator = Evaluator::new(&loaded.set, options.clone());
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(part) = parts.get(index) else { break };
-                    let outcome = run_part(&judge, &evaluator, files, part);
-                    if let Ok(mut outcomes) = outcomes.lock()
-                        && let Some(slot) = outcomes.get_mut(index)
-                    {
-                        *slot = Some(outcome);
-                    }
-                }
-            });
+    let (sender, receiver) = sync_channel::<Part>(threads * 2);
+    let receiver = Mutex::new(receiver);
+    let timed = timings_enabled();
+    let (files, read_time, outcomes, worker_timings) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_all(paths, &sender, keep_text, timed));
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| work(&judge, loaded, options, &receiver, timed)))
+            .collect();
+        // The reader owns the only sender: when it returns, the queue closes
+        // and the workers stop once it is empty.
+        let (files, read_time) = reader.join().unwrap_or_default();
+        let mut outcomes = Vec::new();
+        let mut timings = Timings::default();
+        for worker in workers {
+            if let Ok((mut part_outcomes, worker_timings)) = worker.join() {
+                outcomes.append(&mut part_outcomes);
+                timings.add(&worker_timings);
+            }
         }
+        (files, read_time, outcomes, timings)
     });
-    let outcomes = outcomes.into_inner().unwrap_or_default();
+    let merge_start = Instant::now();
+    let mut outcomes = outcomes;
+    outcomes.sort_unstable_by_key(|outcome| outcome.sequence);
     let mut report = Report {
         version: crate::report::REPORT_VERSION,
         ..Report::default()
     };
     report.summary.files = files.len();
-    for file in files {
+    for file in &files {
         if let Some(failure) = &file.failure {
             report.errors.push(ReportError {
                 file: file.name.clone(),
@@ -117,15 +158,23 @@ pub fn check(
     }
     let mut judged = judge.start();
     // Document indices are per part; shift them by the documents of the
-    // earlier parts of the same file.
+    // earlier parts of the same file. A file that failed part-way through
+    // contributes nothing but its failure, as if it had not been read.
     let mut documents_before = vec![0usize; files.len()];
-    for (part, outcome) in parts.iter().zip(outcomes) {
-        let Some(mut outcome) = outcome else { continue };
-        let offset = documents_before.get(part.file).copied().unwrap_or(0);
-        for finding in &mut outcome.judged.findings {
-            finding.document += offset;
+    for mut outcome in outcomes {
+        if files
+            .get(outcome.file)
+            .is_none_or(|file| file.failure.is_some())
+        {
+            continue;
         }
-        if let Some(count) = documents_before.get_mut(part.file) {
+        let offset = documents_before.get(outcome.file).copied().unwrap_or(0);
+        if offset > 0 {
+            for finding in &mut outcome.judged.findings {
+                finding.document += offset;
+            }
+        }
+        if let Some(count) = documents_before.get_mut(outcome.file) {
             *count += outcome.documents;
         }
         report.errors.extend(outcome.load_errors);
@@ -136,40 +185,87 @@ pub fn check(
     report.summary.suppressed = judged.suppressed;
     report.findings = judged.findings;
     report.errors.extend(judged.errors);
-    report
+    let mut timings = worker_timings;
+    timings.read = read_time;
+    if timed {
+        timings.merge = merge_start.elapsed();
+    }
+    (report, files, timings)
+}
+
+/// A worker: takes parts off the queue until it is closed and empty.
+fn work(
+    judge: &Judge<'_>,
+    loaded: &LoadedPolicies,
+    options: &EvalOptions,
+    receiver: &Mutex<Receiver<Part>>,
+    timed: bool,
+) -> (Vec<PartOutcome>, Timings) {
+    let evaluator = Evaluator::new(&loaded.set, options.clone());
+    let mut outcomes = Vec::new();
+    let mut timings = Timings::default();
+    loop {
+        let part = match receiver.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => break,
+        };
+        let Ok(part) = part else { break };
+        outcomes.push(run_part(judge, &evaluator, &part, &mut timings, timed));
+    }
+    (outcomes, timings)
+}
+
+/// Runs `action`, adding its duration to `total` when timing.
+fn measure<T>(enabled: bool, total: &mut Duration, action: impl FnOnce() -> T) -> T {
+    if enabled {
+        let start = Instant::now();
+        let value = action();
+        *total += start.elapsed();
+        value
+    } else {
+        action()
+    }
 }
 
 fn run_part(
     judge: &Judge<'_>,
     evaluator: &Evaluator<'_>,
-    files: &[ReadFile],
     part: &Part,
+    timings: &mut Timings,
+    enabled: bool,
 ) -> PartOutcome {
-    let file = files.get(part.file);
-    let name = file.map_or("", |file| file.name.as_str());
-    let text = file
-        .and_then(|file| file.text.get(part.start..part.end))
-        .unwrap_or_default();
-    let outcome = load::load_str(text, &LoadLimits::default());
-    let mut errors = outcome.errors;
-    let resources = load::resources(&outcome.documents, &mut errors);
+    let name = &*part.name;
+    let outcome = measure(enabled, &mut timings.parse, || {
+        load::load_str(&part.text, &LoadLimits::default())
+    });
+    let mut errors = Vec::new();
+    let resources = measure(enabled, &mut timings.parse, || {
+        load::resources(&outcome.documents, &mut errors)
+    });
     let mut judged = judge.start();
     for resource in &resources {
-        let evaluation = evaluator.evaluate(&Subject::new(resource.value));
-        judge.judge(
-            name,
-            resource,
-            Ok(evaluation),
-            (0, part.line_offset),
-            &mut judged,
-        );
+        let evaluation = measure(enabled, &mut timings.evaluate, || {
+            evaluator.evaluate(&Subject::new(resource.value))
+        });
+        measure(enabled, &mut timings.judge, || {
+            judge.judge(
+                name,
+                resource,
+                Ok(evaluation),
+                (0, part.line_offset),
+                &mut judged,
+            );
+        });
     }
-    let load_errors = errors
+    let documents = outcome.documents.len();
+    let load_errors = outcome
+        .errors
         .into_iter()
+        .chain(errors)
         .map(|error| {
             let mut message = error.message;
             if let Some(document) = error.document
-                && part.start > 0
+                && part.inner
             {
                 message = format!(
                     "{message} (document {document} of the part starting at line {})",
@@ -190,55 +286,177 @@ fn run_part(
         })
         .collect();
     PartOutcome {
+        sequence: part.sequence,
+        file: part.file,
         judged,
         load_errors,
-        documents: outcome.documents.len(),
+        documents,
     }
 }
 
-/// Splits a file into parts at lines that start a YAML document (`---`), so
-/// each part parses on its own. Small files, and files with no such line
-/// (JSON), stay whole.
-fn split(file: usize, text: &str, parts: &mut Vec<Part>) {
-    if text.len() < 2 * PART_BYTES {
-        parts.push(Part {
-            file,
-            start: 0,
-            end: text.len(),
-            line_offset: 0,
-        });
-        return;
-    }
-    // JSON lines (a file starting with `{`): a line starting with `{` starts
-    // a top-level value, since JSON strings cannot hold a raw line break.
-    // YAML: a `---` line starts a document.
-    let json_lines = text.trim_start_matches('\u{FEFF}').starts_with('{');
-    let mut start = 0usize;
-    let mut line_offset = 0u32;
-    let mut position = 0usize;
-    for (lines_seen, line) in (0u32..).zip(text.split_inclusive('\n')) {
-        let is_separator = if json_lines {
-            line.starts_with('{')
-        } else {
-            line.strip_prefix("---")
-                .is_some_and(|rest| rest.chars().next().is_none_or(char::is_whitespace))
+/// Reads every file in turn, sending its parts to the workers; returns the
+/// files (with their texts when `keep_text`) and the time spent reading.
+fn read_all(
+    paths: &[PathBuf],
+    sender: &SyncSender<Part>,
+    keep_text: bool,
+    timed: bool,
+) -> (Vec<ReadFile>, Duration) {
+    let mut files = Vec::with_capacity(paths.len());
+    let mut sequence = 0usize;
+    let mut read_time = Duration::ZERO;
+    for (index, path) in paths.iter().enumerate() {
+        let name: Arc<str> = inputs::display_name(path).into();
+        let mut file = ReadFile {
+            name: name.to_string(),
+            text: String::new(),
+            failure: None,
         };
-        if is_separator && position - start >= PART_BYTES {
-            parts.push(Part {
-                file,
-                start,
-                end: position,
-                line_offset,
-            });
-            start = position;
-            line_offset = lines_seen;
+        let mut cutter = Cutter {
+            file: index,
+            name,
+            sequence: &mut sequence,
+            sender,
+            keep_text,
+            kept: &mut file.text,
+            parts_sent: 0,
+            line_offset: 0,
+            json_lines: None,
+        };
+        if let Err(error) = cutter.read(path, timed, &mut read_time) {
+            file.failure = Some(format!("cannot read file: {error}"));
+            file.text = String::new();
         }
-        position += line.len();
+        files.push(file);
     }
-    parts.push(Part {
-        file,
-        start,
-        end: text.len(),
-        line_offset,
-    });
+    (files, read_time)
+}
+
+/// Cuts one file into parts as it is read.
+struct Cutter<'c> {
+    file: usize,
+    name: Arc<str>,
+    sequence: &'c mut usize,
+    sender: &'c SyncSender<Part>,
+    keep_text: bool,
+    kept: &'c mut String,
+    parts_sent: usize,
+    line_offset: u32,
+    /// Whether the file is JSON lines (it starts with `{`), once known.
+    json_lines: Option<bool>,
+}
+
+impl Cutter<'_> {
+    fn read(
+        &mut self,
+        path: &std::path::Path,
+        timed: bool,
+        read_time: &mut Duration,
+    ) -> std::io::Result<()> {
+        let mut source: Box<dyn Read> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::fs::File::open(path)?)
+        };
+        let mut buffer: Vec<u8> = Vec::new();
+        // Where the scan for a cut resumes: lines before it were looked at.
+        let mut scanned = 0usize;
+        loop {
+            let start = timed.then(Instant::now);
+            let filled = buffer.len();
+            buffer.resize(filled + READ_BYTES, 0);
+            let read = loop {
+                match source.read(buffer.get_mut(filled..).unwrap_or_default()) {
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                    other => break other,
+                }
+            };
+            buffer.truncate(filled + read.as_ref().map_or(0, |read| *read));
+            if let Some(start) = start {
+                *read_time += start.elapsed();
+            }
+            let read = read?;
+            if read == 0 {
+                break;
+            }
+            if buffer.len() < 2 * PART_BYTES && self.parts_sent == 0 {
+                // Small files stay whole.
+                continue;
+            }
+            if self.json_lines.is_none() {
+                let text = buffer.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&buffer);
+                self.json_lines = Some(text.first() == Some(&b'{'));
+            }
+            while let Some(cut) = self.find_cut(&buffer, &mut scanned) {
+                let rest = buffer.split_off(cut);
+                let part = std::mem::replace(&mut buffer, rest);
+                scanned = 0;
+                self.send(part)?;
+            }
+        }
+        if !buffer.is_empty() || self.parts_sent == 0 {
+            self.send(buffer)?;
+        }
+        Ok(())
+    }
+
+    /// The byte offset of the first separator line at or after `PART_BYTES`
+    /// among the complete lines of `buffer`, if any.
+    fn find_cut(&self, buffer: &[u8], scanned: &mut usize) -> Option<usize> {
+        if buffer.len() < PART_BYTES {
+            return None;
+        }
+        let json_lines = self.json_lines == Some(true);
+        let mut position = (*scanned).max(PART_BYTES);
+        // Start at a line start: the first line start at or after `position`.
+        if position > 0 && buffer.get(position - 1) != Some(&b'\n') {
+            let next = buffer.get(position..)?.iter().position(|&byte| byte == b'\n')?;
+            position += next + 1;
+        }
+        loop {
+            let rest = buffer.get(position..)?;
+            // Only complete lines are judged (a `---` line needs its end).
+            let end = rest.iter().position(|&byte| byte == b'\n')?;
+            let line = rest.get(..=end)?;
+            let is_separator = if json_lines {
+                line.first() == Some(&b'{')
+            } else {
+                line.strip_prefix(b"---")
+                    .is_some_and(|rest| rest.first().is_none_or(u8::is_ascii_whitespace))
+            };
+            if is_separator {
+                return Some(position);
+            }
+            position += end + 1;
+            *scanned = position;
+        }
+    }
+
+    fn send(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
+        let text = String::from_utf8(bytes).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the file is not UTF-8 text",
+            )
+        })?;
+        let lines = text.bytes().filter(|&byte| byte == b'\n').count() as u32;
+        if self.keep_text {
+            self.kept.push_str(&text);
+        }
+        let part = Part {
+            sequence: *self.sequence,
+            file: self.file,
+            name: self.name.clone(),
+            inner: self.parts_sent > 0,
+            line_offset: self.line_offset,
+            text,
+        };
+        *self.sequence += 1;
+        self.parts_sent += 1;
+        self.line_offset += lines;
+        // Workers only stop once every sender is gone; a send fails only
+        // if they all died, and then nothing more can be judged anyway.
+        let _ = self.sender.send(part);
+        Ok(())
+    }
 }

@@ -219,3 +219,14 @@ fn the_standard_library_tests_pass() {
         stderr(&output)
     );
 }
+
+#[test]
+fn explain_shows_the_values_that_decided_each_finding() {
+    let output = rampart(&["check", "--set", "pss-baseline", "--explain", "--format", "json", "manifests/deployment.yaml"], None);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let explanation = &report["findings"][0]["explanation"];
+    assert_eq!(explanation, &serde_json::json!([["c.securityContext.privileged", true]]), "{report:#}");
+    let plain = rampart(&["check", "--set", "pss-baseline", "--format", "json", "manifests/deployment.yaml"], None);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&plain)).unwrap();
+    assert!(report["findings"][0].get("explanation").is_none(), "only with --explain");
+}

@@ -79,6 +79,18 @@ pub struct Evaluation {
     pub errors: Vec<EvalError>,
     /// For each policy that matched the resource, its id (coverage, reports).
     pub matched: Vec<String>,
+    /// Why findings fired, when the evaluator explains (`EvalOptions::explain`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explanations: Vec<Explanation>,
+}
+
+/// The values that decided one finding's condition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The finding's index in [`Evaluation::findings`].
+    pub finding: usize,
+    /// Source text of each deciding expression, and its value.
+    pub values: Vec<(String, serde_json::Value)>,
 }
 
 /// Escapes one reference token of a JSON pointer (RFC 6901).

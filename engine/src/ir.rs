@@ -330,6 +330,10 @@ pub struct Rule {
     pub message: Vec<TemplatePart>,
     /// How to fix it.
     pub fixes: Vec<Fix>,
+    /// The values that decide the condition, with their source text, for
+    /// `rampart check --explain` (evaluated only when a finding is explained).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explain: Vec<(String, Expr)>,
 }
 
 /// A piece of a message template.

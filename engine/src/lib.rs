@@ -16,5 +16,5 @@ pub mod value;
 pub mod workload;
 
 pub use eval::{EvalOptions, Evaluator, Inventory, Subject};
-pub use finding::{EvalError, Evaluation, Finding, PatchKind, PatchOperation};
+pub use finding::{EvalError, Evaluation, Explanation, Finding, PatchKind, PatchOperation};
 pub use ir::{Action, KubeVersion, Policy, PolicySet, Severity};

@@ -141,6 +141,11 @@ impl<'s> Reporter<'s> {
         &mut self.diagnostics[last]
     }
 
+    /// The source text of this file.
+    pub fn text(&self) -> &'s str {
+        self.index.text
+    }
+
     /// The line and column of a byte offset in this file.
     pub fn locate(&self, offset: usize) -> LineColumn {
         self.index.locate(offset)

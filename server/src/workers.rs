@@ -128,6 +128,8 @@ fn current_state<'a>(
             options: EvalOptions {
                 version: snapshot.version,
                 step_budget: settings.step_budget,
+                // Fields added to the engine later keep their defaults.
+                ..EvalOptions::default()
             },
             failure_policy: settings.failure_policy,
         };

@@ -36,6 +36,7 @@ fn state(failure_policy: FailurePolicy, step_budget: u64) -> State {
         options: EvalOptions {
             version: KubeVersion::LATEST,
             step_budget,
+            ..EvalOptions::default()
         },
         failure_policy,
     }

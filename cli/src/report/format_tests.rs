@@ -98,6 +98,7 @@ fn finding(policy: &str, action: Action, severity: Severity, message: &str) -> R
         column: 1,
         path: String::new(),
         fix: Vec::new(),
+        explanation: Vec::new(),
     }
 }
 

@@ -129,6 +129,10 @@ pub struct ReportFinding {
     /// JSON patch fixing it, relative to the document.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fix: Vec<PatchOperation>,
+    /// With `--explain`: the expressions that decided the rule (as written
+    /// in the policy) and their values.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub explanation: Vec<(String, serde_json::Value)>,
 }
 
 /// A problem that made the run incomplete.

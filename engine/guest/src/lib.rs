@@ -8,13 +8,19 @@
 //! address and length into [`RAMPART_POLICY_SLOT`]. The result is one
 //! self-contained `.wasm` file that any WebAssembly host can run.
 //!
+//! Built with the `kubewarden` feature, the module speaks Kubewarden's
+//! waPC protocol instead (`__guest_call`, imports from module `wapc`; see
+//! [`kubewarden`]), with the same policy slot, so that `rampart build --abi
+//! kubewarden` embeds policies into it the same way.
+//!
 //! Everything but the exported functions is plain, target-independent Rust
-//! ([`Guest`]), so that it is tested natively too.
+//! ([`Guest`], [`kubewarden`]), so that it is tested natively too.
 
 #![allow(
     unsafe_code,
     reason = "the ABI exports functions that read and write the module's linear memory by address, and the policy slot \
-              is a static that `rampart build` overwrites; each unsafe block says why it is sound"
+              is a static that `rampart build` overwrites; the waPC variant calls the host functions it imports; each unsafe block \
+              says why it is sound"
 )]
 
 use rampart_engine::ir::{KubeVersion, PolicySet};
@@ -160,12 +166,19 @@ impl Guest {
                 );
             }
         };
-        let mut errors = Vec::new();
         let (object, old_object) = match admission_request(&value) {
             Some(Ok((object, old_object))) => (object, old_object),
             Some(Err(message)) => return outcome(Vec::new(), vec![json!({"message": message})], 0),
             None => (value, None),
         };
+        self.judge(object, old_object)
+    }
+
+    /// Judges one document (a manifest object or a `kind: List`), with the
+    /// previous version of the object for an update; `null` judges nothing.
+    /// Returns what [`Guest::evaluate`] returns.
+    pub fn judge(&self, object: Json, old_object: Option<Json>) -> Json {
+        let mut errors = Vec::new();
         if object.is_null() {
             // An admission request without an object (DELETE): nothing to judge.
             return outcome(Vec::new(), Vec::new(), 0);
@@ -258,8 +271,16 @@ fn outcome(findings: Vec<Json>, errors: Vec<Json>, resources: usize) -> Json {
     Json::Object(members)
 }
 
-#[cfg(target_arch = "wasm32")]
+pub mod kubewarden;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "kubewarden")))]
 mod abi;
+
+#[cfg(target_arch = "wasm32")]
+mod slot;
+
+#[cfg(all(target_arch = "wasm32", feature = "kubewarden"))]
+mod wapc;
 
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 
 use super::location::{Location, Segment};
 use super::{Budget, Evaluator, Subject, fix};
-use crate::finding::Finding;
+use crate::finding::{Explanation, Finding};
 use crate::ir::{Action, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart};
 use crate::value::Value;
 use serde_json::Value as Json;
@@ -27,6 +27,7 @@ pub(super) struct Run<'v> {
     located: Vec<Location>,
     pub(super) call_depth: u32,
     findings: Vec<Finding>,
+    explanations: Vec<Explanation>,
 }
 
 impl<'v> Run<'v> {
@@ -63,12 +64,13 @@ impl<'v> Run<'v> {
             located: Vec::new(),
             call_depth: 0,
             findings: Vec::new(),
+            explanations: Vec::new(),
         }
     }
 
-    pub(super) fn execute(&mut self) -> Result<Vec<Finding>, String> {
+    pub(super) fn execute(&mut self) -> Result<(Vec<Finding>, Vec<Explanation>), String> {
         self.statements(&self.policy.body)?;
-        Ok(std::mem::take(&mut self.findings))
+        Ok((std::mem::take(&mut self.findings), std::mem::take(&mut self.explanations)))
     }
 
     fn statements(&mut self, statements: &'v [Stmt]) -> Result<(), String> {
@@ -142,6 +144,16 @@ impl<'v> Run<'v> {
         let mut patch = Vec::new();
         for fix in &rule.fixes {
             patch.extend(self.fix(fix)?);
+        }
+        if self.evaluator.options.explain && !rule.explain.is_empty() {
+            let mut values = Vec::with_capacity(rule.explain.len());
+            for (text, expr) in &rule.explain {
+                values.push((text.clone(), self.eval(expr)?.to_json()));
+            }
+            self.explanations.push(Explanation {
+                finding: self.findings.len(),
+                values,
+            });
         }
         let action: Action = self.policy.action_override.unwrap_or(rule.action);
         self.findings.push(Finding {

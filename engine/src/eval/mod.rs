@@ -30,6 +30,9 @@ pub struct EvalOptions {
     pub version: KubeVersion,
     /// Steps one policy may take on one resource before it is stopped.
     pub step_budget: u64,
+    /// Record, for each finding, the values that decided it
+    /// ([`crate::Evaluation::explanations`]).
+    pub explain: bool,
 }
 
 impl Default for EvalOptions {
@@ -37,6 +40,7 @@ impl Default for EvalOptions {
         EvalOptions {
             version: KubeVersion::LATEST,
             step_budget: 1_000_000,
+            explain: false,
         }
     }
 }
@@ -141,8 +145,15 @@ impl<'p> Evaluator<'p> {
         };
         evaluation.matched.push(policy.id.clone());
         let mut run = exec::Run::new(self, policy, subject, pod_path);
+        let first = evaluation.findings.len();
         match run.execute() {
-            Ok(findings) => evaluation.findings.extend(findings),
+            Ok((findings, explanations)) => {
+                evaluation.findings.extend(findings);
+                evaluation.explanations.extend(explanations.into_iter().map(|mut explanation| {
+                    explanation.finding += first;
+                    explanation
+                }));
+            }
             Err(message) => evaluation.errors.push(EvalError {
                 policy: policy.id.clone(),
                 message,

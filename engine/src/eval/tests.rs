@@ -66,6 +66,7 @@ fn privileged_policy() -> Policy {
             },
             value: Expr::Literal(json!(false)),
         }],
+        explain: vec![],
     };
     policy(
         vec![Stmt::For {
@@ -185,6 +186,7 @@ fn null_semantics_of_operators() {
             at: None,
             message: vec![TemplatePart::Expr(expr)],
             fixes: vec![],
+            explain: vec![],
         })];
         let evaluation = evaluate(policy, &json!({"kind": "X"}));
         assert_eq!(

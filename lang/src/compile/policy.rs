@@ -250,8 +250,28 @@ impl Compiler<'_, '_> {
     fn rule(&mut self, rule: &RuleDecl) -> ir::Rule {
         let index = self.scope.rules;
         self.scope.rules += 1;
+        let errors_before = self.reporter().error_count();
         let (condition, condition_ty) = self.expression(&rule.condition);
         self.expect_bool(&condition_ty, rule.condition.span, "a rule's condition");
+        let mut explain = Vec::new();
+        if self.reporter().error_count() == errors_before {
+            let mut operands = Vec::new();
+            deciding_operands(&rule.condition, &mut operands);
+            for operand in operands {
+                let text = self
+                    .reporter()
+                    .text()
+                    .get(operand.span.start..operand.span.end)
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let (expr, _) = self.expression(operand);
+                if !explain.iter().any(|(known, _): &(String, _)| *known == text) {
+                    explain.push((text, expr));
+                }
+            }
+        }
         let at = rule.at.as_ref().map(|path| self.path(path).0);
         let message = match &rule.message {
             Some(template) => template
@@ -327,6 +347,7 @@ impl Compiler<'_, '_> {
             at,
             message,
             fixes,
+            explain,
         }
     }
 
@@ -387,6 +408,43 @@ impl Compiler<'_, '_> {
             }
         }
         (PathExpr { root, steps }, ty)
+    }
+}
+
+/// The sub-expressions whose values decide a condition: the operands of
+/// comparisons and `in`, the arguments of predicate calls, the collections of
+/// quantifiers; through `and`, `or` and `not`. Constants are left out.
+fn deciding_operands<'e>(expression: &'e Expression, operands: &mut Vec<&'e Expression>) {
+    let mut add = |operand: &'e Expression| {
+        if !matches!(
+            operand.kind,
+            ExpressionKind::Null
+                | ExpressionKind::Bool(_)
+                | ExpressionKind::Int(_)
+                | ExpressionKind::Float(_)
+                | ExpressionKind::String(_)
+                | ExpressionKind::List(_)
+        ) {
+            operands.push(operand);
+        }
+    };
+    match &expression.kind {
+        ExpressionKind::Binary(
+            rampart_engine::ir::BinaryOp::And | rampart_engine::ir::BinaryOp::Or,
+            left,
+            right,
+        ) => {
+            deciding_operands(left, operands);
+            deciding_operands(right, operands);
+        }
+        ExpressionKind::Unary(rampart_engine::ir::UnaryOp::Not, operand) => deciding_operands(operand, operands),
+        ExpressionKind::Binary(_, left, right) => {
+            add(left);
+            add(right);
+        }
+        ExpressionKind::Call(_, arguments) => arguments.iter().for_each(add),
+        ExpressionKind::Quantified { collection, .. } => add(collection),
+        _ => add(expression),
     }
 }
 

@@ -1,0 +1,438 @@
+//! The Kubewarden build (`rampart build --abi kubewarden`) run by a waPC
+//! host written here on wasmtime, as Kubewarden's policy server runs it: all
+//! the `wapc` host functions linked, `_start` / `wapc_init` called when
+//! exported, then `__guest_call` per operation with the operation and the
+//! payload handed over through `__guest_request`.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure is a test failure"
+)]
+
+use rampart_bundle::{Abi, Bundle};
+use rampart_engine::ir::PolicySet;
+use serde_json::{Value as Json, json};
+use wasmtime::{Caller, Engine, Extern, Linker, Memory, Module, Store, TypedFunc};
+
+/// What the host keeps for the call in progress (waPC's module state).
+#[derive(Default)]
+struct Call {
+    operation: Vec<u8>,
+    payload: Vec<u8>,
+    response: Option<Vec<u8>>,
+    error: Option<String>,
+    host_response: Option<Vec<u8>>,
+    host_error: Option<String>,
+    logs: Vec<String>,
+}
+
+struct WapcHost {
+    store: Store<Call>,
+    guest_call: TypedFunc<(i32, i32), i32>,
+}
+
+fn memory(caller: &mut Caller<'_, Call>) -> wasmtime::Result<Memory> {
+    caller
+        .get_export("memory")
+        .and_then(Extern::into_memory)
+        .ok_or_else(|| wasmtime::format_err!("the guest exports no memory"))
+}
+
+fn read(caller: &mut Caller<'_, Call>, ptr: i32, len: i32) -> wasmtime::Result<Vec<u8>> {
+    let memory = memory(caller)?;
+    let mut bytes = vec![0; len as u32 as usize];
+    memory.read(&*caller, ptr as u32 as usize, &mut bytes)?;
+    Ok(bytes)
+}
+
+fn write(caller: &mut Caller<'_, Call>, ptr: i32, bytes: &[u8]) -> wasmtime::Result<()> {
+    let memory = memory(caller)?;
+    memory.write(&mut *caller, ptr as u32 as usize, bytes)?;
+    Ok(())
+}
+
+impl WapcHost {
+    fn new(wasm: &[u8]) -> WapcHost {
+        let engine = Engine::default();
+        let module = Module::new(&engine, wasm).unwrap();
+        let mut linker: Linker<Call> = Linker::new(&engine);
+        linker
+            .func_wrap(
+                "wapc",
+                "__guest_request",
+                |mut caller: Caller<'_, Call>, operation_ptr: i32, payload_ptr: i32| {
+                    let operation = caller.data().operation.clone();
+                    let payload = caller.data().payload.clone();
+                    write(&mut caller, payload_ptr, &payload)?;
+                    write(&mut caller, operation_ptr, &operation)
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wapc",
+                "__guest_response",
+                |mut caller: Caller<'_, Call>, ptr: i32, len: i32| {
+                    let bytes = read(&mut caller, ptr, len)?;
+                    caller.data_mut().response = Some(bytes);
+                    Ok(())
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wapc",
+                "__guest_error",
+                |mut caller: Caller<'_, Call>, ptr: i32, len: i32| {
+                    let bytes = read(&mut caller, ptr, len)?;
+                    caller.data_mut().error = Some(String::from_utf8(bytes)?);
+                    Ok(())
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wapc",
+                "__host_call",
+                |mut caller: Caller<'_, Call>,
+                 _binding_ptr: i32,
+                 _binding_len: i32,
+                 _namespace_ptr: i32,
+                 _namespace_len: i32,
+                 _operation_ptr: i32,
+                 _operation_len: i32,
+                 _payload_ptr: i32,
+                 _payload_len: i32|
+                 -> i32 {
+                    caller.data_mut().host_response = None;
+                    caller.data_mut().host_error = Some("this host has no capabilities".into());
+                    0
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wapc",
+                "__host_response",
+                |mut caller: Caller<'_, Call>, ptr: i32| {
+                    let bytes = caller.data().host_response.clone().unwrap_or_default();
+                    write(&mut caller, ptr, &bytes)
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wapc",
+                "__host_response_len",
+                |caller: Caller<'_, Call>| -> i32 {
+                    caller.data().host_response.as_ref().map_or(0, Vec::len) as i32
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wapc",
+                "__host_error",
+                |mut caller: Caller<'_, Call>, ptr: i32| {
+                    let bytes = caller.data().host_error.clone().unwrap_or_default();
+                    write(&mut caller, ptr, bytes.as_bytes())
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wapc",
+                "__host_error_len",
+                |caller: Caller<'_, Call>| -> i32 {
+                    caller.data().host_error.as_ref().map_or(0, String::len) as i32
+                },
+            )
+            .unwrap();
+        linker
+            .func_wrap(
+                "wapc",
+                "__console_log",
+                |mut caller: Caller<'_, Call>, ptr: i32, len: i32| {
+                    let bytes = read(&mut caller, ptr, len)?;
+                    caller
+                        .data_mut()
+                        .logs
+                        .push(String::from_utf8_lossy(&bytes).into_owned());
+                    Ok(())
+                },
+            )
+            .unwrap();
+        let mut store = Store::new(&engine, Call::default());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        for start in ["_start", "wapc_init"] {
+            if let Ok(function) = instance.get_typed_func::<(), ()>(&mut store, start) {
+                function.call(&mut store, ()).unwrap();
+            }
+        }
+        let guest_call = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
+            .unwrap();
+        WapcHost { store, guest_call }
+    }
+
+    /// One waPC call: the response, or the guest's error.
+    fn call(&mut self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        *self.store.data_mut() = Call {
+            operation: operation.as_bytes().to_vec(),
+            payload: payload.to_vec(),
+            ..Call::default()
+        };
+        let result = self
+            .guest_call
+            .call(
+                &mut self.store,
+                (operation.len() as i32, payload.len() as i32),
+            )
+            .map_err(|error| format!("trap: {error:#}"))?;
+        let call = std::mem::take(self.store.data_mut());
+        if result == 1 {
+            call.response.ok_or_else(|| "no response".to_owned())
+        } else {
+            Err(call.error.unwrap_or_else(|| "no error message".to_owned()))
+        }
+    }
+
+    fn call_json(&mut self, operation: &str, payload: &Json) -> Json {
+        let response = self
+            .call(operation, payload.to_string().as_bytes())
+            .unwrap();
+        serde_json::from_slice(&response).unwrap()
+    }
+}
+
+const WARN_POLICY: &str = r#"
+policy example.no_latest {
+  title "No latest images"
+  severity low
+  match pods
+  for c in pod.containers {
+    warn c.image == "nginx:latest"
+      message "container {c.name} uses nginx:latest"
+  }
+}
+"#;
+
+/// The standard library's `pss-baseline` set, and one warn policy.
+fn set() -> PolicySet {
+    let mut sources: Vec<rampart_lang::Source> = rampart_stdlib::sources()
+        .map(|(name, text)| rampart_lang::Source {
+            name,
+            text: text.to_owned(),
+        })
+        .collect();
+    sources.push(rampart_lang::Source {
+        name: "example.rampart".into(),
+        text: WARN_POLICY.into(),
+    });
+    let compilation = rampart_lang::compile(&sources);
+    assert!(!compilation.has_errors(), "{:?}", compilation.diagnostics);
+    let mut set = compilation.set;
+    set.policies.retain(|policy| {
+        policy.id.starts_with("pss.baseline.") || policy.id == "example.no_latest"
+    });
+    set
+}
+
+fn pod(privileged: bool, image: &str) -> Json {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"containers": [{"name": "app", "image": image, "securityContext": {"privileged": privileged}}]}
+    })
+}
+
+/// A ValidationRequest as the policy server sends it.
+fn validation_request(operation: &str, object: Json, old_object: Json) -> Json {
+    json!({
+        "request": {
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": "web",
+            "namespace": "default",
+            "operation": operation,
+            "userInfo": {"username": "admin", "groups": ["system:authenticated"]},
+            "object": object,
+            "oldObject": old_object,
+            "dryRun": false,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
+        },
+        "settings": {}
+    })
+}
+
+fn kubewarden_bundle() -> Vec<u8> {
+    rampart_bundle::build_for(&set(), None, Abi::Kubewarden).unwrap()
+}
+
+#[test]
+fn kubewarden_policy_answers_the_protocol() {
+    let wasm = kubewarden_bundle();
+    let mut host = WapcHost::new(&wasm);
+
+    let version = host.call("protocol_version", b"").unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Json>(&version).unwrap(),
+        json!("v1")
+    );
+
+    assert_eq!(
+        host.call_json("validate_settings", &json!({})),
+        json!({"valid": true})
+    );
+    let refused = host.call_json(
+        "validate_settings",
+        &json!({"allowed_capabilities": ["CHOWN"]}),
+    );
+    assert_eq!(refused["valid"], json!(false));
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("`allowed_capabilities`"),
+        "{refused}"
+    );
+
+    // Accepted: nothing privileged.
+    let accepted = host.call_json(
+        "validate",
+        &validation_request("CREATE", pod(false, "nginx:1.27"), Json::Null),
+    );
+    assert_eq!(accepted, json!({"accepted": true}));
+
+    // Rejected: a privileged container, under pss.baseline.privileged; the
+    // warn policy's finding rides along as a warning.
+    let rejected = host.call_json(
+        "validate",
+        &validation_request("CREATE", pod(true, "nginx:latest"), Json::Null),
+    );
+    assert_eq!(rejected["accepted"], json!(false), "{rejected}");
+    assert_eq!(rejected["code"], json!(403));
+    let message = rejected["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("denied by rampart: pss.baseline.privileged: "),
+        "{message}"
+    );
+    assert!(message.contains("app"), "{message}");
+    assert_eq!(
+        rejected["warnings"],
+        json!(["example.no_latest: container app uses nginx:latest"])
+    );
+    assert!(rejected.get("mutated_object").is_none());
+
+    // Warnings only: accepted, with the warning.
+    let warned = host.call_json(
+        "validate",
+        &validation_request(
+            "UPDATE",
+            pod(false, "nginx:latest"),
+            pod(false, "nginx:1.27"),
+        ),
+    );
+    assert_eq!(
+        warned,
+        json!({"accepted": true, "warnings": ["example.no_latest: container app uses nginx:latest"]})
+    );
+
+    // DELETE: no object, nothing to judge.
+    let deleted = host.call_json(
+        "validate",
+        &validation_request("DELETE", Json::Null, pod(true, "nginx:1.27")),
+    );
+    assert_eq!(deleted, json!({"accepted": true}));
+
+    // Protocol errors go through __guest_error; the instance stays usable.
+    let error = host.call("validate", b"not json").unwrap_err();
+    assert!(error.contains("not JSON"), "{error}");
+    let error = host.call("mutate", b"{}").unwrap_err();
+    assert!(error.contains("no operation `mutate`"), "{error}");
+    assert_eq!(
+        host.call_json(
+            "validate",
+            &validation_request("CREATE", pod(false, "nginx:1.27"), Json::Null)
+        ),
+        json!({"accepted": true})
+    );
+    assert!(host.store.data().logs.is_empty());
+}
+
+#[test]
+fn kubewarden_module_shape() {
+    let wasm = kubewarden_bundle();
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let imports: Vec<(String, String)> = module
+        .imports()
+        .map(|import| (import.module().to_owned(), import.name().to_owned()))
+        .collect();
+    assert!(!imports.is_empty());
+    assert!(
+        imports.iter().all(|(module, _)| module == "wapc"),
+        "{imports:?}"
+    );
+    let exports: Vec<&str> = module.exports().map(|export| export.name()).collect();
+    assert!(exports.contains(&"__guest_call"), "{exports:?}");
+    assert!(exports.contains(&"memory"), "{exports:?}");
+    assert!(
+        !exports
+            .iter()
+            .any(|name| name.starts_with("rampart_") && *name != "rampart_policy_slot")
+    );
+
+    // The plain ABI stays import-free.
+    let plain = Module::new(&engine, rampart_bundle::GUEST).unwrap();
+    assert_eq!(plain.imports().count(), 0);
+
+    // Kubewarden's metadata, as `kwctl annotate` would write it.
+    let metadata = wasmparser::Parser::new(0)
+        .parse_all(&wasm)
+        .find_map(|payload| match payload.unwrap() {
+            wasmparser::Payload::CustomSection(reader)
+                if reader.name() == rampart_bundle::KUBEWARDEN_METADATA_SECTION =>
+            {
+                Some(serde_json::from_slice::<Json>(reader.data()).unwrap())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(metadata["protocolVersion"], json!("v1"));
+    assert_eq!(metadata["executionMode"], json!("kubewarden-wapc"));
+    assert_eq!(metadata["mutating"], json!(false));
+
+    // The policies read back as from a plain bundle; the plain host refuses
+    // the module with a clear message.
+    let (read, _) = rampart_bundle::policies(&wasm).unwrap();
+    assert_eq!(read, set());
+    let error = Bundle::load(&wasm).err().unwrap().to_string();
+    assert!(error.contains("Kubewarden"), "{error}");
+}
+
+#[test]
+fn bare_kubewarden_guest_refuses_settings() {
+    let mut host = WapcHost::new(rampart_bundle::GUEST_KUBEWARDEN);
+    let answer = host.call_json("validate_settings", &json!({}));
+    assert_eq!(answer["valid"], json!(false));
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds no policies"),
+        "{answer}"
+    );
+    let error = host
+        .call(
+            "validate",
+            validation_request("CREATE", pod(false, "nginx"), Json::Null)
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap_err();
+    assert!(error.contains("holds no policies"), "{error}");
+}
