@@ -69,7 +69,12 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<InputProb
             .file_name()
             .and_then(|name| name.to_str())
             .is_some_and(|name| name.starts_with('.'));
-        if hidden {
+        // A configuration file beside the manifests is not a manifest.
+        let configuration = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| crate::config::FILE_NAMES.contains(&name));
+        if hidden || configuration {
             continue;
         }
         if path.is_dir() {

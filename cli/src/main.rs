@@ -88,7 +88,23 @@ pub mod exit {
     pub const INCOMPLETE: u8 = 2;
 }
 
+/// Writing to a closed pipe (`rampart list | head`) ends the process quietly,
+/// as it does for every Unix tool, instead of failing on the next print.
+#[cfg(unix)]
+#[allow(unsafe_code, reason = "restoring the default SIGPIPE action is a libc call")]
+fn restore_broken_pipe_behaviour() {
+    // SAFETY: `signal` with SIG_DFL installs no handler and touches no Rust state;
+    // it runs first thing in main, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_broken_pipe_behaviour() {}
+
 fn main() -> ExitCode {
+    restore_broken_pipe_behaviour();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

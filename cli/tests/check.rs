@@ -230,3 +230,24 @@ fn explain_shows_the_values_that_decided_each_finding() {
     let report: serde_json::Value = serde_json::from_str(&stdout(&plain)).unwrap();
     assert!(report["findings"][0].get("explanation").is_none(), "only with --explain");
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["check", "--set", "all", "--format", "json", "manifests"])
+        .current_dir(fixtures())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+}
+
+#[test]
+fn configuration_files_are_not_manifests() {
+    let output = rampart(&["check", "--no-config", "--set", "pss-baseline", "--format", "json", "configured"], None);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["errors"], serde_json::json!([]), "rampart.yaml is skipped when walking directories");
+}
