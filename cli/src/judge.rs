@@ -122,7 +122,8 @@ impl<'l> Judge<'l> {
                 return;
             }
         };
-        let mut explanations: Vec<Vec<(String, serde_json::Value)>> = vec![Vec::new(); evaluation.findings.len()];
+        let mut explanations: Vec<Vec<(String, serde_json::Value)>> =
+            vec![Vec::new(); evaluation.findings.len()];
         for explanation in evaluation.explanations {
             if let Some(slot) = explanations.get_mut(explanation.finding) {
                 *slot = explanation.values;

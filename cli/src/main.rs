@@ -91,7 +91,10 @@ pub mod exit {
 /// Writing to a closed pipe (`rampart list | head`) ends the process quietly,
 /// as it does for every Unix tool, instead of failing on the next print.
 #[cfg(unix)]
-#[allow(unsafe_code, reason = "restoring the default SIGPIPE action is a libc call")]
+#[allow(
+    unsafe_code,
+    reason = "restoring the default SIGPIPE action is a libc call"
+)]
 fn restore_broken_pipe_behaviour() {
     // SAFETY: `signal` with SIG_DFL installs no handler and touches no Rust state;
     // it runs first thing in main, before any thread starts.

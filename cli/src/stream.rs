@@ -384,7 +384,9 @@ impl Cutter<'_> {
                 continue;
             }
             if self.json_lines.is_none() {
-                let text = buffer.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(&buffer);
+                let text = buffer
+                    .strip_prefix("\u{FEFF}".as_bytes())
+                    .unwrap_or(&buffer);
                 self.json_lines = Some(text.first() == Some(&b'{'));
             }
             while let Some(cut) = self.find_cut(&buffer, &mut scanned) {
@@ -410,7 +412,10 @@ impl Cutter<'_> {
         let mut position = (*scanned).max(PART_BYTES);
         // Start at a line start: the first line start at or after `position`.
         if position > 0 && buffer.get(position - 1) != Some(&b'\n') {
-            let next = buffer.get(position..)?.iter().position(|&byte| byte == b'\n')?;
+            let next = buffer
+                .get(position..)?
+                .iter()
+                .position(|&byte| byte == b'\n')?;
             position += next + 1;
         }
         loop {

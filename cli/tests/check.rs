@@ -222,13 +222,41 @@ fn the_standard_library_tests_pass() {
 
 #[test]
 fn explain_shows_the_values_that_decided_each_finding() {
-    let output = rampart(&["check", "--set", "pss-baseline", "--explain", "--format", "json", "manifests/deployment.yaml"], None);
+    let output = rampart(
+        &[
+            "check",
+            "--set",
+            "pss-baseline",
+            "--explain",
+            "--format",
+            "json",
+            "manifests/deployment.yaml",
+        ],
+        None,
+    );
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let explanation = &report["findings"][0]["explanation"];
-    assert_eq!(explanation, &serde_json::json!([["c.securityContext.privileged", true]]), "{report:#}");
-    let plain = rampart(&["check", "--set", "pss-baseline", "--format", "json", "manifests/deployment.yaml"], None);
+    assert_eq!(
+        explanation,
+        &serde_json::json!([["c.securityContext.privileged", true]]),
+        "{report:#}"
+    );
+    let plain = rampart(
+        &[
+            "check",
+            "--set",
+            "pss-baseline",
+            "--format",
+            "json",
+            "manifests/deployment.yaml",
+        ],
+        None,
+    );
     let report: serde_json::Value = serde_json::from_str(&stdout(&plain)).unwrap();
-    assert!(report["findings"][0].get("explanation").is_none(), "only with --explain");
+    assert!(
+        report["findings"][0].get("explanation").is_none(),
+        "only with --explain"
+    );
 }
 
 #[test]
@@ -247,7 +275,22 @@ fn a_closed_pipe_is_not_a_panic() {
 
 #[test]
 fn configuration_files_are_not_manifests() {
-    let output = rampart(&["check", "--no-config", "--set", "pss-baseline", "--format", "json", "configured"], None);
+    let output = rampart(
+        &[
+            "check",
+            "--no-config",
+            "--set",
+            "pss-baseline",
+            "--format",
+            "json",
+            "configured",
+        ],
+        None,
+    );
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(report["errors"], serde_json::json!([]), "rampart.yaml is skipped when walking directories");
+    assert_eq!(
+        report["errors"],
+        serde_json::json!([]),
+        "rampart.yaml is skipped when walking directories"
+    );
 }

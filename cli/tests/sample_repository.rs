@@ -2,7 +2,12 @@
 //! `rampart.yaml`, the recommended set, cross-resource policies, an exception.
 //! The JSON report is a reviewed snapshot.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests"
+)]
 
 use std::path::Path;
 use std::process::Command;
@@ -15,8 +20,16 @@ fn the_sample_repository_report() {
         .current_dir(&repository)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["summary"]["suppressed"], 1, "the cart exception applies");
+    assert_eq!(
+        report["summary"]["suppressed"], 1,
+        "the cart exception applies"
+    );
     insta::assert_json_snapshot!(report);
 }

@@ -75,7 +75,11 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
         let _ = writeln!(out, "      {}", finding.message);
         let _ = writeln!(out, "      {}", style.dim(&finding.resource.describe()));
         for (expression, value) in &finding.explanation {
-            let _ = writeln!(out, "      {} {expression} = {value}", style.help("because"));
+            let _ = writeln!(
+                out,
+                "      {} {expression} = {value}",
+                style.help("because")
+            );
         }
         if let Some(text) = texts.get(&finding.file) {
             let line = finding.line as usize;

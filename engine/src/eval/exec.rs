@@ -70,7 +70,10 @@ impl<'v> Run<'v> {
 
     pub(super) fn execute(&mut self) -> Result<(Vec<Finding>, Vec<Explanation>), String> {
         self.statements(&self.policy.body)?;
-        Ok((std::mem::take(&mut self.findings), std::mem::take(&mut self.explanations)))
+        Ok((
+            std::mem::take(&mut self.findings),
+            std::mem::take(&mut self.explanations),
+        ))
     }
 
     fn statements(&mut self, statements: &'v [Stmt]) -> Result<(), String> {

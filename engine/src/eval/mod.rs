@@ -149,10 +149,12 @@ impl<'p> Evaluator<'p> {
         match run.execute() {
             Ok((findings, explanations)) => {
                 evaluation.findings.extend(findings);
-                evaluation.explanations.extend(explanations.into_iter().map(|mut explanation| {
-                    explanation.finding += first;
-                    explanation
-                }));
+                evaluation
+                    .explanations
+                    .extend(explanations.into_iter().map(|mut explanation| {
+                        explanation.finding += first;
+                        explanation
+                    }));
             }
             Err(message) => evaluation.errors.push(EvalError {
                 policy: policy.id.clone(),

@@ -267,7 +267,10 @@ impl Compiler<'_, '_> {
                     .collect::<Vec<_>>()
                     .join(" ");
                 let (expr, _) = self.expression(operand);
-                if !explain.iter().any(|(known, _): &(String, _)| *known == text) {
+                if !explain
+                    .iter()
+                    .any(|(known, _): &(String, _)| *known == text)
+                {
                     explain.push((text, expr));
                 }
             }
@@ -437,7 +440,9 @@ fn deciding_operands<'e>(expression: &'e Expression, operands: &mut Vec<&'e Expr
             deciding_operands(left, operands);
             deciding_operands(right, operands);
         }
-        ExpressionKind::Unary(rampart_engine::ir::UnaryOp::Not, operand) => deciding_operands(operand, operands),
+        ExpressionKind::Unary(rampart_engine::ir::UnaryOp::Not, operand) => {
+            deciding_operands(operand, operands)
+        }
         ExpressionKind::Binary(_, left, right) => {
             add(left);
             add(right);
