@@ -54,14 +54,13 @@ impl Style {
 /// The frame around `line`:`column` (1-based) of `text`: two lines before,
 /// the line itself marked, and a caret line under `width` characters.
 pub fn code_frame(
-    text: &str,
+    lines: &[&str],
     line: usize,
     column: usize,
     width: usize,
     style: Style,
     indent: &str,
 ) -> String {
-    let lines: Vec<&str> = text.lines().collect();
     if line == 0 || line > lines.len() {
         return String::new();
     }
@@ -99,8 +98,8 @@ pub fn code_frame(
 
 /// How many characters the token at `column` of `line` spans: a YAML key up
 /// to its colon, or a scalar up to the end of the line.
-pub fn token_width(text: &str, line: usize, column: usize) -> usize {
-    let Some(content) = text.lines().nth(line.saturating_sub(1)) else {
+pub fn token_width(lines: &[&str], line: usize, column: usize) -> usize {
+    let Some(content) = lines.get(line.saturating_sub(1)) else {
         return 1;
     };
     let rest: String = content.chars().skip(column.saturating_sub(1)).collect();

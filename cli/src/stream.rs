@@ -1,5 +1,5 @@
 //! The fast path of `rampart check`: files are read incrementally and cut
-//! at document boundaries into parts of about 1 MiB; a reader thread fills a
+//! at document boundaries into parts of about 256 KiB; a reader thread fills a
 //! bounded queue of parts, and the parts are parsed, judged and dropped on
 //! every core. Only the located findings are kept, so memory stays flat
 //! however many manifests come in (the text is kept only when the report
@@ -21,11 +21,12 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Files larger than this are split into parts of about this size.
-const PART_BYTES: usize = 1 << 20;
+/// Files larger than twice this are split into parts of about this size:
+/// small enough that the documents of the parts in flight stay a few MiB.
+const PART_BYTES: usize = 256 << 10;
 
 /// How much is read from a file at a time.
-const READ_BYTES: usize = 256 << 10;
+const READ_BYTES: usize = 128 << 10;
 
 /// One file as read: its name and, when asked for, its text (for code frames).
 pub struct ReadFile {
@@ -157,6 +158,14 @@ pub fn check(
         }
     }
     let mut judged = judge.start();
+    // One allocation of the right size rather than doubling: with 100,000
+    // manifests the findings are the largest thing held.
+    judged.findings.reserve_exact(
+        outcomes
+            .iter()
+            .map(|outcome| outcome.judged.findings.len())
+            .sum(),
+    );
     // Document indices are per part; shift them by the documents of the
     // earlier parts of the same file. A file that failed part-way through
     // contributes nothing but its failure, as if it had not been read.
@@ -463,5 +472,70 @@ impl Cutter<'_> {
         // if they all died, and then nothing more can be judged anyway.
         let _ = self.sender.send(part);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cuts `text` (written to a file) and returns the parts.
+    fn cut(text: &str, tag: &str) -> Vec<Part> {
+        let path =
+            std::env::temp_dir().join(format!("rampart-stream-{}-{tag}.txt", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let (sender, receiver) = sync_channel::<Part>(1024);
+        let (files, _) = read_all(std::slice::from_ref(&path), &sender, true, false);
+        drop(sender);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].failure.is_none());
+        assert_eq!(files[0].text, text);
+        receiver.iter().collect()
+    }
+
+    fn check_parts(text: &str, parts: &[Part], starts_part: impl Fn(&str) -> bool) {
+        assert!(parts.len() > 1, "{} parts", parts.len());
+        let joined: String = parts.iter().map(|part| part.text.as_str()).collect();
+        assert_eq!(joined, text);
+        let mut lines = 0u32;
+        for (index, part) in parts.iter().enumerate() {
+            assert_eq!(part.sequence, index);
+            assert_eq!(part.inner, index > 0);
+            assert_eq!(part.line_offset, lines);
+            if index > 0 {
+                assert!(starts_part(&part.text), "part {index} starts mid-document");
+            }
+            if index + 1 < parts.len() {
+                assert!(part.text.len() >= PART_BYTES);
+            }
+            lines += part.text.matches('\n').count() as u32;
+        }
+    }
+
+    #[test]
+    fn yaml_is_cut_at_document_starts() {
+        let document =
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    a: \"---\"\n";
+        let text: String = (0..40_000).map(|_| format!("---\n{document}")).collect();
+        let parts = cut(&text, "yaml");
+        check_parts(&text, &parts, |part| part.starts_with("---\n"));
+    }
+
+    #[test]
+    fn json_lines_are_cut_at_line_starts() {
+        let line = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"}}\n";
+        let text = line.repeat(40_000);
+        let parts = cut(&text, "jsonl");
+        check_parts(&text, &parts, |part| part.starts_with('{'));
+    }
+
+    #[test]
+    fn small_files_stay_whole() {
+        let text = "---\na: 1\n".repeat(1000);
+        let parts = cut(&text, "small");
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].text, text);
+        assert_eq!(cut("", "empty").len(), 1);
     }
 }

@@ -24,6 +24,7 @@ pub fn diagnostic(diagnostic: &Diagnostic, text: Option<&str>, style: Style) -> 
         diagnostic.start.column
     );
     if let Some(text) = text {
+        let lines: Vec<&str> = text.lines().collect();
         let width = if diagnostic.end.line == diagnostic.start.line {
             diagnostic
                 .end
@@ -34,7 +35,7 @@ pub fn diagnostic(diagnostic: &Diagnostic, text: Option<&str>, style: Style) -> 
             1
         };
         out.push_str(&code_frame(
-            text,
+            &lines,
             diagnostic.start.line,
             diagnostic.start.column,
             width,
@@ -50,6 +51,12 @@ pub fn diagnostic(diagnostic: &Diagnostic, text: Option<&str>, style: Style) -> 
 
 /// Renders the whole report.
 pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> String {
+    // Split every text into lines once: a large file with many findings
+    // would otherwise be split again for each code frame.
+    let texts: HashMap<&str, Vec<&str>> = texts
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.lines().collect()))
+        .collect();
     let mut out = String::new();
     let mut current_file: Option<&str> = None;
     for finding in &report.findings {
@@ -81,14 +88,14 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
                 style.help("because")
             );
         }
-        if let Some(text) = texts.get(&finding.file) {
+        if let Some(lines) = texts.get(finding.file.as_str()) {
             let line = finding.line as usize;
             let column = finding.column as usize;
             out.push_str(&code_frame(
-                text,
+                lines,
                 line,
                 column,
-                token_width(text, line, column),
+                token_width(lines, line, column),
                 style,
                 "    ",
             ));
@@ -99,7 +106,7 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
             out.push('\n');
         }
         for error in &report.errors {
-            out.push_str(&render_error(error, texts, style));
+            out.push_str(&render_error(error, &texts, style));
         }
     }
     for warning in &report.warnings {
@@ -122,7 +129,7 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
     out
 }
 
-fn render_error(error: &ReportError, texts: &HashMap<String, &str>, style: Style) -> String {
+fn render_error(error: &ReportError, texts: &HashMap<&str, Vec<&str>>, style: Style) -> String {
     let mut out = String::new();
     let code = error
         .code
@@ -141,7 +148,7 @@ fn render_error(error: &ReportError, texts: &HashMap<String, &str>, style: Style
         _ => error.file.clone(),
     };
     let _ = writeln!(out, "  {} {location}", style.gutter("-->"));
-    if let (Some(line), Some(text)) = (error.line, texts.get(&error.file)) {
+    if let (Some(line), Some(text)) = (error.line, texts.get(error.file.as_str())) {
         let column = error.column.unwrap_or(1) as usize;
         let width = error
             .end_column
