@@ -314,6 +314,7 @@ fn read_all(
     let mut files = Vec::with_capacity(paths.len());
     let mut sequence = 0usize;
     let mut read_time = Duration::ZERO;
+    let mut progress = Progress::new(paths);
     for (index, path) in paths.iter().enumerate() {
         let name: Arc<str> = inputs::display_name(path).into();
         let mut file = ReadFile {
@@ -331,6 +332,7 @@ fn read_all(
             parts_sent: 0,
             line_offset: 0,
             json_lines: None,
+            progress: &mut progress,
         };
         if let Err(error) = cutter.read(path, timed, &mut read_time) {
             file.failure = Some(format!("cannot read file: {error}"));
@@ -338,7 +340,61 @@ fn read_all(
         }
         files.push(file);
     }
+    progress.finish();
     (files, read_time)
+}
+
+/// A progress line on a terminal's stderr for long runs: the reader runs at
+/// most a few parts ahead of the workers, so bytes read track the work done.
+struct Progress {
+    enabled: bool,
+    total: u64,
+    done: u64,
+    shown: Option<Instant>,
+}
+
+impl Progress {
+    /// Inputs smaller than this finish before a progress line would help.
+    const WORTH_SHOWING: u64 = 16 << 20;
+
+    fn new(paths: &[PathBuf]) -> Progress {
+        let total = paths
+            .iter()
+            .filter_map(|path| std::fs::metadata(path).ok())
+            .map(|metadata| metadata.len())
+            .sum();
+        Progress {
+            enabled: std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && total >= Self::WORTH_SHOWING,
+            total,
+            done: 0,
+            shown: None,
+        }
+    }
+
+    fn advance(&mut self, bytes: usize) {
+        self.done += bytes as u64;
+        if !self.enabled
+            || self
+                .shown
+                .is_some_and(|shown| shown.elapsed() < Duration::from_millis(200))
+        {
+            return;
+        }
+        self.shown = Some(Instant::now());
+        let percent = self.done.saturating_mul(100) / self.total.max(1);
+        eprint!(
+            "\rchecking: {percent:>3}% ({} of {} MB)",
+            self.done >> 20,
+            self.total >> 20
+        );
+    }
+
+    fn finish(&self) {
+        if self.enabled && self.shown.is_some() {
+            eprint!("\r\x1b[K");
+        }
+    }
 }
 
 /// Cuts one file into parts as it is read.
@@ -353,6 +409,7 @@ struct Cutter<'c> {
     line_offset: u32,
     /// Whether the file is JSON lines (it starts with `{`), once known.
     json_lines: Option<bool>,
+    progress: &'c mut Progress,
 }
 
 impl Cutter<'_> {
@@ -388,6 +445,7 @@ impl Cutter<'_> {
             if read == 0 {
                 break;
             }
+            self.progress.advance(read);
             if buffer.len() < 2 * PART_BYTES && self.parts_sent == 0 {
                 // Small files stay whole.
                 continue;
