@@ -16,9 +16,8 @@
 //! packagers that build the guest apart).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const TARGET: &str = "wasm32-unknown-unknown";
+use rampart_build_support::TARGET;
 const PROFILE: &str = "rampart-guest";
 
 /// A variant: the prebuilt-module variable, the cargo features, the file
@@ -96,65 +95,14 @@ fn build_guest(
             Err(error) => return Err(format!("cannot remove `{}`: {error}", stale.display())),
         }
     }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(workspace.join("engine/guest/Cargo.toml"))
-        .args([
-            "--lib",
-            "--target",
-            TARGET,
-            "--profile",
-            PROFILE,
-            "--locked",
-        ])
-        .arg("--target-dir")
-        .arg(&target_dir);
-    if let Some(features) = features {
-        command.args(["--features", features]);
+    rampart_build_support::WasmBuild {
+        manifest: &workspace.join("engine/guest/Cargo.toml"),
+        target_dir: &target_dir,
+        profile: PROFILE,
+        features,
+        description: "the Wasm guest",
     }
-    for setting in [
-        "inherits = \"release\"",
-        "opt-level = \"z\"",
-        "lto = true",
-        "codegen-units = 1",
-        "panic = \"abort\"",
-        "strip = true",
-        "debug = false",
-        "incremental = false",
-    ] {
-        command
-            .arg("--config")
-            .arg(format!("profile.{PROFILE}.{setting}"));
-    }
-    for variable in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_BUILD_RUSTC_WRAPPER",
-        "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_MANIFEST_PATH",
-        "CARGO_MANIFEST_DIR",
-    ] {
-        command.env_remove(variable);
-    }
-    let status = command
-        .status()
-        .map_err(|error| format!("cannot run cargo to build the Wasm guest: {error}"))?;
-    if !status.success() {
-        return Err(format!(
-            "building the Wasm guest{} failed ({status}); is the `{TARGET}` target installed (`rustup target add {TARGET}`)?",
-            features.map_or_else(String::new, |features| format!(" (features: {features})"))
-        ));
-    }
+    .run()?;
     std::fs::copy(&built, destination)
         .map_err(|error| format!("cannot copy `{}`: {error}", built.display()))?;
     Ok(())

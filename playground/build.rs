@@ -13,9 +13,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "rampart-playground";
 /// The module's name in the page (`app.js` fetches it by this name).
 const MODULE: &str = "rampart_playground.wasm";
@@ -99,65 +97,15 @@ fn build_module(
         );
     }
     let target_dir = out_dir.join("wasm-target");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .arg("build")
-        .arg("--manifest-path")
-        .arg(manifest_dir.join("wasm/Cargo.toml"))
-        .args([
-            "--lib",
-            "--target",
-            TARGET,
-            "--profile",
-            PROFILE,
-            "--locked",
-        ])
-        .arg("--target-dir")
-        .arg(&target_dir);
-    for setting in [
-        "inherits = \"release\"",
-        "opt-level = \"z\"",
-        "lto = true",
-        "codegen-units = 1",
-        "panic = \"abort\"",
-        "strip = true",
-        "debug = false",
-        "incremental = false",
-    ] {
-        command
-            .arg("--config")
-            .arg(format!("profile.{PROFILE}.{setting}"));
-    }
-    for variable in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_BUILD_RUSTC_WRAPPER",
-        "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_MANIFEST_PATH",
-        "CARGO_MANIFEST_DIR",
-    ] {
-        command.env_remove(variable);
-    }
-    let status = command
-        .status()
-        .map_err(|error| format!("cannot run cargo to build the playground module: {error}"))?;
-    if !status.success() {
-        return Err(format!(
-            "building the playground module failed ({status}); is the `{TARGET}` target installed (`rustup target add {TARGET}`)?"
-        ));
-    }
-    let built = target_dir
-        .join(TARGET)
-        .join(PROFILE)
-        .join("rampart_playground_wasm.wasm");
+    let build = rampart_build_support::WasmBuild {
+        manifest: &manifest_dir.join("wasm/Cargo.toml"),
+        target_dir: &target_dir,
+        profile: PROFILE,
+        features: None,
+        description: "the playground module",
+    };
+    build.run()?;
+    let built = build.output("rampart_playground_wasm.wasm");
     std::fs::copy(&built, destination)
         .map_err(|error| format!("cannot copy `{}`: {error}", built.display()))?;
     Ok(())
