@@ -147,7 +147,9 @@ fn render_error(error: &ReportError, texts: &HashMap<&str, Vec<&str>>, style: St
         (Some(line), None) => format!("{}:{line}", error.file),
         _ => error.file.clone(),
     };
-    let _ = writeln!(out, "  {} {location}", style.gutter("-->"));
+    if !location.is_empty() {
+        let _ = writeln!(out, "  {} {location}", style.gutter("-->"));
+    }
     if let (Some(line), Some(text)) = (error.line, texts.get(error.file.as_str())) {
         let column = error.column.unwrap_or(1) as usize;
         let width = error
