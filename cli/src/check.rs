@@ -142,7 +142,8 @@ pub fn run(arguments: CheckArguments) -> u8 {
     let mut read_files = Vec::new();
     let mut timings = None;
     let mut report = if streaming {
-        let keep_text = arguments.format == Format::Human;
+        // Code frames (human) and SARIF fixes need the files' text.
+        let keep_text = matches!(arguments.format, Format::Human | Format::Sarif);
         let (report, files, phases) = stream::check(&loaded, &files, &options, threads, keep_text);
         read_files = files;
         timings = Some(phases);
@@ -205,7 +206,16 @@ pub fn run(arguments: CheckArguments) -> u8 {
             }
             report::human::render(&report, &texts, style)
         }
-        Format::Sarif => report::sarif::render(&report, &loaded.set),
+        Format::Sarif => {
+            let mut texts: HashMap<String, &str> = HashMap::new();
+            for input in &inputs {
+                texts.insert(input.name.clone(), &input.text);
+            }
+            for file in &read_files {
+                texts.insert(file.name.clone(), &file.text);
+            }
+            report::sarif::render_with_sources(&report, &loaded.set, &texts)
+        }
         Format::Junit => report::junit::render(&report, &report::junit::resources_of(&inputs)),
         Format::PolicyReport => report::policy_report::render(&report),
         Format::Github => report::github::render(&report),

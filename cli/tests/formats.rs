@@ -72,6 +72,17 @@ fn sarif_is_valid_and_lists_every_policy_that_ran() {
     );
     let results = run["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
+    // The YAML finding's fix is an exact replacement of `true` by `false`.
+    let yaml_fix = results
+        .iter()
+        .find(|result| {
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                == "manifests/deployment.yaml"
+        })
+        .map(|result| &result["fixes"][0]["artifactChanges"][0]["replacements"][0])
+        .unwrap();
+    assert_eq!(yaml_fix["insertedContent"]["text"], "false");
+    assert_eq!(yaml_fix["deletedRegion"]["startLine"], 13);
     for result in results {
         let index = usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap();
         assert_eq!(rules[index]["id"], result["ruleId"]);

@@ -7,6 +7,7 @@ pub mod human;
 pub mod junit;
 pub mod policy_report;
 pub mod sarif;
+mod sarif_fix;
 #[cfg(test)]
 mod sarif_tests;
 pub mod xml;

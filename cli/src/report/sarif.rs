@@ -28,7 +28,18 @@ const SOURCE_ROOT: &str = "%SRCROOT%";
 const FINGERPRINT_KEY: &str = "rampartFinding/v1";
 
 /// Renders the report as a SARIF log, pretty-printed, ending in a newline.
+#[cfg(test)]
 pub fn render(report: &Report, policies: &PolicySet) -> String {
+    render_with_sources(report, policies, &HashMap::new())
+}
+
+/// Renders the report; findings in files whose text is in `texts` get SARIF
+/// `fixes` with exact replacements.
+pub fn render_with_sources(
+    report: &Report,
+    policies: &PolicySet,
+    texts: &HashMap<String, &str>,
+) -> String {
     let rule_indexes: HashMap<&str, usize> = policies
         .policies
         .iter()
@@ -39,7 +50,21 @@ pub fn render(report: &Report, policies: &PolicySet) -> String {
     let results: Vec<Value> = report
         .findings
         .iter()
-        .map(|finding| result(finding, rule_indexes.get(finding.policy.as_str()).copied()))
+        .map(|finding| {
+            let mut value = result(finding, rule_indexes.get(finding.policy.as_str()).copied());
+            let fix = texts.get(&finding.file).and_then(|text| {
+                super::sarif_fix::fix_of(
+                    finding,
+                    text,
+                    artifact_location(&finding.file),
+                    describe_patch(&finding.fix),
+                )
+            });
+            if let (Some(fix), Value::Object(members)) = (fix, &mut value) {
+                members.insert("fixes".into(), json!([fix]));
+            }
+            value
+        })
         .collect();
     // Warnings (an unused exception, say) are worth showing but leave the
     // run successful.
@@ -183,9 +208,9 @@ fn result(finding: &ReportFinding, rule_index: Option<usize>) -> Value {
     properties.insert("resource".into(), json!(finding.resource));
     properties.insert("document".into(), json!(finding.document));
     properties.insert("path".into(), json!(finding.path));
-    // SARIF `fixes` must carry `artifactChanges` with exact text regions, and
-    // the report only knows where a finding is, not the span of the text a
-    // patch replaces; so the patch travels in the property bag instead.
+    // The patch also travels in the property bag: SARIF `fixes` (added by
+    // `render_with_sources` when the file's text is at hand) need exact text
+    // regions, which a consumer of the bare patch does not.
     if !finding.fix.is_empty() {
         properties.insert("fix".into(), json!(describe_patch(&finding.fix)));
         properties.insert("fixPatch".into(), json!(finding.fix));
