@@ -216,7 +216,13 @@ pub fn run(arguments: CheckArguments) -> u8 {
             }
             report::sarif::render_with_sources(&report, &loaded.set, &texts)
         }
-        Format::Junit => report::junit::render(&report, &report::junit::resources_of(&inputs)),
+        Format::Junit => {
+            if report.matched.is_empty() {
+                report::junit::render(&report, &report::junit::resources_of(&inputs))
+            } else {
+                report::junit::render(&report, &report.matched)
+            }
+        }
         Format::PolicyReport => report::policy_report::render(&report),
         Format::Github => report::github::render(&report),
     };
@@ -327,7 +333,7 @@ pub fn evaluate_with(
             inventory.add(resource.value);
         }
     }
-    let judge = Judge::new(loaded);
+    let judge = Judge::new(loaded).recording_matches();
     let mut judged = judge.start();
     for (input, resources) in inputs.iter().zip(&per_file) {
         for resource in resources {
@@ -340,12 +346,33 @@ pub fn evaluate_with(
             judge.judge(&input.name, resource, outcome, (0, 0), &mut judged);
         }
     }
+    report.matched = matched_by_file(std::mem::take(&mut judged.matched));
     report.warnings = judge.exception_warnings(&judged.exception_used);
     report.summary.resources = judged.resources;
     report.summary.suppressed = judged.suppressed;
     report.findings = judged.findings;
     report.errors.extend(judged.errors);
     report
+}
+
+/// Groups the recorded matches by file, in the order the files came.
+fn matched_by_file(
+    matched: Vec<(String, usize, report::ResourceIdentity, Vec<String>)>,
+) -> Vec<report::junit::FileResources> {
+    let mut files: Vec<report::junit::FileResources> = Vec::new();
+    for (file, document, identity, policies) in matched {
+        if files.last().is_none_or(|last| last.file != file) {
+            files.push(report::junit::FileResources {
+                file: file.clone(),
+                ..Default::default()
+            });
+        }
+        if let Some(last) = files.last_mut() {
+            last.resources.push((document, identity));
+            last.matched.push(policies);
+        }
+    }
+    files
 }
 
 /// Finds and reads the configuration file, unless told not to.

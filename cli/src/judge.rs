@@ -21,6 +21,9 @@ pub struct Judged {
     pub exception_used: Vec<bool>,
     /// Resources judged.
     pub resources: usize,
+    /// Per resource judged: file, document, identity and the policies that
+    /// matched it (only when the judge records them).
+    pub matched: Vec<(String, usize, ResourceIdentity, Vec<String>)>,
 }
 
 impl Judged {
@@ -30,6 +33,7 @@ impl Judged {
         self.errors.extend(other.errors);
         self.suppressed += other.suppressed;
         self.resources += other.resources;
+        self.matched.extend(other.matched);
         if self.exception_used.len() < other.exception_used.len() {
             self.exception_used
                 .resize(other.exception_used.len(), false);
@@ -46,6 +50,7 @@ pub struct Judge<'l> {
     exceptions: &'l [Exception],
     allow_annotations: bool,
     today: (i64, u32, u32),
+    record_matched: bool,
 }
 
 impl<'l> Judge<'l> {
@@ -63,7 +68,15 @@ impl<'l> Judge<'l> {
                 .as_ref()
                 .is_some_and(|config| config.allow_annotation_exemptions),
             today: config::today(),
+            record_matched: false,
         }
+    }
+
+    /// Also records which policies matched each resource (JUnit needs it;
+    /// the streaming path does not keep it).
+    pub fn recording_matches(mut self) -> Judge<'l> {
+        self.record_matched = true;
+        self
     }
 
     /// An empty result with room for every exception.
@@ -122,6 +135,14 @@ impl<'l> Judge<'l> {
                 return;
             }
         };
+        if self.record_matched {
+            out.matched.push((
+                file.to_owned(),
+                document,
+                identity.clone(),
+                evaluation.matched.clone(),
+            ));
+        }
         let mut explanations: Vec<Vec<(String, serde_json::Value)>> =
             vec![Vec::new(); evaluation.findings.len()];
         for explanation in evaluation.explanations {

@@ -216,6 +216,16 @@ fn resources() -> Vec<FileResources> {
                 (0, web()),
                 (1, identity("v1", "Service", Some("shop"), "web")),
             ],
+            // The Deployment was judged by one more policy, which passed;
+            // the Service by none (its matches are unknown: one clean case).
+            matched: vec![
+                vec![
+                    "test.pods.privileged".to_owned(),
+                    "test.pods.image_tag".to_owned(),
+                    "test.pods.probes".to_owned(),
+                ],
+                Vec::new(),
+            ],
         },
         FileResources {
             file: ROLES_FILE.to_owned(),
@@ -228,10 +238,12 @@ fn resources() -> Vec<FileResources> {
                     "admin-ish",
                 ),
             )],
+            matched: Vec::new(),
         },
         FileResources {
             file: "deploy/broken.yaml".to_owned(),
             resources: Vec::new(),
+            matched: Vec::new(),
         },
     ]
 }

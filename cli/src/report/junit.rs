@@ -26,6 +26,9 @@ pub struct FileResources {
     pub file: String,
     /// Each resource with the index of the document holding it.
     pub resources: Vec<(usize, ResourceIdentity)>,
+    /// For each resource (same order), the policies that matched it, when
+    /// known: each becomes a test case, passed or failed.
+    pub matched: Vec<Vec<String>>,
 }
 
 /// Lists the resources of every input file, as the check judged them.
@@ -48,6 +51,7 @@ pub fn resources_of(inputs: &[InputFile]) -> Vec<FileResources> {
             FileResources {
                 file: input.name.clone(),
                 resources,
+                matched: Vec::new(),
             }
         })
         .collect()
@@ -100,12 +104,13 @@ pub fn render(report: &Report, files: &[FileResources]) -> String {
     let mut suites: Vec<TestSuite> = Vec::new();
     for file in files {
         let mut cases = Vec::new();
-        for (document, identity) in &file.resources {
+        for (position, (document, identity)) in file.resources.iter().enumerate() {
             let candidates = by_document
                 .get(&(file.file.as_str(), *document))
                 .map_or(&[][..], Vec::as_slice);
             let mine = claim(candidates, &mut used, report, identity);
-            cases.extend(resource_cases(&file.file, identity, &mine, report));
+            let matched = file.matched.get(position).map_or(&[][..], Vec::as_slice);
+            cases.extend(resource_cases(&file.file, identity, &mine, matched, report));
         }
         suites.push(TestSuite {
             name: file.file.clone(),
@@ -121,7 +126,7 @@ pub fn render(report: &Report, files: &[FileResources]) -> String {
             .get(&(finding.file.as_str(), finding.document))
             .map_or(&[][..], Vec::as_slice);
         let mine = claim(candidates, &mut used, report, &finding.resource);
-        let cases = resource_cases(&finding.file, &finding.resource, &mine, report);
+        let cases = resource_cases(&finding.file, &finding.resource, &mine, &[], report);
         suite_for(&mut suites, &finding.file).cases.extend(cases);
     }
     for error in &report.errors {
@@ -182,10 +187,18 @@ fn resource_cases(
     file: &str,
     identity: &ResourceIdentity,
     findings: &[usize],
+    matched: &[String],
     report: &Report,
 ) -> Vec<TestCase> {
     let class_name = identity.describe();
-    if findings.is_empty() {
+    let passed = |policy: &str| TestCase {
+        name: policy.to_owned(),
+        class_name: class_name.clone(),
+        file: file.to_owned(),
+        line: None,
+        outcome: Outcome::Passed { output: None },
+    };
+    if findings.is_empty() && matched.is_empty() {
         return vec![TestCase {
             name: CLEAN_TEST_NAME.to_owned(),
             class_name,
@@ -201,17 +214,25 @@ fn resource_cases(
             policies.push(policy);
         }
     }
-    policies
-        .into_iter()
+    let mut cases: Vec<TestCase> = policies
+        .iter()
         .map(|policy| {
             let group: Vec<&ReportFinding> = findings
                 .iter()
                 .map(|&index| &report.findings[index])
-                .filter(|finding| finding.policy == policy)
+                .filter(|finding| finding.policy == *policy)
                 .collect();
             policy_case(policy, &class_name, file, &group)
         })
-        .collect()
+        .collect();
+    // Every policy that judged the resource and found nothing is a passed case.
+    cases.extend(
+        matched
+            .iter()
+            .filter(|policy| !policies.contains(&policy.as_str()))
+            .map(|policy| passed(policy)),
+    );
+    cases
 }
 
 fn policy_case(policy: &str, class_name: &str, file: &str, group: &[&ReportFinding]) -> TestCase {

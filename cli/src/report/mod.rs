@@ -33,6 +33,10 @@ pub struct Report {
     /// or unused exception, for instance).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<ReportError>,
+    /// Which policies matched each resource, by file (for JUnit); filled only
+    /// on the path that keeps every resource.
+    #[serde(skip)]
+    pub matched: Vec<junit::FileResources>,
 }
 
 /// Counts of a report.
