@@ -136,8 +136,9 @@ pub fn run(arguments: CheckArguments) -> u8 {
         .max(1);
     // Streaming needs every policy to judge a resource on its own, and a
     // report format that needs no more than the findings.
-    let streaming =
-        bundle.is_none() && !loaded.set.uses_inventory() && arguments.format != Format::Junit;
+    let streaming = bundle.is_none()
+        && !loaded.set.uses_inventory()
+        && !matches!(arguments.format, Format::Junit | Format::PolicyReport);
     let mut inputs = Vec::new();
     let mut read_files = Vec::new();
     let mut timings = None;

@@ -422,3 +422,21 @@ fn github_commands_escape_data_and_properties() {
     ));
     assert!(audit.ends_with("100%25: sure,%0Asecond line"));
 }
+
+#[test]
+fn policy_reports_list_passing_policies_when_matches_are_known() {
+    let mut with_matches = report();
+    with_matches.matched = resources();
+    let yaml = policy_report::render(&with_matches);
+    // test.pods.probes matched the Deployment and found nothing: one pass.
+    assert!(
+        yaml.contains("    pass: 1\n") || yaml.contains("  pass: 1\n"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains(
+            "policy: \"test.pods.probes\"\n    rule: \"test.pods.probes\"\n    result: \"pass\""
+        ),
+        "{yaml}"
+    );
+}

@@ -4,8 +4,9 @@
 //!
 //! A resource written without `metadata.namespace` counts as cluster-scoped:
 //! the manifest does not say which namespace `kubectl apply` would use.
-//! The report does not say which policies matched without finding anything,
-//! so `summary.pass` stays 0 and no `pass` results are written.
+//! When the report knows which policies matched each resource
+//! ([`Report::matched`]), every matching policy that found nothing there is
+//! a `pass` result; otherwise only findings and errors are written.
 
 use super::{Report, ReportError, ReportFinding};
 use rampart_engine::Action;
@@ -29,6 +30,34 @@ pub fn render(report: &Report) -> String {
                 .or_default()
                 .push(finding_result(finding)),
             None => cluster_results.push(finding_result(finding)),
+        }
+    }
+    // What failed, looked up per (policy, file, resource) so that listing the
+    // passes stays linear in the resources.
+    let failed: std::collections::HashSet<(&str, &str, String)> = report
+        .findings
+        .iter()
+        .map(|finding| {
+            (
+                finding.policy.as_str(),
+                finding.file.as_str(),
+                resource_key(&finding.resource),
+            )
+        })
+        .collect();
+    for file in &report.matched {
+        for ((_, identity), policies) in file.resources.iter().zip(&file.matched) {
+            let key = resource_key(identity);
+            for policy in policies {
+                if failed.contains(&(policy.as_str(), file.file.as_str(), key.clone())) {
+                    continue;
+                }
+                let entry = pass_result(policy, identity);
+                match identity.namespace.as_deref() {
+                    Some(namespace) => by_namespace.entry(namespace).or_default().push(entry),
+                    None => cluster_results.push(entry),
+                }
+            }
         }
     }
     // Errors name a file, not a resource, so they cannot be put in a
@@ -79,6 +108,38 @@ fn policy_report(kind: &str, metadata: Value, results: Vec<Value>) -> Value {
         },
         "results": results,
     })
+}
+
+fn resource_key(resource: &super::ResourceIdentity) -> String {
+    format!(
+        "{}\u{0}{}\u{0}{}\u{0}{}",
+        resource.api_version,
+        resource.kind,
+        resource.namespace.as_deref().unwrap_or_default(),
+        resource.name
+    )
+}
+
+/// A policy that judged a resource and found nothing.
+fn pass_result(policy: &str, resource: &super::ResourceIdentity) -> Value {
+    let mut reference = Map::new();
+    reference.insert("apiVersion".into(), json!(resource.api_version));
+    reference.insert("kind".into(), json!(resource.kind));
+    reference.insert("name".into(), json!(resource.name));
+    if let Some(namespace) = &resource.namespace {
+        reference.insert("namespace".into(), json!(namespace));
+    }
+    let mut entry = Map::new();
+    entry.insert("policy".into(), json!(policy));
+    entry.insert("rule".into(), json!(policy));
+    entry.insert("result".into(), json!("pass"));
+    if let Some((category, _)) = policy.rsplit_once('.') {
+        entry.insert("category".into(), json!(category));
+    }
+    entry.insert("scored".into(), json!(true));
+    entry.insert("source".into(), json!("rampart"));
+    entry.insert("resources".into(), json!([reference]));
+    Value::Object(entry)
 }
 
 /// Deny is `fail`; warn and audit, which let the resource in, are `warn`.
