@@ -124,8 +124,10 @@ impl<'p> Evaluator<'p> {
     /// Runs every policy that matches the resource.
     pub fn evaluate(&self, subject: &Subject<'_>) -> Evaluation {
         let mut evaluation = Evaluation::default();
+        // What every policy's matcher asks of the resource, read once.
+        let facts = ResourceFacts::of(subject.resource);
         for policy in &self.set.policies {
-            self.evaluate_policy(policy, subject, &mut evaluation);
+            self.evaluate_policy_with(policy, subject, &facts, &mut evaluation);
         }
         evaluation
     }
@@ -137,10 +139,21 @@ impl<'p> Evaluator<'p> {
         subject: &Subject<'_>,
         evaluation: &mut Evaluation,
     ) {
+        let facts = ResourceFacts::of(subject.resource);
+        self.evaluate_policy_with(policy, subject, &facts, evaluation);
+    }
+
+    fn evaluate_policy_with(
+        &self,
+        policy: &Policy,
+        subject: &Subject<'_>,
+        facts: &ResourceFacts<'_>,
+        evaluation: &mut Evaluation,
+    ) {
         if !policy.applies_at(self.options.version) {
             return;
         }
-        let Some(pod_path) = match_resource(&policy.matcher, subject.resource) else {
+        let Some(pod_path) = match_resource(&policy.matcher, facts) else {
             return;
         };
         evaluation.matched.push(policy.id.clone());
@@ -176,28 +189,49 @@ impl<'p> Evaluator<'p> {
     }
 }
 
+/// What matchers read of a resource: its kind, group, namespace and labels.
+struct ResourceFacts<'r> {
+    kind: &'r str,
+    group: &'r str,
+    namespace: &'r str,
+    labels: Option<&'r serde_json::Map<String, Json>>,
+}
+
+impl<'r> ResourceFacts<'r> {
+    fn of(resource: &'r Json) -> ResourceFacts<'r> {
+        let text = |value: Option<&'r Json>| value.and_then(Json::as_str);
+        let metadata = resource.get("metadata");
+        ResourceFacts {
+            kind: text(resource.get("kind")).unwrap_or_default(),
+            group: text(resource.get("apiVersion"))
+                .map(|api_version| api_version.rsplit_once('/').map_or("", |(group, _)| group))
+                .unwrap_or_default(),
+            // A manifest without a namespace is applied to the default one.
+            namespace: text(metadata.and_then(|metadata| metadata.get("namespace")))
+                .unwrap_or("default"),
+            labels: metadata
+                .and_then(|metadata| metadata.get("labels"))
+                .and_then(Json::as_object),
+        }
+    }
+}
+
 /// Whether the matcher selects the resource. `Some(path)` when it does, with
 /// the path of the pod template (`Some(None)` when the policy is not about pods).
-fn match_resource(matcher: &Matcher, resource: &Json) -> Option<Option<&'static [&'static str]>> {
-    let kind = resource
-        .get("kind")
-        .and_then(Json::as_str)
-        .unwrap_or_default();
+fn match_resource(
+    matcher: &Matcher,
+    facts: &ResourceFacts<'_>,
+) -> Option<Option<&'static [&'static str]>> {
     let pod_path = match &matcher.scope {
         Scope::All => None,
-        Scope::Pods => Some(workload::pod_template_path(kind)?),
+        Scope::Pods => Some(workload::pod_template_path(facts.kind)?),
         Scope::Kinds(kinds) => {
-            let group = resource
-                .get("apiVersion")
-                .and_then(Json::as_str)
-                .map(|api_version| api_version.rsplit_once('/').map_or("", |(group, _)| group))
-                .unwrap_or_default();
             let selected = kinds.iter().any(|selector| {
-                selector.kind == kind
+                selector.kind == facts.kind
                     && selector
                         .group
                         .as_deref()
-                        .is_none_or(|wanted| wanted == group)
+                        .is_none_or(|wanted| wanted == facts.group)
             });
             if !selected {
                 return None;
@@ -205,30 +239,22 @@ fn match_resource(matcher: &Matcher, resource: &Json) -> Option<Option<&'static 
             None
         }
     };
-    let metadata = resource.get("metadata");
-    if !matcher.namespaces.is_empty() || !matcher.exclude_namespaces.is_empty() {
-        let namespace = metadata
-            .and_then(|metadata| metadata.get("namespace"))
-            .and_then(Json::as_str)
-            .unwrap_or("default");
-        let any_glob = |patterns: &[String]| {
-            patterns
-                .iter()
-                .any(|pattern| glob::matches(pattern, namespace))
-        };
-        if !matcher.namespaces.is_empty() && !any_glob(&matcher.namespaces) {
-            return None;
-        }
-        if any_glob(&matcher.exclude_namespaces) {
-            return None;
-        }
+    let namespace = facts.namespace;
+    let any_glob = |patterns: &[String]| {
+        patterns
+            .iter()
+            .any(|pattern| glob::matches(pattern, namespace))
+    };
+    if !matcher.namespaces.is_empty() && !any_glob(&matcher.namespaces) {
+        return None;
+    }
+    if any_glob(&matcher.exclude_namespaces) {
+        return None;
     }
     if !matcher.labels.is_empty() || !matcher.exclude_labels.is_empty() {
-        let labels = metadata
-            .and_then(|metadata| metadata.get("labels"))
-            .and_then(Json::as_object);
         let carries = |(key, value): &(String, String)| {
-            labels
+            facts
+                .labels
                 .and_then(|labels| labels.get(key))
                 .and_then(Json::as_str)
                 .is_some_and(|actual| value == "*" || actual == value)
