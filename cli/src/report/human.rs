@@ -59,7 +59,23 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
         .collect();
     let mut out = String::new();
     let mut current_file: Option<&str> = None;
+    // Within a file, read top to bottom: by line and column (the sort is
+    // stable, so findings at one place keep the policy order). Files keep
+    // the order they were given in.
+    let mut file_order: HashMap<&str, usize> = HashMap::new();
     for finding in &report.findings {
+        let next = file_order.len();
+        file_order.entry(finding.file.as_str()).or_insert(next);
+    }
+    let mut findings: Vec<&super::ReportFinding> = report.findings.iter().collect();
+    findings.sort_by_key(|finding| {
+        (
+            file_order.get(finding.file.as_str()).copied(),
+            finding.line,
+            finding.column,
+        )
+    });
+    for finding in findings {
         if current_file != Some(finding.file.as_str()) {
             if current_file.is_some() {
                 out.push('\n');
