@@ -1,1 +1,39 @@
 //! Shared helpers for the workspace integration tests.
+
+use rampart_engine::PolicySet;
+use rampart_engine::helpers::glob;
+
+/// The standard library compiled (tests and all), or every error message.
+pub fn compile_standard_library() -> Result<rampart_lang::Compilation, String> {
+    let sources: Vec<rampart_lang::Source> = rampart_stdlib::sources()
+        .map(|(name, text)| rampart_lang::Source {
+            name,
+            text: text.to_owned(),
+        })
+        .collect();
+    let compilation = rampart_lang::compile(&sources);
+    let errors: Vec<String> = compilation
+        .diagnostics
+        .iter()
+        .filter(|diagnostic| diagnostic.level == rampart_lang::Level::Error)
+        .map(|diagnostic| format!("{diagnostic:?}"))
+        .collect();
+    if errors.is_empty() {
+        Ok(compilation)
+    } else {
+        Err(format!(
+            "the standard library does not compile:\n{}",
+            errors.join("\n")
+        ))
+    }
+}
+
+/// The standard library's policy set.
+pub fn standard_library() -> Result<PolicySet, String> {
+    compile_standard_library().map(|compilation| compilation.set)
+}
+
+/// Whether a set's pattern (`*` matches any run of characters) names `id`.
+pub fn in_set(patterns: &[&str], id: &str) -> bool {
+    patterns.iter().any(|pattern| glob::matches(pattern, id))
+}

@@ -96,42 +96,6 @@ fn read_index(root: &Path) -> Vec<Fixture> {
         .collect()
 }
 
-/// Whether `id` matches a set's pattern (`*` matches any run of characters).
-fn glob(pattern: &str, id: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == id,
-        Some((prefix, rest)) => {
-            let Some(tail) = id.strip_prefix(prefix) else {
-                return false;
-            };
-            (0..=tail.len()).any(|start| tail.is_char_boundary(start) && glob(rest, &tail[start..]))
-        }
-    }
-}
-
-/// The standard library, compiled.
-fn standard_library() -> PolicySet {
-    let sources: Vec<rampart_lang::Source> = rampart_stdlib::sources()
-        .map(|(name, text)| rampart_lang::Source {
-            name,
-            text: text.to_owned(),
-        })
-        .collect();
-    let compilation = rampart_lang::compile(&sources);
-    let errors: Vec<String> = compilation
-        .diagnostics
-        .iter()
-        .filter(|diagnostic| diagnostic.level == rampart_lang::Level::Error)
-        .map(|diagnostic| format!("{diagnostic:?}"))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "the standard library does not compile:\n{}",
-        errors.join("\n")
-    );
-    compilation.set
-}
-
 /// The policies of the named standard-library set.
 fn select(library: &PolicySet, set_name: &str) -> PolicySet {
     let set = rampart_stdlib::set(set_name).unwrap_or_else(|| panic!("no set `{set_name}`"));
@@ -139,7 +103,7 @@ fn select(library: &PolicySet, set_name: &str) -> PolicySet {
         policies: library
             .policies
             .iter()
-            .filter(|policy| set.include.iter().any(|pattern| glob(pattern, &policy.id)))
+            .filter(|policy| rampart_tests::in_set(set.include, &policy.id))
             .cloned()
             .collect(),
         ..library.clone()
@@ -241,7 +205,7 @@ fn pss_policies_agree_with_upstream_fixtures() {
         return;
     }
     let fixtures = read_index(&root);
-    let library = standard_library();
+    let library = rampart_tests::standard_library().unwrap_or_else(|error| panic!("{error}"));
     let baseline = select(&library, "pss-baseline");
     let restricted = select(&library, "pss-restricted");
     assert!(

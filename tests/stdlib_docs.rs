@@ -38,44 +38,9 @@ fn docs_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/stdlib.md")
 }
 
-/// Whether `id` matches a set's pattern (`*` matches any run of characters).
-fn glob(pattern: &str, id: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == id,
-        Some((prefix, rest)) => {
-            let Some(tail) = id.strip_prefix(prefix) else {
-                return false;
-            };
-            (0..=tail.len()).any(|start| tail.is_char_boundary(start) && glob(rest, &tail[start..]))
-        }
-    }
-}
-
-fn standard_library() -> PolicySet {
-    let sources: Vec<rampart_lang::Source> = rampart_stdlib::sources()
-        .map(|(name, text)| rampart_lang::Source {
-            name,
-            text: text.to_owned(),
-        })
-        .collect();
-    let compilation = rampart_lang::compile(&sources);
-    let errors: Vec<String> = compilation
-        .diagnostics
-        .iter()
-        .filter(|diagnostic| diagnostic.level == rampart_lang::Level::Error)
-        .map(|diagnostic| format!("{diagnostic:?}"))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "the standard library does not compile:\n{}",
-        errors.join("\n")
-    );
-    compilation.set
-}
-
 fn sets_of(policy: &Policy) -> Vec<&'static PolicySetDefinition> {
     SETS.iter()
-        .filter(|set| set.include.iter().any(|pattern| glob(pattern, &policy.id)))
+        .filter(|set| rampart_tests::in_set(set.include, &policy.id))
         .collect()
 }
 
@@ -244,7 +209,7 @@ fn render(library: &PolicySet) -> String {
     for set in SETS {
         let count = policies
             .iter()
-            .filter(|policy| set.include.iter().any(|pattern| glob(pattern, &policy.id)))
+            .filter(|policy| rampart_tests::in_set(set.include, &policy.id))
             .count();
         let patterns: Vec<String> = set
             .include
@@ -304,7 +269,8 @@ fn render(library: &PolicySet) -> String {
 
 #[test]
 fn stdlib_reference_is_up_to_date() {
-    let generated = render(&standard_library());
+    let generated =
+        render(&rampart_tests::standard_library().unwrap_or_else(|error| panic!("{error}")));
     let path = docs_path();
     if std::env::var_os("UPDATE_DOCS").is_some_and(|value| value == "1") {
         std::fs::write(&path, &generated)

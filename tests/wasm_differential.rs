@@ -16,21 +16,6 @@ use rampart_lang::compile::TestResource;
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
 
-fn stdlib() -> rampart_lang::Compilation {
-    let sources: Vec<rampart_lang::Source> = rampart_stdlib::sources()
-        .map(|(name, text)| rampart_lang::Source {
-            name,
-            text: text.to_owned(),
-        })
-        .collect();
-    let compilation = rampart_lang::compile(&sources);
-    assert!(
-        !compilation.has_errors(),
-        "the standard library does not compile"
-    );
-    compilation
-}
-
 /// The native findings and errors, in the bundle's JSON shape.
 fn native(set: &PolicySet, version: KubeVersion, resource: &Json) -> (Json, Json) {
     let evaluator = Evaluator::new(
@@ -129,7 +114,8 @@ fn test_resources(compilation: &rampart_lang::Compilation) -> Vec<(String, Json)
 
 #[test]
 fn stdlib_test_resources_judge_the_same_natively_and_in_wasm() {
-    let compilation = stdlib();
+    let compilation =
+        rampart_tests::compile_standard_library().unwrap_or_else(|error| panic!("{error}"));
     let resources = test_resources(&compilation);
     assert!(
         resources.len() > 50,
@@ -175,7 +161,8 @@ fn conformance_corpus_judges_the_same_natively_and_in_wasm() {
         eprintln!("skipped: {} is absent", root.display());
         return;
     }
-    let compilation = stdlib();
+    let compilation =
+        rampart_tests::compile_standard_library().unwrap_or_else(|error| panic!("{error}"));
     let bytes = rampart_bundle::build(&compilation.set, None).unwrap();
     let mut bundle = Bundle::load(&bytes).unwrap();
     let mut files = Vec::new();
@@ -258,7 +245,8 @@ fn generated() -> Vec<(String, Json)> {
 
 #[test]
 fn generated_manifests_judge_the_same_natively_and_in_wasm() {
-    let compilation = stdlib();
+    let compilation =
+        rampart_tests::compile_standard_library().unwrap_or_else(|error| panic!("{error}"));
     let bytes = rampart_bundle::build(&compilation.set, None).unwrap();
     let mut bundle = Bundle::load(&bytes).unwrap();
     let resources = generated();
