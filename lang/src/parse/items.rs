@@ -128,18 +128,9 @@ fn param(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> ParamDecl {
         }
     }
     let mut parts = parts.into_iter();
-    let param_name = parts
-        .next()
-        .map(|part| name(&part))
-        .unwrap_or_else(empty_name);
-    let ty = parts
-        .next()
-        .map(type_expr)
-        .unwrap_or_else(|| TypeExpr::Named(empty_name()));
-    let default = parts
-        .next()
-        .map(|part| expression(part, reporter))
-        .unwrap_or_else(null_expression);
+    let param_name = next_name(&mut parts);
+    let ty = next_type(&mut parts);
+    let default = next_expression(&mut parts, reporter);
     ParamDecl {
         name: param_name,
         ty,
@@ -254,14 +245,8 @@ pub(super) fn statement(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Op
     let kind = match pair.as_rule() {
         Rule::let_stmt => {
             let mut parts = pair.into_inner();
-            let let_name = parts
-                .next()
-                .map(|part| name(&part))
-                .unwrap_or_else(empty_name);
-            let value = parts
-                .next()
-                .map(|part| expression(part, reporter))
-                .unwrap_or_else(null_expression);
+            let let_name = next_name(&mut parts);
+            let value = next_expression(&mut parts, reporter);
             StatementKind::Let {
                 name: let_name,
                 value,
@@ -270,10 +255,7 @@ pub(super) fn statement(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Op
         Rule::for_stmt => {
             let mut parts = pair.into_inner();
             let binding = parts.next().map(binding).unwrap_or_else(empty_binding);
-            let collection = parts
-                .next()
-                .map(|part| expression(part, reporter))
-                .unwrap_or_else(null_expression);
+            let collection = next_expression(&mut parts, reporter);
             let body = parts
                 .next()
                 .map(|part| block(part, reporter))
@@ -286,10 +268,7 @@ pub(super) fn statement(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Op
         }
         Rule::if_stmt => {
             let mut parts = pair.into_inner();
-            let condition = parts
-                .next()
-                .map(|part| expression(part, reporter))
-                .unwrap_or_else(null_expression);
+            let condition = next_expression(&mut parts, reporter);
             let then = parts
                 .next()
                 .map(|part| block(part, reporter))
@@ -397,10 +376,7 @@ fn rule(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> RuleDecl {
 pub(super) fn path_decl(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> PathDecl {
     let span = span_of(&pair);
     let mut parts = pair.into_inner();
-    let root = parts
-        .next()
-        .map(|part| name(&part))
-        .unwrap_or_else(empty_name);
+    let root = next_name(&mut parts);
     let steps = parts
         .filter_map(|step| {
             let rule = step.as_rule();
@@ -431,14 +407,8 @@ fn function(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> FunctionDecl {
             Rule::ident => declaration.name = name(&part),
             Rule::function_param => {
                 let mut sides = part.into_inner();
-                let param_name = sides
-                    .next()
-                    .map(|side| name(&side))
-                    .unwrap_or_else(empty_name);
-                let ty = sides
-                    .next()
-                    .map(type_expr)
-                    .unwrap_or_else(|| TypeExpr::Named(empty_name()));
+                let param_name = next_name(&mut sides);
+                let ty = next_type(&mut sides);
                 declaration.params.push((param_name, ty));
             }
             Rule::type_expr => declaration.result = Some(type_expr(part)),
@@ -496,24 +466,15 @@ fn test(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> TestDecl {
                         if kind.is_some() {
                             inner.next();
                         }
-                        let object = inner
-                            .next()
-                            .map(|value| expression(value, reporter))
-                            .unwrap_or_else(null_expression);
+                        let object = next_expression(&mut inner, reporter);
                         declaration.given.push(Given::Object(kind, object));
                     }
                 }
             }
             Rule::test_param => {
                 let mut sides = part.into_inner();
-                let param_name = sides
-                    .next()
-                    .map(|side| name(&side))
-                    .unwrap_or_else(empty_name);
-                let value = sides
-                    .next()
-                    .map(|side| expression(side, reporter))
-                    .unwrap_or_else(null_expression);
+                let param_name = next_name(&mut sides);
+                let value = next_expression(&mut sides, reporter);
                 declaration.params.push((param_name, value));
             }
             Rule::test_version => {
@@ -549,6 +510,34 @@ fn test(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> TestDecl {
         }
     }
     declaration
+}
+
+/// The next pair as a name; an empty one where the grammar guarantees a
+/// pair but the tree lacks it (kept total: parsing never panics).
+fn next_name<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>) -> Name {
+    pairs
+        .next()
+        .map(|pair| name(&pair))
+        .unwrap_or_else(empty_name)
+}
+
+/// The next pair as an expression, `null` where it is missing.
+fn next_expression<'i>(
+    pairs: &mut impl Iterator<Item = Pair<'i, Rule>>,
+    reporter: &mut Reporter<'_>,
+) -> Expression {
+    pairs
+        .next()
+        .map(|pair| expression(pair, reporter))
+        .unwrap_or_else(null_expression)
+}
+
+/// The next pair as a written type, an empty name where it is missing.
+fn next_type<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>) -> TypeExpr {
+    pairs
+        .next()
+        .map(type_expr)
+        .unwrap_or_else(|| TypeExpr::Named(empty_name()))
 }
 
 fn empty_name() -> Name {
