@@ -1,6 +1,6 @@
 //! Running one policy body on one resource: statements, rules and findings.
 
-use super::location::{Location, Segment};
+use super::location::{Location, Places, Segment};
 use super::{Budget, Evaluator, Subject, fix};
 use crate::finding::{Explanation, Finding};
 use crate::ir::{Action, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart};
@@ -12,6 +12,16 @@ use std::cell::Cell;
 /// recursion, so this only guards a hand-made or corrupted IR.
 const MAXIMUM_CALL_DEPTH: u32 = 64;
 
+/// The vectors a run works in, handed from one policy's run to the next so
+/// that evaluating a resource allocates them once.
+#[derive(Default)]
+pub(super) struct Frame<'v> {
+    slots: Vec<Value<'v>>,
+    locations: Vec<Option<Location>>,
+    places: Option<Places<'v>>,
+    located: Vec<Location>,
+}
+
 /// The state of one policy's evaluation on one resource.
 pub(super) struct Run<'v> {
     pub(super) evaluator: &'v Evaluator<'v>,
@@ -22,10 +32,13 @@ pub(super) struct Run<'v> {
     pub(super) budget: Budget,
     pub(super) slots: Vec<Value<'v>>,
     pub(super) locations: Vec<Option<Location>>,
+    pub(super) places: Places<'v>,
     /// Locations of the enclosing located loop variables, innermost last: a
     /// rule without `at` points at the innermost one.
     located: Vec<Location>,
     pub(super) call_depth: u32,
+    /// The policy's constant lets, by slot ([`super::constants`]).
+    constants: &'v [Option<Json>],
     findings: Vec<Finding>,
     explanations: Vec<Explanation>,
 }
@@ -36,20 +49,35 @@ impl<'v> Run<'v> {
         policy: &'v Policy,
         subject: &Subject<'v>,
         pod_path: Option<&'static [&'static str]>,
+        constants: &'v [Option<Json>],
+        frame: Frame<'v>,
     ) -> Run<'v> {
+        let Frame {
+            mut slots,
+            mut locations,
+            places,
+            mut located,
+        } = frame;
+        let mut places = places.unwrap_or_else(Places::new);
+        places.clear();
         let (pod_value, pod_location) = match pod_path {
             Some(path) => {
                 let mut value = Value::from_json(subject.resource);
-                let mut location = Location::root();
+                let mut location = places.root();
                 for step in path {
                     value = value.field(step);
-                    location = location.member((*step).into());
+                    location = places.member(location, step);
                 }
                 (value, Some(location))
             }
             None => (Value::Null, None),
         };
-        let slots = policy.slots as usize;
+        let count = policy.slots as usize;
+        slots.clear();
+        slots.resize(count, Value::Null);
+        locations.clear();
+        locations.resize(count, None);
+        located.clear();
         Run {
             evaluator,
             policy,
@@ -59,12 +87,24 @@ impl<'v> Run<'v> {
             budget: Budget {
                 remaining: Cell::new(evaluator.options.step_budget),
             },
-            slots: vec![Value::Null; slots],
-            locations: vec![None; slots],
-            located: Vec::new(),
+            slots,
+            locations,
+            places,
+            located,
             call_depth: 0,
+            constants,
             findings: Vec::new(),
             explanations: Vec::new(),
+        }
+    }
+
+    /// The vectors, for the next run.
+    pub(super) fn into_frame(self) -> Frame<'v> {
+        Frame {
+            slots: self.slots,
+            locations: self.locations,
+            places: Some(self.places),
+            located: self.located,
         }
     }
 
@@ -81,6 +121,10 @@ impl<'v> Run<'v> {
             self.budget.spend()?;
             match statement {
                 Stmt::Let { slot, value } => {
+                    if let Some(Some(constant)) = self.constants.get(*slot as usize) {
+                        self.bind(*slot, Value::from_json(constant), None);
+                        continue;
+                    }
                     let (value, location) = self.eval_located(value)?;
                     self.bind(*slot, value, location);
                 }
@@ -95,8 +139,8 @@ impl<'v> Run<'v> {
                             run.bind(*key_slot, key, None);
                         }
                         let located = location.is_some();
-                        if let Some(location) = &location {
-                            run.located.push(location.clone());
+                        if let Some(location) = location {
+                            run.located.push(location);
                         }
                         run.bind(*value_slot, value, location);
                         let outcome = run.statements(body);
@@ -140,7 +184,7 @@ impl<'v> Run<'v> {
             None => self
                 .located
                 .last()
-                .map(Location::segments)
+                .map(|location| self.places.segments(*location))
                 .unwrap_or_default(),
         };
         let message = self.render(&rule.message)?;
@@ -197,14 +241,14 @@ impl<'v> Run<'v> {
             PathRoot::Resource => Vec::new(),
             PathRoot::Pod => self
                 .pod_location
-                .as_ref()
-                .map(Location::segments)
+                .map(|location| self.places.segments(location))
                 .unwrap_or_default(),
             PathRoot::Slot(slot) => self
                 .locations
                 .get(*slot as usize)
-                .and_then(Option::as_ref)
-                .map(Location::segments)
+                .copied()
+                .flatten()
+                .map(|location| self.places.segments(location))
                 .unwrap_or_default(),
         };
         for step in &path.steps {

@@ -143,25 +143,25 @@ impl<'v> Run<'v> {
                 let slot = *slot as usize;
                 Ok((
                     self.slots.get(slot).cloned().unwrap_or(Value::Null),
-                    self.locations.get(slot).cloned().flatten(),
+                    self.locations.get(slot).copied().flatten(),
                 ))
             }
             Expr::Resource => {
                 self.budget.spend()?;
                 Ok((
                     Value::from_json(self.subject.resource),
-                    Some(Location::root()),
+                    Some(self.places.root()),
                 ))
             }
             Expr::Pod => {
                 self.budget.spend()?;
-                Ok((self.pod_value.clone(), self.pod_location.clone()))
+                Ok((self.pod_value.clone(), self.pod_location))
             }
             Expr::Field(base, name) => {
                 let (base, location) = self.eval_located(base)?;
                 Ok((
                     base.field(name),
-                    location.map(|location| location.member(name.clone())),
+                    location.map(|location| self.places.member(location, name)),
                 ))
             }
             Expr::Index(base, index) => {
@@ -169,11 +169,12 @@ impl<'v> Run<'v> {
                 let index = self.eval(index)?;
                 let location = match (&index, location) {
                     (Value::Int(position), Some(location)) if *position >= 0 => {
-                        Some(location.element(*position as usize))
+                        Some(self.places.element(location, *position as usize))
                     }
-                    (other, Some(location)) => {
-                        other.as_str().map(|key| location.member(key.into()))
-                    }
+                    (Value::Str(key), Some(location)) => Some(self.places.member(location, key)),
+                    (other, Some(location)) => other
+                        .as_str()
+                        .map(|key| self.places.computed_member(location, key.into())),
                     (_, None) => None,
                 };
                 Ok((base.index(&index), location))
@@ -202,12 +203,10 @@ impl<'v> Run<'v> {
     ) -> Result<(), String> {
         let (pod, location) = self.eval_located(pod)?;
         let spec = pod.field("spec");
-        let spec_location = location.map(|location| location.member("spec".into()));
+        let spec_location = location.map(|location| self.places.member(location, "spec"));
         let mut ordinal = 0i64;
         for list in CONTAINER_LISTS {
-            let list_location = spec_location
-                .as_ref()
-                .map(|location| location.member(list.into()));
+            let list_location = spec_location.map(|location| self.places.member(location, list));
             let (going_on, visited) =
                 self.iterate_value(spec.field(list), list_location, ordinal, visit)?;
             ordinal += visited;
@@ -233,7 +232,7 @@ impl<'v> Run<'v> {
                     self.budget.spend()?;
                     visited += 1;
                     let item_location =
-                        location.as_ref().map(|location| location.element(position));
+                        location.map(|location| self.places.element(location, position));
                     let key = Value::Int(first_ordinal + position as i64);
                     if !visit(self, key, Value::from_json(item), item_location)? {
                         return Ok((false, visited));
@@ -244,9 +243,8 @@ impl<'v> Run<'v> {
                 for (key, item) in members {
                     self.budget.spend()?;
                     visited += 1;
-                    let item_location = location
-                        .as_ref()
-                        .map(|location| location.member(key.as_str().into()));
+                    let item_location =
+                        location.map(|location| self.places.member(location, key.as_str()));
                     if !visit(self, Value::Str(key), Value::from_json(item), item_location)? {
                         return Ok((false, visited));
                     }

@@ -1,24 +1,19 @@
-//! Where a value sits in the resource, kept alongside loop variables so that a
-//! finding can name the JSON pointer of what it is about.
+//! Where a value sits in the resource, kept alongside loop variables and lets
+//! so that a finding can name the JSON pointer of what it is about.
 //!
-//! Locations are a linked list of shared nodes: binding a loop variable to the
-//! next element costs one small allocation, and the pointer string is only
-//! built when a finding is actually produced.
+//! Locations are nodes of a table that lives as long as one evaluation of a
+//! resource: a location is the index of its node, and a node names its parent
+//! and one step. Binding a loop variable to the next element pushes one node
+//! (no allocation once the table has grown), and member names are borrowed
+//! from the policy or the resource. The pointer string is only built when a
+//! finding is actually produced.
 
 use crate::finding::escape_pointer_token;
-use std::rc::Rc;
 use std::sync::Arc;
 
-/// A position in the resource.
-#[derive(Clone, Debug)]
-pub struct Location(Rc<Node>);
-
-#[derive(Debug)]
-enum Node {
-    Root,
-    Member(Location, Arc<str>),
-    Element(Location, usize),
-}
+/// A position in the resource: an index into [`Places`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Location(u32);
 
 /// One step of a location, from the root.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,46 +24,88 @@ pub enum Segment {
     Element(usize),
 }
 
-impl Location {
+#[derive(Debug)]
+enum Node<'v> {
+    Root,
+    Member(Location, &'v str),
+    /// A member whose name was computed (`x[key]` with a built string).
+    ComputedMember(Location, Arc<str>),
+    Element(Location, usize),
+}
+
+/// The table of locations of one evaluation.
+#[derive(Debug)]
+pub struct Places<'v> {
+    nodes: Vec<Node<'v>>,
+}
+
+impl<'v> Places<'v> {
+    /// A table holding only the root.
+    pub fn new() -> Places<'v> {
+        Places {
+            nodes: vec![Node::Root],
+        }
+    }
+
+    /// Forgets every location but the root.
+    pub fn clear(&mut self) {
+        self.nodes.truncate(1);
+    }
+
     /// The resource itself.
-    pub fn root() -> Location {
-        Location(Rc::new(Node::Root))
+    pub fn root(&self) -> Location {
+        Location(0)
     }
 
-    /// The member `name` of the object here.
-    pub fn member(&self, name: Arc<str>) -> Location {
-        Location(Rc::new(Node::Member(self.clone(), name)))
+    fn push(&mut self, node: Node<'v>) -> Location {
+        let index = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        if index == u32::MAX {
+            // Four billion places in one evaluation cannot happen within the
+            // step budget; point at the root rather than at a wrong node.
+            return Location(0);
+        }
+        self.nodes.push(node);
+        Location(index)
     }
 
-    /// The element `index` of the list here.
-    pub fn element(&self, index: usize) -> Location {
-        Location(Rc::new(Node::Element(self.clone(), index)))
+    /// The member `name` of the object at `parent`.
+    pub fn member(&mut self, parent: Location, name: &'v str) -> Location {
+        self.push(Node::Member(parent, name))
     }
 
-    /// The steps from the root to here.
-    pub fn segments(&self) -> Vec<Segment> {
+    /// The member `name` (a computed string) of the object at `parent`.
+    pub fn computed_member(&mut self, parent: Location, name: Arc<str>) -> Location {
+        self.push(Node::ComputedMember(parent, name))
+    }
+
+    /// The element `index` of the list at `parent`.
+    pub fn element(&mut self, parent: Location, index: usize) -> Location {
+        self.push(Node::Element(parent, index))
+    }
+
+    /// The steps from the root to `location`.
+    pub fn segments(&self, location: Location) -> Vec<Segment> {
         let mut segments = Vec::new();
-        let mut node = &self.0;
-        loop {
-            match &**node {
+        let mut index = location.0 as usize;
+        while let Some(node) = self.nodes.get(index) {
+            match node {
                 Node::Root => break,
                 Node::Member(parent, name) => {
-                    segments.push(Segment::Member(name.clone()));
-                    node = &parent.0;
+                    segments.push(Segment::Member((*name).into()));
+                    index = parent.0 as usize;
                 }
-                Node::Element(parent, index) => {
-                    segments.push(Segment::Element(*index));
-                    node = &parent.0;
+                Node::ComputedMember(parent, name) => {
+                    segments.push(Segment::Member(name.clone()));
+                    index = parent.0 as usize;
+                }
+                Node::Element(parent, position) => {
+                    segments.push(Segment::Element(*position));
+                    index = parent.0 as usize;
                 }
             }
         }
         segments.reverse();
         segments
-    }
-
-    /// The RFC 6901 pointer from the root to here.
-    pub fn pointer(&self) -> String {
-        pointer_of(&self.segments())
     }
 }
 

@@ -5,6 +5,7 @@
 //! reports that it ran out of budget) however large its input.
 
 mod builtins;
+mod constants;
 mod exec;
 mod expr;
 mod fix;
@@ -12,7 +13,7 @@ mod location;
 #[cfg(test)]
 mod tests;
 
-pub use location::{Location, Segment};
+pub use location::Segment;
 
 use crate::finding::{EvalError, Evaluation};
 use crate::helpers::glob;
@@ -104,16 +105,32 @@ pub struct Evaluator<'p> {
     set: &'p PolicySet,
     options: EvalOptions,
     regexes: RefCell<HashMap<String, Result<Regex, String>>>,
+    /// Each policy's constant lets, by policy position then slot.
+    constants: Vec<Vec<Option<Json>>>,
 }
 
 impl<'p> Evaluator<'p> {
     /// An evaluator for `set`.
     pub fn new(set: &'p PolicySet, options: EvalOptions) -> Evaluator<'p> {
-        Evaluator {
+        let mut evaluator = Evaluator {
             set,
             options,
             regexes: RefCell::new(HashMap::new()),
-        }
+            constants: Vec::new(),
+        };
+        let constants = set
+            .policies
+            .iter()
+            .map(|policy| {
+                if policy.applies_at(evaluator.options.version) {
+                    constants::of_policy(&evaluator, policy)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        evaluator.constants = constants;
+        evaluator
     }
 
     /// The policy set being run.
@@ -126,8 +143,17 @@ impl<'p> Evaluator<'p> {
         let mut evaluation = Evaluation::default();
         // What every policy's matcher asks of the resource, read once.
         let facts = ResourceFacts::of(subject.resource);
-        for policy in &self.set.policies {
-            self.evaluate_policy_with(policy, subject, &facts, &mut evaluation);
+        let mut frame = exec::Frame::default();
+        for (position, policy) in self.set.policies.iter().enumerate() {
+            let constants = self.constants.get(position).map_or(&[][..], Vec::as_slice);
+            self.evaluate_policy_with(
+                policy,
+                constants,
+                subject,
+                &facts,
+                &mut frame,
+                &mut evaluation,
+            );
         }
         evaluation
     }
@@ -140,14 +166,26 @@ impl<'p> Evaluator<'p> {
         evaluation: &mut Evaluation,
     ) {
         let facts = ResourceFacts::of(subject.resource);
-        self.evaluate_policy_with(policy, subject, &facts, evaluation);
+        // Constants are kept for the policies of this evaluator's set; any
+        // other policy computes its lets as it goes.
+        let constants = self
+            .set
+            .policies
+            .iter()
+            .position(|candidate| std::ptr::eq(candidate, policy))
+            .and_then(|position| self.constants.get(position))
+            .map_or(&[][..], Vec::as_slice);
+        let mut frame = exec::Frame::default();
+        self.evaluate_policy_with(policy, constants, subject, &facts, &mut frame, evaluation);
     }
 
-    fn evaluate_policy_with(
-        &self,
-        policy: &Policy,
-        subject: &Subject<'_>,
+    fn evaluate_policy_with<'v>(
+        &'v self,
+        policy: &'v Policy,
+        constants: &'v [Option<Json>],
+        subject: &Subject<'v>,
         facts: &ResourceFacts<'_>,
+        frame: &mut exec::Frame<'v>,
         evaluation: &mut Evaluation,
     ) {
         if !policy.applies_at(self.options.version) {
@@ -157,9 +195,18 @@ impl<'p> Evaluator<'p> {
             return;
         };
         evaluation.matched.push(policy.id.clone());
-        let mut run = exec::Run::new(self, policy, subject, pod_path);
+        let mut run = exec::Run::new(
+            self,
+            policy,
+            subject,
+            pod_path,
+            constants,
+            std::mem::take(frame),
+        );
         let first = evaluation.findings.len();
-        match run.execute() {
+        let outcome = run.execute();
+        *frame = run.into_frame();
+        match outcome {
             Ok((findings, explanations)) => {
                 evaluation.findings.extend(findings);
                 evaluation

@@ -214,3 +214,97 @@ fn null_semantics_of_operators() {
         json!(0.5),
     );
 }
+
+/// `let table = [...]`, `let safe = [e.name for e in table if
+/// version_at_least(e.since)]`, `let name = pod.metadata.name`,
+/// `let shown = name + safe[0]` and `let both = [x for x in safe if x != name]`.
+fn version_table_policy() -> Policy {
+    let table = Expr::Literal(json!([
+        {"name": "old", "since": "1.0"},
+        {"name": "new", "since": "1.27"}
+    ]));
+    let safe = Expr::Comprehension {
+        key_slot: None,
+        value_slot: 1,
+        collection: Box::new(Expr::Slot(0)),
+        filter: Some(Box::new(Expr::Call(
+            Builtin::VersionAtLeast,
+            vec![path(Expr::Slot(1), &["since"])],
+        ))),
+        map: Box::new(path(Expr::Slot(1), &["name"])),
+    };
+    let shown = Expr::Binary(
+        BinaryOp::Add,
+        Box::new(Expr::Slot(3)),
+        Box::new(Expr::Index(
+            Box::new(Expr::Slot(2)),
+            Box::new(Expr::Literal(json!(0))),
+        )),
+    );
+    let both = Expr::Comprehension {
+        key_slot: None,
+        value_slot: 6,
+        collection: Box::new(Expr::Slot(2)),
+        filter: Some(Box::new(Expr::Binary(
+            BinaryOp::NotEqual,
+            Box::new(Expr::Slot(6)),
+            Box::new(Expr::Slot(3)),
+        ))),
+        map: Box::new(Expr::Slot(6)),
+    };
+    policy(
+        vec![
+            Stmt::Let {
+                slot: 0,
+                value: table,
+            },
+            Stmt::Let {
+                slot: 2,
+                value: safe,
+            },
+            Stmt::Let {
+                slot: 3,
+                value: path(Expr::Pod, &["metadata", "name"]),
+            },
+            Stmt::Let {
+                slot: 4,
+                value: shown,
+            },
+            Stmt::Let {
+                slot: 5,
+                value: both,
+            },
+        ],
+        7,
+        Scope::Pods,
+    )
+}
+
+#[test]
+fn lets_that_read_no_resource_are_computed_once_at_the_evaluator_version() {
+    let policy = version_table_policy();
+    let set = PolicySet {
+        version: IR_VERSION,
+        policies: vec![],
+        functions: vec![],
+    };
+    for (version, safe) in [("1.26", json!(["old"])), ("1.27", json!(["old", "new"]))] {
+        let options = EvalOptions {
+            version: KubeVersion::parse(version).expect("version"),
+            ..EvalOptions::default()
+        };
+        let evaluator = Evaluator::new(&set, options);
+        let constants = super::constants::of_policy(&evaluator, &policy);
+        assert_eq!(constants[0], Some(policy_table()), "the table is constant");
+        assert_eq!(constants[2], Some(safe), "at {version}");
+        // Anything that reads the resource, directly or through another
+        // let, is left to each evaluation.
+        assert_eq!(constants[3], None);
+        assert_eq!(constants[4], None);
+        assert_eq!(constants[5], None);
+    }
+}
+
+fn policy_table() -> serde_json::Value {
+    json!([{"name": "old", "since": "1.0"}, {"name": "new", "since": "1.27"}])
+}

@@ -1,0 +1,149 @@
+//! Lets that do not depend on the resource, computed once per evaluator.
+//!
+//! Version tables are the common case: `let safe = [e.name for e in table if
+//! version_at_least(e.since)]` gives the same list for every resource judged
+//! at one version, yet building it took a fifth of the evaluation of the Pod
+//! Security Standards. A let is constant when its expression reads only
+//! literals, parameters, the Kubernetes version and other constant lets; it
+//! is then evaluated once, when the evaluator is made, and kept as JSON.
+
+use super::exec::{Frame, Run};
+use super::{Evaluator, Subject};
+use crate::ir::{Builtin, Expr, Policy, Stmt, TemplatePart};
+use crate::value::Value;
+use serde_json::Value as Json;
+
+/// What a constant let is evaluated against: nothing (it reads no resource).
+static NO_RESOURCE: Json = Json::Null;
+
+/// The value of each constant let of `policy`, by slot (`None` for the others).
+pub(super) fn of_policy(evaluator: &Evaluator<'_>, policy: &Policy) -> Vec<Option<Json>> {
+    let mut constant = vec![false; policy.slots as usize];
+    let mut lets = Vec::new();
+    find_constant_lets(&policy.body, &mut constant, &mut lets);
+    let mut values: Vec<Option<Json>> = vec![None; policy.slots as usize];
+    if lets.is_empty() {
+        return values;
+    }
+    let subject = Subject::new(&NO_RESOURCE);
+    let mut run = Run::new(evaluator, policy, &subject, None, &[], Frame::default());
+    // Pre-order: a constant let only reads lets bound before it.
+    for (slot, expr) in lets {
+        let Ok(value) = run.eval(expr) else {
+            // An error is reported where it happens, at evaluation time.
+            continue;
+        };
+        let json = value.to_json();
+        // Only values that survive the trip through JSON unchanged (not
+        // infinities or NaN) are kept.
+        if Value::from_json(&json).equals(&value) {
+            if let Some(entry) = values.get_mut(slot as usize) {
+                *entry = Some(json);
+            }
+            run.bind(slot, value, None);
+        }
+    }
+    values
+}
+
+/// Marks constant let slots, in statement order.
+fn find_constant_lets<'p>(
+    statements: &'p [Stmt],
+    constant: &mut [bool],
+    lets: &mut Vec<(u32, &'p Expr)>,
+) {
+    for statement in statements {
+        match statement {
+            Stmt::Let { slot, value } => {
+                if is_constant(value, constant) {
+                    mark(constant, *slot);
+                    lets.push((*slot, value));
+                }
+            }
+            Stmt::For { body, .. } => find_constant_lets(body, constant, lets),
+            Stmt::If {
+                then, otherwise, ..
+            } => {
+                find_constant_lets(then, constant, lets);
+                find_constant_lets(otherwise, constant, lets);
+            }
+            Stmt::Rule(_) => {}
+        }
+    }
+}
+
+fn mark(constant: &mut [bool], slot: u32) {
+    if let Some(entry) = constant.get_mut(slot as usize) {
+        *entry = true;
+    }
+}
+
+/// Whether an expression reads nothing of the resource, given which slots are
+/// constant. Marks the variables of comprehensions over constant collections.
+fn is_constant(expr: &Expr, constant: &mut [bool]) -> bool {
+    match expr {
+        Expr::Literal(_) | Expr::Param(_) => true,
+        Expr::Slot(slot) => constant.get(*slot as usize).copied().unwrap_or(false),
+        // User functions may read the resource through their arguments only,
+        // but are left to run time rather than analysed.
+        Expr::Resource
+        | Expr::OldResource
+        | Expr::Pod
+        | Expr::PodContainers(_)
+        | Expr::CallFunction(..) => false,
+        Expr::Call(Builtin::Resources, _) => false,
+        Expr::Call(_, arguments) | Expr::List(arguments) => arguments
+            .iter()
+            .all(|argument| is_constant(argument, constant)),
+        Expr::Object(members) => members
+            .iter()
+            .all(|(_, member)| is_constant(member, constant)),
+        Expr::Field(base, _) | Expr::Unary(_, base) => is_constant(base, constant),
+        Expr::Index(left, right) | Expr::Binary(_, left, right) => {
+            is_constant(left, constant) && is_constant(right, constant)
+        }
+        Expr::Conditional(condition, then, otherwise) => {
+            is_constant(condition, constant)
+                && is_constant(then, constant)
+                && is_constant(otherwise, constant)
+        }
+        Expr::Format(parts) => parts.iter().all(|part| match part {
+            TemplatePart::Text(_) => true,
+            TemplatePart::Expr(expr) => is_constant(expr, constant),
+        }),
+        Expr::Quantified {
+            key_slot,
+            value_slot,
+            collection,
+            predicate,
+            ..
+        } => {
+            is_constant(collection, constant) && {
+                mark_variables(constant, *key_slot, *value_slot);
+                is_constant(predicate, constant)
+            }
+        }
+        Expr::Comprehension {
+            key_slot,
+            value_slot,
+            collection,
+            filter,
+            map,
+        } => {
+            is_constant(collection, constant) && {
+                mark_variables(constant, *key_slot, *value_slot);
+                filter
+                    .as_deref()
+                    .is_none_or(|filter| is_constant(filter, constant))
+                    && is_constant(map, constant)
+            }
+        }
+    }
+}
+
+fn mark_variables(constant: &mut [bool], key_slot: Option<u32>, value_slot: u32) {
+    if let Some(key_slot) = key_slot {
+        mark(constant, key_slot);
+    }
+    mark(constant, value_slot);
+}
