@@ -8,7 +8,7 @@
 //! is then evaluated once, when the evaluator is made, and kept as JSON.
 
 use super::exec::{Frame, Run};
-use super::{Evaluator, Subject};
+use super::{Evaluator, Plan, Subject};
 use crate::ir::{Builtin, Expr, Policy, Stmt, TemplatePart};
 use crate::value::Value;
 use serde_json::Value as Json;
@@ -26,7 +26,8 @@ pub(super) fn of_policy(evaluator: &Evaluator<'_>, policy: &Policy) -> Vec<Optio
         return values;
     }
     let subject = Subject::new(&NO_RESOURCE);
-    let mut run = Run::new(evaluator, policy, &subject, None, &[], Frame::default());
+    let plan = Plan::default();
+    let mut run = Run::new(evaluator, policy, &subject, None, &plan, Frame::default());
     // Pre-order: a constant let only reads lets bound before it.
     for (slot, expr) in lets {
         let Ok(value) = run.eval(expr) else {

@@ -1,7 +1,7 @@
 //! Running one policy body on one resource: statements, rules and findings.
 
 use super::location::{Location, Places, Segment};
-use super::{Budget, Evaluator, Subject, fix};
+use super::{Budget, Evaluator, Plan, Subject, fix};
 use crate::finding::{Explanation, Finding};
 use crate::ir::{Action, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart};
 use crate::value::Value;
@@ -37,8 +37,8 @@ pub(super) struct Run<'v> {
     /// rule without `at` points at the innermost one.
     located: Vec<Location>,
     pub(super) call_depth: u32,
-    /// The policy's constant lets, by slot ([`super::constants`]).
-    constants: &'v [Option<Json>],
+    /// What is known of the policy before it runs.
+    plan: &'v Plan,
     findings: Vec<Finding>,
     explanations: Vec<Explanation>,
 }
@@ -49,7 +49,7 @@ impl<'v> Run<'v> {
         policy: &'v Policy,
         subject: &Subject<'v>,
         pod_path: Option<&'static [&'static str]>,
-        constants: &'v [Option<Json>],
+        plan: &'v Plan,
         frame: Frame<'v>,
     ) -> Run<'v> {
         let Frame {
@@ -92,7 +92,7 @@ impl<'v> Run<'v> {
             places,
             located,
             call_depth: 0,
-            constants,
+            plan,
             findings: Vec::new(),
             explanations: Vec::new(),
         }
@@ -121,11 +121,13 @@ impl<'v> Run<'v> {
             self.budget.spend()?;
             match statement {
                 Stmt::Let { slot, value } => {
-                    if let Some(Some(constant)) = self.constants.get(*slot as usize) {
+                    if let Some(Some(constant)) = self.plan.constants.get(*slot as usize) {
                         self.bind(*slot, Value::from_json(constant), None);
                         continue;
                     }
-                    let (value, location) = self.eval_located(value)?;
+                    let tracked = self.plan.located.get(*slot as usize).copied();
+                    let (value, location) =
+                        self.eval_maybe_located(value, tracked.unwrap_or(true))?;
                     self.bind(*slot, value, location);
                 }
                 Stmt::For {
@@ -134,7 +136,7 @@ impl<'v> Run<'v> {
                     collection,
                     body,
                 } => {
-                    self.iterate(collection, &mut |run, key, value, location| {
+                    self.iterate(collection, true, &mut |run, key, value, location| {
                         if let Some(key_slot) = key_slot {
                             run.bind(*key_slot, key, None);
                         }

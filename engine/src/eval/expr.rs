@@ -24,15 +24,21 @@ impl<'v> Run<'v> {
                 .get(*slot as usize)
                 .cloned()
                 .unwrap_or(Value::Null),
+            Expr::Pod => self.pod_value.clone(),
+            Expr::Field(base, name) => self.eval(base)?.field(name),
+            Expr::Unary(operator, operand) => {
+                let operand = self.eval(operand)?;
+                unary(*operator, operand)
+            }
+            Expr::Binary(operator, left, right) => self.binary(*operator, left, right)?,
             Expr::Resource => Value::from_json(self.subject.resource),
             Expr::OldResource => self
                 .subject
                 .old_resource
                 .map_or(Value::Null, Value::from_json),
-            Expr::Pod => self.pod_value.clone(),
             Expr::PodContainers(_) => {
                 let mut items = Vec::new();
-                self.iterate(expr, &mut |_, _, value, _| {
+                self.iterate(expr, false, &mut |_, _, value, _| {
                     items.push(value);
                     Ok(true)
                 })?;
@@ -43,17 +49,11 @@ impl<'v> Run<'v> {
                 .params
                 .get(*index as usize)
                 .map_or(Value::Null, |param| Value::from_json(&param.value)),
-            Expr::Field(base, name) => self.eval(base)?.field(name),
             Expr::Index(base, index) => {
                 let base = self.eval(base)?;
                 let index = self.eval(index)?;
                 base.index(&index)
             }
-            Expr::Unary(operator, operand) => {
-                let operand = self.eval(operand)?;
-                unary(*operator, operand)
-            }
-            Expr::Binary(operator, left, right) => self.binary(*operator, left, right)?,
             Expr::Call(builtin, arguments) => {
                 let mut values = Vec::with_capacity(arguments.len());
                 for argument in arguments {
@@ -85,7 +85,7 @@ impl<'v> Run<'v> {
             } => {
                 let looking_for = matches!(quantifier, Quantifier::Any);
                 let mut found = false;
-                self.iterate(collection, &mut |run, key, value, location| {
+                self.iterate(collection, false, &mut |run, key, value, location| {
                     if let Some(key_slot) = key_slot {
                         run.bind(*key_slot, key, None);
                     }
@@ -106,7 +106,7 @@ impl<'v> Run<'v> {
                 map,
             } => {
                 let mut items = Vec::new();
-                self.iterate(collection, &mut |run, key, value, location| {
+                self.iterate(collection, false, &mut |run, key, value, location| {
                     if let Some(key_slot) = key_slot {
                         run.bind(*key_slot, key, None);
                     }
@@ -183,25 +183,41 @@ impl<'v> Run<'v> {
         }
     }
 
-    /// Visits each element of a collection with its key and location.
+    /// Evaluates an expression, with its location only when asked for.
+    pub(super) fn eval_maybe_located(
+        &mut self,
+        expr: &'v Expr,
+        located: bool,
+    ) -> Result<(Value<'v>, Option<Location>), String> {
+        if located {
+            self.eval_located(expr)
+        } else {
+            Ok((self.eval(expr)?, None))
+        }
+    }
+
+    /// Visits each element of a collection with its key and, when `located`,
+    /// its location.
     pub(super) fn iterate(
         &mut self,
         collection: &'v Expr,
+        located: bool,
         visit: &mut Visitor<'_, 'v>,
     ) -> Result<(), String> {
         if let Expr::PodContainers(pod) = collection {
-            return self.iterate_containers(pod, visit);
+            return self.iterate_containers(pod, located, visit);
         }
-        let (value, location) = self.eval_located(collection)?;
+        let (value, location) = self.eval_maybe_located(collection, located)?;
         self.iterate_value(value, location, 0, visit).map(|_| ())
     }
 
     fn iterate_containers(
         &mut self,
         pod: &'v Expr,
+        located: bool,
         visit: &mut Visitor<'_, 'v>,
     ) -> Result<(), String> {
-        let (pod, location) = self.eval_located(pod)?;
+        let (pod, location) = self.eval_maybe_located(pod, located)?;
         let spec = pod.field("spec");
         let spec_location = location.map(|location| self.places.member(location, "spec"));
         let mut ordinal = 0i64;

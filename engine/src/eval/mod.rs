@@ -9,6 +9,7 @@ mod constants;
 mod exec;
 mod expr;
 mod fix;
+mod located;
 mod location;
 #[cfg(test)]
 mod tests;
@@ -105,8 +106,17 @@ pub struct Evaluator<'p> {
     set: &'p PolicySet,
     options: EvalOptions,
     regexes: RefCell<HashMap<String, Result<Regex, String>>>,
-    /// Each policy's constant lets, by policy position then slot.
-    constants: Vec<Vec<Option<Json>>>,
+    /// What is known of each policy before it runs, by position in the set.
+    plans: Vec<Plan>,
+}
+
+/// What is worked out about a policy once, when the evaluator is made.
+#[derive(Debug, Default)]
+struct Plan {
+    /// The value of each constant let, by slot ([`constants`]).
+    constants: Vec<Option<Json>>,
+    /// Whether each slot's location is ever read ([`located`]).
+    located: Vec<bool>,
 }
 
 impl<'p> Evaluator<'p> {
@@ -116,20 +126,23 @@ impl<'p> Evaluator<'p> {
             set,
             options,
             regexes: RefCell::new(HashMap::new()),
-            constants: Vec::new(),
+            plans: Vec::new(),
         };
-        let constants = set
+        let plans = set
             .policies
             .iter()
             .map(|policy| {
                 if policy.applies_at(evaluator.options.version) {
-                    constants::of_policy(&evaluator, policy)
+                    Plan {
+                        constants: constants::of_policy(&evaluator, policy),
+                        located: located::of_policy(policy),
+                    }
                 } else {
-                    Vec::new()
+                    Plan::default()
                 }
             })
             .collect();
-        evaluator.constants = constants;
+        evaluator.plans = plans;
         evaluator
     }
 
@@ -145,15 +158,8 @@ impl<'p> Evaluator<'p> {
         let facts = ResourceFacts::of(subject.resource);
         let mut frame = exec::Frame::default();
         for (position, policy) in self.set.policies.iter().enumerate() {
-            let constants = self.constants.get(position).map_or(&[][..], Vec::as_slice);
-            self.evaluate_policy_with(
-                policy,
-                constants,
-                subject,
-                &facts,
-                &mut frame,
-                &mut evaluation,
-            );
+            let plan = self.plans.get(position).unwrap_or(&NO_PLAN);
+            self.evaluate_policy_with(policy, plan, subject, &facts, &mut frame, &mut evaluation);
         }
         evaluation
     }
@@ -166,23 +172,23 @@ impl<'p> Evaluator<'p> {
         evaluation: &mut Evaluation,
     ) {
         let facts = ResourceFacts::of(subject.resource);
-        // Constants are kept for the policies of this evaluator's set; any
-        // other policy computes its lets as it goes.
-        let constants = self
+        // Plans are made for the policies of this evaluator's set; any other
+        // policy computes every let as it goes and locates every variable.
+        let plan = self
             .set
             .policies
             .iter()
             .position(|candidate| std::ptr::eq(candidate, policy))
-            .and_then(|position| self.constants.get(position))
-            .map_or(&[][..], Vec::as_slice);
+            .and_then(|position| self.plans.get(position))
+            .unwrap_or(&NO_PLAN);
         let mut frame = exec::Frame::default();
-        self.evaluate_policy_with(policy, constants, subject, &facts, &mut frame, evaluation);
+        self.evaluate_policy_with(policy, plan, subject, &facts, &mut frame, evaluation);
     }
 
     fn evaluate_policy_with<'v>(
         &'v self,
         policy: &'v Policy,
-        constants: &'v [Option<Json>],
+        plan: &'v Plan,
         subject: &Subject<'v>,
         facts: &ResourceFacts<'_>,
         frame: &mut exec::Frame<'v>,
@@ -195,14 +201,7 @@ impl<'p> Evaluator<'p> {
             return;
         };
         evaluation.matched.push(policy.id.clone());
-        let mut run = exec::Run::new(
-            self,
-            policy,
-            subject,
-            pod_path,
-            constants,
-            std::mem::take(frame),
-        );
+        let mut run = exec::Run::new(self, policy, subject, pod_path, plan, std::mem::take(frame));
         let first = evaluation.findings.len();
         let outcome = run.execute();
         *frame = run.into_frame();
@@ -235,6 +234,12 @@ impl<'p> Evaluator<'p> {
         compiled
     }
 }
+
+/// The plan of a policy the evaluator has not seen.
+static NO_PLAN: Plan = Plan {
+    constants: Vec::new(),
+    located: Vec::new(),
+};
 
 /// What matchers read of a resource: its kind, group, namespace and labels.
 struct ResourceFacts<'r> {
