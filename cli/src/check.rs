@@ -14,6 +14,7 @@ use rampart_engine::{EvalOptions, Evaluator, Inventory, KubeVersion, Subject};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Arguments of `rampart check`.
 #[derive(clap::Args, Debug)]
@@ -337,6 +338,7 @@ pub fn evaluate_with(
     let judge = Judge::new(loaded).recording_matches();
     let mut judged = judge.start();
     for (input, resources) in inputs.iter().zip(&per_file) {
+        let name: Arc<str> = Arc::from(input.name.as_str());
         for resource in resources {
             let subject = Subject {
                 resource: resource.value,
@@ -344,7 +346,7 @@ pub fn evaluate_with(
                 inventory: Some(&inventory),
             };
             let outcome = evaluate_one(&subject);
-            judge.judge(&input.name, resource, outcome, (0, 0), &mut judged);
+            judge.judge(&name, resource, outcome, (0, 0), &mut judged);
         }
     }
     report.matched = matched_by_file(std::mem::take(&mut judged.matched));

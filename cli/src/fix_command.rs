@@ -103,12 +103,12 @@ pub fn run(arguments: FixArguments) -> u8 {
     for finding in &before.findings {
         for operation in &finding.fix {
             operations
-                .entry(finding.file.as_str())
+                .entry(&*finding.file)
                 .or_default()
                 .push(DocumentOperation {
                     document: finding.document,
                     operation: operation.clone(),
-                    policy: finding.policy.clone(),
+                    policy: finding.policy.to_string(),
                 });
         }
     }

@@ -7,6 +7,8 @@ use crate::policies::LoadedPolicies;
 use crate::report::{ReportError, ReportFinding, ResourceIdentity};
 use rampart_engine::Evaluation;
 use rampart_engine::load::Resource;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What judging some resources produced.
 #[derive(Default)]
@@ -51,6 +53,9 @@ pub struct Judge<'l> {
     allow_annotations: bool,
     today: (i64, u32, u32),
     record_matched: bool,
+    /// Each policy's id and controls, shared by all its findings: a run can
+    /// hold hundreds of thousands of findings, and these are most of one.
+    shared: HashMap<&'l str, (Arc<str>, Arc<[String]>)>,
 }
 
 impl<'l> Judge<'l> {
@@ -69,6 +74,20 @@ impl<'l> Judge<'l> {
                 .is_some_and(|config| config.allow_annotation_exemptions),
             today: config::today(),
             record_matched: false,
+            shared: loaded
+                .set
+                .policies
+                .iter()
+                .map(|policy| {
+                    (
+                        policy.id.as_str(),
+                        (
+                            Arc::from(policy.id.as_str()),
+                            Arc::from(policy.controls.as_slice()),
+                        ),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -92,7 +111,7 @@ impl<'l> Judge<'l> {
     /// parallel loading back to its place in the whole file.
     pub fn judge(
         &self,
-        file: &str,
+        file: &Arc<str>,
         resource: &Resource<'_>,
         outcome: Result<Evaluation, String>,
         offsets: (usize, u32),
@@ -100,7 +119,14 @@ impl<'l> Judge<'l> {
     ) {
         let (document_offset, line_offset) = offsets;
         out.resources += 1;
-        let identity = ResourceIdentity::of(resource.value);
+        // Most resources have no finding: their identity is read only when
+        // something needs it.
+        let mut identity: Option<Arc<ResourceIdentity>> = None;
+        let mut identity_of = || {
+            identity
+                .get_or_insert_with(|| Arc::new(ResourceIdentity::of(resource.value)))
+                .clone()
+        };
         let document = resource.document.index + document_offset;
         let locate = |pointer: &str| {
             let full = format!("{}{pointer}", resource.pointer);
@@ -116,7 +142,7 @@ impl<'l> Judge<'l> {
         let error = |message: String, out: &mut Judged| {
             let (_, position) = locate("");
             out.errors.push(ReportError {
-                file: file.to_owned(),
+                file: file.to_string(),
                 line: position.map(|(line, _)| line),
                 column: position.map(|(_, column)| column),
                 end_column: None,
@@ -129,7 +155,10 @@ impl<'l> Judge<'l> {
             Ok(evaluation) => evaluation,
             Err(message) => {
                 error(
-                    format!("document {document}, {}: {message}", identity.describe()),
+                    format!(
+                        "document {document}, {}: {message}",
+                        identity_of().describe()
+                    ),
                     out,
                 );
                 return;
@@ -137,9 +166,9 @@ impl<'l> Judge<'l> {
         };
         if self.record_matched {
             out.matched.push((
-                file.to_owned(),
+                file.to_string(),
                 document,
-                identity.clone(),
+                (*identity_of()).clone(),
                 evaluation.matched.clone(),
             ));
         }
@@ -168,20 +197,18 @@ impl<'l> Judge<'l> {
                 continue;
             }
             let (path, position) = locate(&finding.pointer);
-            let controls = self
-                .loaded
-                .set
-                .policy(&finding.policy)
-                .map(|policy| policy.controls.clone())
-                .unwrap_or_default();
+            let (policy, controls) = match self.shared.get(&*finding.policy) {
+                Some((policy, controls)) => (policy.clone(), controls.clone()),
+                None => (Arc::from(&*finding.policy), Arc::from(&[][..])),
+            };
             out.findings.push(ReportFinding {
-                policy: finding.policy,
+                policy,
                 action: finding.action,
                 severity: finding.severity,
                 message: finding.message,
                 controls,
-                resource: identity.clone(),
-                file: file.to_owned(),
+                resource: identity_of(),
+                file: file.clone(),
                 document,
                 line: position.map_or(1, |(line, _)| line),
                 column: position.map_or(1, |(_, column)| column),
@@ -199,7 +226,7 @@ impl<'l> Judge<'l> {
                 format!(
                     "policy `{}` on {}: {}",
                     failure.policy,
-                    identity.describe(),
+                    identity_of().describe(),
                     failure.message
                 ),
                 out,

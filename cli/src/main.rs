@@ -106,8 +106,26 @@ fn restore_broken_pipe_behaviour() {
 #[cfg(not(unix))]
 fn restore_broken_pipe_behaviour() {}
 
+/// Transparent huge pages make the allocator's first touch of each 2 MiB
+/// region fault in (and zero) the whole region: on 100,000 manifests that
+/// was a fifth of the peak resident memory and a tenth of the CPU profile,
+/// for no measurable speed. The process asks the kernel for small pages.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code, reason = "asking for small pages is a libc call")]
+fn prefer_small_pages() {
+    // SAFETY: `prctl(PR_SET_THP_DISABLE)` only sets a flag on this process's
+    // memory map; it takes no pointers and touches no Rust state.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn prefer_small_pages() {}
+
 fn main() -> ExitCode {
     restore_broken_pipe_behaviour();
+    prefer_small_pages();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -258,7 +258,7 @@ fn run_part(
         });
         measure(enabled, &mut timings.judge, || {
             judge.judge(
-                name,
+                &part.name,
                 resource,
                 Ok(evaluation),
                 (0, part.line_offset),

@@ -9,6 +9,7 @@ use super::{
 use rampart_engine::ir::PolicySet;
 use rampart_engine::{Action, PatchKind, PatchOperation, Severity};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// Four policies; `test.quiet.never` finds nothing but must still be a rule.
 const POLICIES: &str = r#"
@@ -86,13 +87,13 @@ const ROLES_FILE: &str = "deploy/cluster roles,v1.yaml";
 
 fn finding(policy: &str, action: Action, severity: Severity, message: &str) -> ReportFinding {
     ReportFinding {
-        policy: policy.to_owned(),
+        policy: policy.into(),
         action,
         severity,
         message: message.to_owned(),
-        controls: Vec::new(),
-        resource: web(),
-        file: "deploy/web.yaml".to_owned(),
+        controls: Arc::from(&[][..]),
+        resource: web().into(),
+        file: "deploy/web.yaml".into(),
         document: 0,
         line: 1,
         column: 1,
@@ -104,10 +105,10 @@ fn finding(policy: &str, action: Action, severity: Severity, message: &str) -> R
 
 pub(super) fn report() -> Report {
     let privileged = |container: usize, line: u32| ReportFinding {
-        controls: vec![
+        controls: Arc::from(vec![
             "PSS:baseline:privileged".to_owned(),
             "NSA-CISA:C-0057".to_owned(),
-        ],
+        ]),
         line,
         column: 13,
         path: format!("/spec/template/spec/containers/{container}/securityContext/privileged"),
@@ -140,8 +141,9 @@ pub(super) fn report() -> Report {
             "ClusterRole",
             None,
             "admin-ish",
-        ),
-        file: ROLES_FILE.to_owned(),
+        )
+        .into(),
+        file: ROLES_FILE.into(),
         line: 8,
         column: 12,
         path: "/rules/0/verbs".to_owned(),

@@ -51,7 +51,7 @@ fn finding_command(finding: &ReportFinding) -> String {
         ("file", finding.file.replace('\\', "/")),
         ("line", finding.line.to_string()),
         ("col", finding.column.to_string()),
-        ("title", finding.policy.clone()),
+        ("title", finding.policy.to_string()),
     ];
     // The annotation shows no resource otherwise, and one file often holds
     // several resources.

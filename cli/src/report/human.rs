@@ -65,18 +65,18 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
     let mut file_order: HashMap<&str, usize> = HashMap::new();
     for finding in &report.findings {
         let next = file_order.len();
-        file_order.entry(finding.file.as_str()).or_insert(next);
+        file_order.entry(&*finding.file).or_insert(next);
     }
     let mut findings: Vec<&super::ReportFinding> = report.findings.iter().collect();
     findings.sort_by_key(|finding| {
         (
-            file_order.get(finding.file.as_str()).copied(),
+            file_order.get(&*finding.file).copied(),
             finding.line,
             finding.column,
         )
     });
     for finding in findings {
-        if current_file != Some(finding.file.as_str()) {
+        if current_file != Some(&*finding.file) {
             if current_file.is_some() {
                 out.push('\n');
             }
@@ -104,7 +104,7 @@ pub fn render(report: &Report, texts: &HashMap<String, &str>, style: Style) -> S
                 style.help("because")
             );
         }
-        if let Some(lines) = texts.get(finding.file.as_str()) {
+        if let Some(lines) = texts.get(&*finding.file) {
             let line = finding.line as usize;
             let column = finding.column as usize;
             out.push_str(&code_frame(

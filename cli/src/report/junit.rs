@@ -96,7 +96,7 @@ pub fn render(report: &Report, files: &[FileResources]) -> String {
     let mut by_document: HashMap<(&str, usize), Vec<usize>> = HashMap::new();
     for (index, finding) in report.findings.iter().enumerate() {
         by_document
-            .entry((finding.file.as_str(), finding.document))
+            .entry((&*finding.file, finding.document))
             .or_default()
             .push(index);
     }
@@ -123,7 +123,7 @@ pub fn render(report: &Report, files: &[FileResources]) -> String {
             continue;
         }
         let candidates = by_document
-            .get(&(finding.file.as_str(), finding.document))
+            .get(&(&*finding.file, finding.document))
             .map_or(&[][..], Vec::as_slice);
         let mine = claim(candidates, &mut used, report, &finding.resource);
         let cases = resource_cases(&finding.file, &finding.resource, &mine, &[], report);
@@ -209,7 +209,7 @@ fn resource_cases(
     }
     let mut policies: Vec<&str> = Vec::new();
     for &index in findings {
-        let policy = report.findings[index].policy.as_str();
+        let policy = &*report.findings[index].policy;
         if !policies.contains(&policy) {
             policies.push(policy);
         }
@@ -220,7 +220,7 @@ fn resource_cases(
             let group: Vec<&ReportFinding> = findings
                 .iter()
                 .map(|&index| &report.findings[index])
-                .filter(|finding| finding.policy == *policy)
+                .filter(|finding| *finding.policy == **policy)
                 .collect();
             policy_case(policy, &class_name, file, &group)
         })

@@ -14,6 +14,7 @@ pub mod xml;
 
 use rampart_engine::{Action, PatchOperation, Severity};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The report format version, bumped on incompatible changes.
 pub const REPORT_VERSION: u32 = 1;
@@ -110,7 +111,7 @@ impl ResourceIdentity {
 #[derive(Clone, Debug, Serialize)]
 pub struct ReportFinding {
     /// Policy id.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// deny, warn or audit.
     pub action: Action,
     /// Severity.
@@ -118,11 +119,11 @@ pub struct ReportFinding {
     /// The message.
     pub message: String,
     /// Control ids.
-    pub controls: Vec<String>,
+    pub controls: Arc<[String]>,
     /// The resource.
-    pub resource: ResourceIdentity,
+    pub resource: Arc<ResourceIdentity>,
     /// The file.
-    pub file: String,
+    pub file: Arc<str>,
     /// Document index in the file, from 0.
     pub document: usize,
     /// Line, from 1.

@@ -39,8 +39,8 @@ pub fn render(report: &Report) -> String {
         .iter()
         .map(|finding| {
             (
-                finding.policy.as_str(),
-                finding.file.as_str(),
+                &*finding.policy,
+                &*finding.file,
                 resource_key(&finding.resource),
             )
         })

@@ -51,8 +51,8 @@ pub fn render_with_sources(
         .findings
         .iter()
         .map(|finding| {
-            let mut value = result(finding, rule_indexes.get(finding.policy.as_str()).copied());
-            let fix = texts.get(&finding.file).and_then(|text| {
+            let mut value = result(finding, rule_indexes.get(&*finding.policy).copied());
+            let fix = texts.get(&*finding.file).and_then(|text| {
                 super::sarif_fix::fix_of(
                     finding,
                     text,
@@ -313,8 +313,8 @@ fn percent_encode(path: &str) -> String {
 pub fn fingerprint(finding: &ReportFinding) -> String {
     let resource = &finding.resource;
     let parts = [
-        finding.policy.as_str(),
-        finding.file.as_str(),
+        &*finding.policy,
+        &*finding.file,
         resource.api_version.as_str(),
         resource.kind.as_str(),
         resource.namespace.as_deref().unwrap_or(""),

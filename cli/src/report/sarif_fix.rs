@@ -26,7 +26,7 @@ pub fn fix_of(
         .map(|operation| DocumentOperation {
             document: finding.document,
             operation: operation.clone(),
-            policy: finding.policy.clone(),
+            policy: finding.policy.to_string(),
         })
         .collect();
     let is_json = finding.file.ends_with(".json");

@@ -84,7 +84,7 @@ fn fingerprints_ignore_lines_but_not_resources() {
         ..base.clone()
     };
     let other = ReportFinding {
-        resource: identity("apps/v1", "Deployment", Some("shop"), "api"),
+        resource: identity("apps/v1", "Deployment", Some("shop"), "api").into(),
         ..base.clone()
     };
     assert_eq!(sarif::fingerprint(&base), sarif::fingerprint(&moved));
