@@ -175,7 +175,7 @@ pub fn evaluate_bundle(
         let mut evaluation = Evaluation::default();
         for finding in outcome.findings {
             evaluation.findings.push(Finding {
-                policy: finding.policy,
+                policy: finding.policy.into(),
                 rule: finding.rule,
                 action: finding.action,
                 severity: finding.severity,

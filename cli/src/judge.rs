@@ -169,7 +169,7 @@ impl<'l> Judge<'l> {
                 file.to_string(),
                 document,
                 (*identity_of()).clone(),
-                evaluation.matched.clone(),
+                evaluation.matched.iter().map(|id| id.to_string()).collect(),
             ));
         }
         let mut explanations: Vec<Vec<(String, serde_json::Value)>> =

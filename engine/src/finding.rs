@@ -3,12 +3,13 @@
 
 use crate::ir::{Action, Severity};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One finding of one rule on one resource.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// The policy's id.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The rule's number within the policy (source order, from 0).
     pub rule: u32,
     /// What the finding does to the verdict.
@@ -78,7 +79,7 @@ pub struct Evaluation {
     /// Policies that could not finish (step budget, invalid regex, …).
     pub errors: Vec<EvalError>,
     /// For each policy that matched the resource, its id (coverage, reports).
-    pub matched: Vec<String>,
+    pub matched: Vec<Arc<str>>,
     /// Why findings fired, when the evaluator explains (`EvalOptions::explain`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub explanations: Vec<Explanation>,

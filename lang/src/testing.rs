@@ -92,7 +92,7 @@ pub fn run_test(set: &PolicySet, test: &CompiledTest, resources: &[Json]) -> Tes
         failures,
         fired: findings
             .iter()
-            .map(|finding| (finding.policy.clone(), finding.rule))
+            .map(|finding| (finding.policy.to_string(), finding.rule))
             .collect(),
     }
 }

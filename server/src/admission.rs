@@ -424,7 +424,7 @@ fn failure(uid: &str, failure_policy: FailurePolicy, message: String) -> (Answer
 
 fn policy_results(evaluation: &Evaluation) -> Vec<PolicyResult> {
     let findings = evaluation.findings.iter().map(|finding| PolicyResult {
-        policy: finding.policy.clone(),
+        policy: finding.policy.to_string(),
         action: finding.action.as_str().to_owned(),
         message: finding.message.clone(),
     });
@@ -467,7 +467,7 @@ mod tests {
 
     fn finding(policy: &str, action: Action) -> Finding {
         Finding {
-            policy: policy.to_owned(),
+            policy: policy.into(),
             rule: 0,
             action,
             severity: Severity::Medium,

@@ -40,7 +40,7 @@ pub fn combine<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Combined 
                 .any(|taken| overlaps(&taken.path, &operation.path))
         });
         if conflicts {
-            combined.skipped.push(finding.policy.clone());
+            combined.skipped.push(finding.policy.to_string());
         } else {
             combined.operations.extend(finding.fix.iter().cloned());
         }
@@ -75,7 +75,7 @@ mod tests {
 
     fn finding(policy: &str, paths: &[&str]) -> Finding {
         Finding {
-            policy: policy.to_owned(),
+            policy: policy.into(),
             rule: 0,
             action: Action::Deny,
             severity: Severity::High,

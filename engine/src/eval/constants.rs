@@ -27,7 +27,16 @@ pub(super) fn of_policy(evaluator: &Evaluator<'_>, policy: &Policy) -> Vec<Optio
     }
     let subject = Subject::new(&NO_RESOURCE);
     let plan = Plan::default();
-    let mut run = Run::new(evaluator, policy, &subject, None, &plan, Frame::default());
+    let id = policy.id.as_str().into();
+    let mut run = Run::new(
+        evaluator,
+        policy,
+        id,
+        &subject,
+        None,
+        &plan,
+        Frame::default(),
+    );
     // Pre-order: a constant let only reads lets bound before it.
     for (slot, expr) in lets {
         let Ok(value) = run.eval(expr) else {

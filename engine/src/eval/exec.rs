@@ -7,6 +7,7 @@ use crate::ir::{Action, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, T
 use crate::value::Value;
 use serde_json::Value as Json;
 use std::cell::Cell;
+use std::sync::Arc;
 
 /// The deepest chain of user-function calls; the compiler already refuses
 /// recursion, so this only guards a hand-made or corrupted IR.
@@ -26,6 +27,8 @@ pub(super) struct Frame<'v> {
 pub(super) struct Run<'v> {
     pub(super) evaluator: &'v Evaluator<'v>,
     pub(super) policy: &'v Policy,
+    /// The policy's id, shared by its findings.
+    id: Arc<str>,
     pub(super) subject: Subject<'v>,
     pub(super) pod_value: Value<'v>,
     pub(super) pod_location: Option<Location>,
@@ -47,6 +50,7 @@ impl<'v> Run<'v> {
     pub(super) fn new(
         evaluator: &'v Evaluator<'v>,
         policy: &'v Policy,
+        id: Arc<str>,
         subject: &Subject<'v>,
         pod_path: Option<&'static [&'static str]>,
         plan: &'v Plan,
@@ -81,6 +85,7 @@ impl<'v> Run<'v> {
         Run {
             evaluator,
             policy,
+            id,
             subject: *subject,
             pod_value,
             pod_location,
@@ -206,7 +211,7 @@ impl<'v> Run<'v> {
         }
         let action: Action = self.policy.action_override.unwrap_or(rule.action);
         self.findings.push(Finding {
-            policy: self.policy.id.clone(),
+            policy: self.id.clone(),
             rule: rule.index,
             action,
             severity: self.policy.severity,

@@ -24,6 +24,7 @@ use regex::Regex;
 use serde_json::Value as Json;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How an evaluation is bounded and which Kubernetes version it judges as.
 #[derive(Clone, Debug)]
@@ -113,6 +114,8 @@ pub struct Evaluator<'p> {
 /// What is worked out about a policy once, when the evaluator is made.
 #[derive(Debug, Default)]
 struct Plan {
+    /// The policy's id, shared by every evaluation and finding that names it.
+    id: Option<Arc<str>>,
     /// The value of each constant let, by slot ([`constants`]).
     constants: Vec<Option<Json>>,
     /// Whether each slot's location is ever read ([`located`]).
@@ -134,6 +137,7 @@ impl<'p> Evaluator<'p> {
             .map(|policy| {
                 if policy.applies_at(evaluator.options.version) {
                     Plan {
+                        id: Some(Arc::from(policy.id.as_str())),
                         constants: constants::of_policy(&evaluator, policy),
                         located: located::of_policy(policy),
                     }
@@ -200,8 +204,20 @@ impl<'p> Evaluator<'p> {
         let Some(pod_path) = match_resource(&policy.matcher, facts) else {
             return;
         };
-        evaluation.matched.push(policy.id.clone());
-        let mut run = exec::Run::new(self, policy, subject, pod_path, plan, std::mem::take(frame));
+        let id = plan
+            .id
+            .clone()
+            .unwrap_or_else(|| Arc::from(policy.id.as_str()));
+        evaluation.matched.push(id.clone());
+        let mut run = exec::Run::new(
+            self,
+            policy,
+            id.clone(),
+            subject,
+            pod_path,
+            plan,
+            std::mem::take(frame),
+        );
         let first = evaluation.findings.len();
         let outcome = run.execute();
         *frame = run.into_frame();
@@ -216,7 +232,7 @@ impl<'p> Evaluator<'p> {
                     }));
             }
             Err(message) => evaluation.errors.push(EvalError {
-                policy: policy.id.clone(),
+                policy: id.to_string(),
                 message,
             }),
         }
@@ -237,6 +253,7 @@ impl<'p> Evaluator<'p> {
 
 /// The plan of a policy the evaluator has not seen.
 static NO_PLAN: Plan = Plan {
+    id: None,
     constants: Vec::new(),
     located: Vec::new(),
 };

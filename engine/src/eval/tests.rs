@@ -117,7 +117,7 @@ fn finds_privileged_containers_in_pod_templates_with_pointers() {
         "container bad is privileged"
     );
     assert_eq!(evaluation.findings[0].fix[0].op, PatchKind::Replace);
-    assert_eq!(evaluation.matched, ["test.policy"]);
+    assert_eq!(evaluation.matched, [Arc::from("test.policy")]);
 }
 
 #[test]
