@@ -2,6 +2,7 @@
 //! time a value of the wrong shape (possible through dynamic data) gives
 //! `null` rather than an error, in keeping with null-safe paths.
 
+use super::Stop;
 use super::exec::Run;
 use crate::helpers::{glob, image, quantity, selector};
 use crate::ir::{Builtin, KubeVersion};
@@ -13,7 +14,7 @@ impl<'v> Run<'v> {
         &mut self,
         builtin: Builtin,
         arguments: Vec<Value<'v>>,
-    ) -> Result<Value<'v>, String> {
+    ) -> Result<Value<'v>, Stop> {
         let argument = |position: usize| arguments.get(position).cloned().unwrap_or(Value::Null);
         let text = |position: usize| arguments.get(position).and_then(Value::as_str);
         let first = argument(0);

@@ -1,7 +1,7 @@
 //! Running one policy body on one resource: statements, rules and findings.
 
 use super::location::{Location, Places, Segment};
-use super::{Budget, Evaluator, Plan, Subject, fix};
+use super::{Budget, Evaluator, Plan, Stop, Subject, fix};
 use crate::finding::{Explanation, Finding};
 use crate::ir::{Action, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart};
 use crate::value::Value;
@@ -113,7 +113,7 @@ impl<'v> Run<'v> {
         }
     }
 
-    pub(super) fn execute(&mut self) -> Result<(Vec<Finding>, Vec<Explanation>), String> {
+    pub(super) fn execute(&mut self) -> Result<(Vec<Finding>, Vec<Explanation>), Stop> {
         self.statements(&self.policy.body)?;
         Ok((
             std::mem::take(&mut self.findings),
@@ -121,7 +121,7 @@ impl<'v> Run<'v> {
         ))
     }
 
-    fn statements(&mut self, statements: &'v [Stmt]) -> Result<(), String> {
+    fn statements(&mut self, statements: &'v [Stmt]) -> Result<(), Stop> {
         for statement in statements {
             self.budget.spend()?;
             match statement {
@@ -182,7 +182,7 @@ impl<'v> Run<'v> {
         }
     }
 
-    fn rule(&mut self, rule: &'v Rule) -> Result<(), String> {
+    fn rule(&mut self, rule: &'v Rule) -> Result<(), Stop> {
         if !self.eval(&rule.condition)?.is_true() {
             return Ok(());
         }
@@ -222,7 +222,7 @@ impl<'v> Run<'v> {
         Ok(())
     }
 
-    fn fix(&mut self, fix: &'v Fix) -> Result<Vec<crate::finding::PatchOperation>, String> {
+    fn fix(&mut self, fix: &'v Fix) -> Result<Vec<crate::finding::PatchOperation>, Stop> {
         let resource: &Json = self.subject.resource;
         Ok(match fix {
             Fix::Set { target, value } => {
@@ -243,7 +243,7 @@ impl<'v> Run<'v> {
     }
 
     /// The segments of a path from the resource root.
-    fn resolve_path(&mut self, path: &'v PathExpr) -> Result<Vec<Segment>, String> {
+    fn resolve_path(&mut self, path: &'v PathExpr) -> Result<Vec<Segment>, Stop> {
         let mut segments = match &path.root {
             PathRoot::Resource => Vec::new(),
             PathRoot::Pod => self
@@ -275,7 +275,7 @@ impl<'v> Run<'v> {
         Ok(segments)
     }
 
-    pub(super) fn render(&mut self, parts: &'v [TemplatePart]) -> Result<String, String> {
+    pub(super) fn render(&mut self, parts: &'v [TemplatePart]) -> Result<String, Stop> {
         let mut text = String::new();
         for part in parts {
             match part {
@@ -286,10 +286,10 @@ impl<'v> Run<'v> {
         Ok(text)
     }
 
-    pub(super) fn enter_call(&mut self) -> Result<(), String> {
+    pub(super) fn enter_call(&mut self) -> Result<(), Stop> {
         self.call_depth += 1;
         if self.call_depth > MAXIMUM_CALL_DEPTH {
-            return Err("function calls nested too deeply".to_owned());
+            return Err(Box::new("function calls nested too deeply".to_owned()));
         }
         Ok(())
     }

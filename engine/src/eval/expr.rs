@@ -1,5 +1,6 @@
 //! Expressions: values, located paths and iteration.
 
+use super::Stop;
 use super::exec::Run;
 use super::location::Location;
 use crate::ir::{BinaryOp, Expr, Quantifier, UnaryOp};
@@ -11,11 +12,11 @@ use std::rc::Rc;
 /// What iteration calls for each element: the run, the index or key, the
 /// element and its location. Returns whether to go on.
 pub(super) type Visitor<'r, 'v> =
-    dyn FnMut(&mut Run<'v>, Value<'v>, Value<'v>, Option<Location>) -> Result<bool, String> + 'r;
+    dyn FnMut(&mut Run<'v>, Value<'v>, Value<'v>, Option<Location>) -> Result<bool, Stop> + 'r;
 
 impl<'v> Run<'v> {
     /// Evaluates an expression.
-    pub(super) fn eval(&mut self, expr: &'v Expr) -> Result<Value<'v>, String> {
+    pub(super) fn eval(&mut self, expr: &'v Expr) -> Result<Value<'v>, Stop> {
         self.budget.spend()?;
         Ok(match expr {
             Expr::Literal(json) => Value::from_json(json),
@@ -136,7 +137,7 @@ impl<'v> Run<'v> {
     pub(super) fn eval_located(
         &mut self,
         expr: &'v Expr,
-    ) -> Result<(Value<'v>, Option<Location>), String> {
+    ) -> Result<(Value<'v>, Option<Location>), Stop> {
         match expr {
             Expr::Slot(slot) => {
                 self.budget.spend()?;
@@ -188,7 +189,7 @@ impl<'v> Run<'v> {
         &mut self,
         expr: &'v Expr,
         located: bool,
-    ) -> Result<(Value<'v>, Option<Location>), String> {
+    ) -> Result<(Value<'v>, Option<Location>), Stop> {
         if located {
             self.eval_located(expr)
         } else {
@@ -203,7 +204,7 @@ impl<'v> Run<'v> {
         collection: &'v Expr,
         located: bool,
         visit: &mut Visitor<'_, 'v>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Stop> {
         if let Expr::PodContainers(pod) = collection {
             return self.iterate_containers(pod, located, visit);
         }
@@ -216,7 +217,7 @@ impl<'v> Run<'v> {
         pod: &'v Expr,
         located: bool,
         visit: &mut Visitor<'_, 'v>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Stop> {
         let (pod, location) = self.eval_maybe_located(pod, located)?;
         let spec = pod.field("spec");
         let spec_location = location.map(|location| self.places.member(location, "spec"));
@@ -240,7 +241,7 @@ impl<'v> Run<'v> {
         location: Option<Location>,
         first_ordinal: i64,
         visit: &mut Visitor<'_, 'v>,
-    ) -> Result<(bool, i64), String> {
+    ) -> Result<(bool, i64), Stop> {
         let mut visited = 0i64;
         match value {
             Value::Json(Json::Array(items)) => {
@@ -295,7 +296,7 @@ impl<'v> Run<'v> {
         operator: BinaryOp,
         left: &'v Expr,
         right: &'v Expr,
-    ) -> Result<Value<'v>, String> {
+    ) -> Result<Value<'v>, Stop> {
         let left = self.eval(left)?;
         match operator {
             BinaryOp::And if !left.is_true() => return Ok(Value::Bool(false)),
@@ -329,10 +330,10 @@ impl<'v> Run<'v> {
         })
     }
 
-    fn call_function(&mut self, index: u32, arguments: &'v [Expr]) -> Result<Value<'v>, String> {
+    fn call_function(&mut self, index: u32, arguments: &'v [Expr]) -> Result<Value<'v>, Stop> {
         let set = self.evaluator.policy_set();
         let Some(function) = set.functions.get(index as usize) else {
-            return Err(format!("call of unknown function #{index}"));
+            return Err(Box::new(format!("call of unknown function #{index}")));
         };
         let mut frame = vec![Value::Null; function.slots as usize];
         for (position, argument) in arguments.iter().enumerate() {
