@@ -20,10 +20,13 @@ pub enum Value<'a> {
     Int(i64),
     /// A float (quantities, JSON floats).
     Float(f64),
-    /// A string borrowed from the manifest or the IR.
-    Str(&'a str),
+    /// A string borrowed from the manifest or the IR. (A reference to the
+    /// `String` rather than a `&str`, and an `Rc<String>` below: thin
+    /// pointers keep a value at two words, which the evaluator returns from
+    /// every node in registers.)
+    Str(&'a String),
     /// A computed string.
-    String(Arc<str>),
+    String(Rc<String>),
     /// A JSON array or object borrowed from the manifest or the IR.
     Json(&'a Json),
     /// A computed list.
@@ -48,8 +51,8 @@ impl<'a> Value<'a> {
     }
 
     /// A computed string.
-    pub fn string(text: impl Into<Arc<str>>) -> Value<'a> {
-        Value::String(text.into())
+    pub fn string(text: impl Into<String>) -> Value<'a> {
+        Value::String(Rc::new(text.into()))
     }
 
     /// Whether the value is `null`.
@@ -66,8 +69,8 @@ impl<'a> Value<'a> {
     /// The string inside, if the value is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Value::Str(text) => Some(text),
-            Value::String(text) => Some(text),
+            Value::Str(text) => Some(text.as_str()),
+            Value::String(text) => Some(text.as_str()),
             _ => None,
         }
     }
@@ -192,7 +195,7 @@ impl<'a> Value<'a> {
             }
             Value::Object(members) => {
                 for (key, item) in members.iter() {
-                    if !visit(Value::String(key.clone()), item.clone())? {
+                    if !visit(Value::string(&**key), item.clone())? {
                         break;
                     }
                 }
@@ -315,8 +318,8 @@ impl<'a> Value<'a> {
             Value::Float(number) => serde_json::Number::from_f64(*number)
                 .map(Json::Number)
                 .unwrap_or(Json::Null),
-            Value::Str(text) => Json::String((*text).to_owned()),
-            Value::String(text) => Json::String(text.to_string()),
+            Value::Str(text) => Json::String((*text).clone()),
+            Value::String(text) => Json::String((**text).clone()),
             Value::Json(json) => (*json).clone(),
             Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
             Value::Object(members) => Json::Object(
@@ -332,8 +335,8 @@ impl<'a> Value<'a> {
     /// compact JSON.
     pub fn to_message_text(&self) -> String {
         match self {
-            Value::Str(text) => (*text).to_owned(),
-            Value::String(text) => text.to_string(),
+            Value::Str(text) => (*text).clone(),
+            Value::String(text) => (**text).clone(),
             Value::Null => "null".to_owned(),
             Value::Bool(flag) => flag.to_string(),
             Value::Int(number) => number.to_string(),

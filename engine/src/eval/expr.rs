@@ -172,7 +172,10 @@ impl<'v> Run<'v> {
                     (Value::Int(position), Some(location)) if *position >= 0 => {
                         Some(self.places.element(location, *position as usize))
                     }
-                    (Value::Str(key), Some(location)) => Some(self.places.member(location, key)),
+                    (Value::Str(key), Some(location)) => {
+                        let key: &'v String = key;
+                        Some(self.places.member(location, key.as_str()))
+                    }
                     (other, Some(location)) => other
                         .as_str()
                         .map(|key| self.places.computed_member(location, key.into())),
@@ -281,7 +284,7 @@ impl<'v> Run<'v> {
                 for (key, item) in members.iter() {
                     self.budget.spend()?;
                     visited += 1;
-                    if !visit(self, Value::String(key.clone()), item.clone(), None)? {
+                    if !visit(self, Value::string(&**key), item.clone(), None)? {
                         return Ok((false, visited));
                     }
                 }
