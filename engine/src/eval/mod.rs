@@ -346,15 +346,20 @@ struct Budget {
 }
 
 impl Budget {
+    /// Called on every node: in line, with the error built out of line.
+    #[inline]
     fn spend(&self) -> Result<(), Stop> {
         let remaining = self.remaining.get();
         if remaining == 0 {
-            return Err(Box::new(
-                "evaluation step budget exhausted: the input is too large for this policy"
-                    .to_owned(),
-            ));
+            return Err(exhausted());
         }
         self.remaining.set(remaining - 1);
         Ok(())
     }
+}
+
+#[cold]
+#[inline(never)]
+fn exhausted() -> Stop {
+    Box::new("evaluation step budget exhausted: the input is too large for this policy".to_owned())
 }
