@@ -4,6 +4,7 @@
 
 use super::positions::{Position, PositionTree, Slot};
 use super::{Document, LoadLimits};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 /// Why the JSON reader gave up.
@@ -18,6 +19,10 @@ pub(super) struct JsonFailure {
     pub may_be_yaml: bool,
 }
 
+/// Boxed: a result is returned at every node, and with a boxed failure it
+/// is a word (or the size of what it holds) instead of some 40 bytes.
+type Failure = Box<JsonFailure>;
+
 /// Reads every top-level JSON value of `text` as a document: the documents
 /// read, and the failure that stopped the reading, if any.
 pub(super) fn load(text: &str, limits: &LoadLimits) -> (Vec<Document>, Option<JsonFailure>) {
@@ -31,6 +36,8 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> (Vec<Document>, Option<Js
         slots: Vec::new(),
         nodes: 0,
         limits,
+        values: Vec::new(),
+        keys: Vec::new(),
     };
     if text.starts_with('\u{FEFF}') {
         reader.offset = 3;
@@ -44,11 +51,16 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> (Vec<Document>, Option<Js
             break;
         }
         let position = reader.position();
-        let value = match reader.value(0, position) {
-            Ok(value) => value,
-            Err(failure) => return (documents, Some(failure)),
-        };
-        let slots = std::mem::take(&mut reader.slots);
+        if let Err(failure) = reader.value(0, position) {
+            return (documents, Some(*failure));
+        }
+        // The one value that `value` pushed: the stacks are empty between
+        // documents.
+        let value = reader.values.pop().unwrap_or_default();
+        // A copy at the exact size; the reader's slots keep their capacity
+        // for the next document instead of growing from nothing again.
+        let slots = reader.slots.clone();
+        reader.slots.clear();
         documents.push(Document {
             index: documents.len(),
             value,
@@ -71,7 +83,21 @@ struct Reader<'t> {
     slots: Vec<Slot>,
     nodes: usize,
     limits: &'t LoadLimits,
+    /// The values read and not yet placed in their object or array,
+    /// innermost last. A value is pushed here rather than returned, which
+    /// spares copies of it on the way up; an object's map and an array's
+    /// vector are built at their final size from their run at the end (no
+    /// growing member by member), and the stack's memory is reused by the
+    /// next ones.
+    values: Vec<Value>,
+    /// The keys of the objects' members on `values`, in the same order.
+    keys: Vec<String>,
 }
+
+/// Up to this many members, duplicate keys are found by comparing the new
+/// key with the earlier ones, cheaper than hashing for the small objects of
+/// most manifests; a larger object goes on in a map.
+const LINEAR_MEMBERS: usize = 16;
 
 impl Reader<'_> {
     fn position(&mut self) -> Position {
@@ -97,12 +123,12 @@ impl Reader<'_> {
         }
     }
 
-    fn failure(&mut self, message: impl Into<String>, may_be_yaml: bool) -> JsonFailure {
-        JsonFailure {
+    fn failure(&mut self, message: impl Into<String>, may_be_yaml: bool) -> Failure {
+        Box::new(JsonFailure {
             position: self.position(),
             message: message.into(),
             may_be_yaml,
-        }
+        })
     }
 
     fn skip_whitespace(&mut self) {
@@ -120,9 +146,9 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads a value whose slot is located at `located_at` (its key, for an
-    /// object member).
-    fn value(&mut self, depth: usize, located_at: Position) -> Result<Value, JsonFailure> {
+    /// Reads a value, pushed on `values`, whose slot is located at
+    /// `located_at` (its key, for an object member).
+    fn value(&mut self, depth: usize, located_at: Position) -> Result<(), Failure> {
         if depth > self.limits.max_depth {
             return Err(self.failure(
                 format!(
@@ -144,38 +170,47 @@ impl Reader<'_> {
             position: located_at,
             subtree_len: 1,
         });
-        let value = match self.bytes.get(self.offset) {
+        match self.bytes.get(self.offset) {
             Some(b'{') => self.object(depth)?,
             Some(b'[') => self.array(depth)?,
-            Some(b'"') => Value::String(self.string()?),
+            Some(b'"') => {
+                let text = self.string()?;
+                self.values.push(Value::String(text));
+            }
             Some(b't') => self.keyword("true", Value::Bool(true))?,
             Some(b'f') => self.keyword("false", Value::Bool(false))?,
             Some(b'n') => self.keyword("null", Value::Null)?,
-            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(b'-' | b'0'..=b'9') => {
+                let number = self.number()?;
+                self.values.push(Value::Number(number));
+            }
             _ => return Err(self.failure("expected a JSON value", true)),
-        };
+        }
         let length = (self.slots.len() - slot) as u32;
         if let Some(entry) = self.slots.get_mut(slot) {
             entry.subtree_len = length;
         }
-        Ok(value)
+        Ok(())
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value, JsonFailure> {
+    fn object(&mut self, depth: usize) -> Result<(), Failure> {
         self.offset += 1;
-        let mut members = Map::new();
         self.skip_whitespace();
         if self.bytes.get(self.offset) == Some(&b'}') {
             self.offset += 1;
-            return Ok(Value::Object(members));
+            self.values.push(Value::Object(Map::new()));
+            return Ok(());
         }
+        let first_key = self.keys.len();
+        let first_value = self.values.len();
+        // Set once the object has more than `LINEAR_MEMBERS` members.
+        let mut large: Option<Map<String, Value>> = None;
         loop {
             self.skip_whitespace();
             if self.bytes.get(self.offset) != Some(&b'"') {
                 return Err(self.failure("expected a string key", true));
             }
             let key_position = self.position();
-            let key_offset = self.offset;
             let key = self.string()?;
             self.skip_whitespace();
             if self.bytes.get(self.offset) != Some(&b':') {
@@ -183,66 +218,103 @@ impl Reader<'_> {
             }
             self.offset += 1;
             self.skip_whitespace();
-            let value = self.value(depth + 1, key_position)?;
-            let before = members.len();
-            members.insert(key, value);
-            if members.len() == before {
-                // Rare: read the key again for the message rather than
-                // keeping a copy of every key.
-                self.offset = key_offset;
-                let key = self.string().unwrap_or_default();
-                return Err(JsonFailure {
+            self.value(depth + 1, key_position)?;
+            // Checked as each member is read, so that a duplicate is
+            // reported before any error further on.
+            let duplicate = match &mut large {
+                Some(map) => match map.entry(key) {
+                    Entry::Occupied(entry) => Some(entry.key().clone()),
+                    Entry::Vacant(entry) => {
+                        entry.insert(self.values.pop().unwrap_or_default());
+                        None
+                    }
+                },
+                None => {
+                    let earlier = self.keys.get(first_key..).unwrap_or_default();
+                    if earlier.contains(&key) {
+                        Some(key)
+                    } else {
+                        self.keys.push(key);
+                        if self.keys.len() - first_key > LINEAR_MEMBERS {
+                            large = Some(self.map(first_key, first_value));
+                        }
+                        None
+                    }
+                }
+            };
+            if let Some(key) = duplicate {
+                return Err(Box::new(JsonFailure {
                     position: key_position,
                     message: format!("duplicate key `{key}`"),
                     may_be_yaml: false,
-                });
+                }));
             }
             self.skip_whitespace();
             match self.bytes.get(self.offset) {
                 Some(b',') => self.offset += 1,
                 Some(b'}') => {
                     self.offset += 1;
-                    return Ok(Value::Object(members));
+                    let map = match large {
+                        Some(map) => map,
+                        None => self.map(first_key, first_value),
+                    };
+                    self.values.push(Value::Object(map));
+                    return Ok(());
                 }
                 _ => return Err(self.failure("expected `,` or `}`", true)),
             }
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, JsonFailure> {
+    /// Moves an object's members, its keys from `first_key` on and its values
+    /// from `first_value` on, off the stacks into a map of their number.
+    fn map(&mut self, first_key: usize, first_value: usize) -> Map<String, Value> {
+        let mut map = Map::with_capacity(self.keys.len() - first_key);
+        let keys = self.keys.drain(first_key..);
+        for (key, value) in keys.zip(self.values.drain(first_value..)) {
+            map.insert(key, value);
+        }
+        map
+    }
+
+    fn array(&mut self, depth: usize) -> Result<(), Failure> {
         self.offset += 1;
-        let mut items = Vec::new();
         self.skip_whitespace();
         if self.bytes.get(self.offset) == Some(&b']') {
             self.offset += 1;
-            return Ok(Value::Array(items));
+            self.values.push(Value::Array(Vec::new()));
+            return Ok(());
         }
+        let first_item = self.values.len();
         loop {
             self.skip_whitespace();
             let position = self.position();
-            items.push(self.value(depth + 1, position)?);
+            self.value(depth + 1, position)?;
             self.skip_whitespace();
             match self.bytes.get(self.offset) {
                 Some(b',') => self.offset += 1,
                 Some(b']') => {
                     self.offset += 1;
-                    return Ok(Value::Array(items));
+                    let items = self.values.drain(first_item..).collect();
+                    self.values.push(Value::Array(items));
+                    return Ok(());
                 }
                 _ => return Err(self.failure("expected `,` or `]`", true)),
             }
         }
     }
 
-    fn keyword(&mut self, word: &str, value: Value) -> Result<Value, JsonFailure> {
+    fn keyword(&mut self, word: &str, value: Value) -> Result<(), Failure> {
         if self.bytes.get(self.offset..self.offset + word.len()) == Some(word.as_bytes()) {
             self.offset += word.len();
-            Ok(value)
+            self.values.push(value);
+            Ok(())
         } else {
             Err(self.failure("expected a JSON value", true))
         }
     }
 
-    fn number(&mut self) -> Result<Value, JsonFailure> {
+    fn number(&mut self) -> Result<Number, Failure> {
         let start = self.offset;
         let mut is_float = false;
         while let Some(&byte) = self.bytes.get(self.offset) {
@@ -256,20 +328,20 @@ impl Reader<'_> {
         let literal = self.text.get(start..self.offset).unwrap_or_default();
         if !is_float {
             if let Ok(integer) = literal.parse::<i64>() {
-                return Ok(Value::Number(Number::from(integer)));
+                return Ok(Number::from(integer));
             }
             if let Ok(integer) = literal.parse::<u64>() {
-                return Ok(Value::Number(Number::from(integer)));
+                return Ok(Number::from(integer));
             }
         }
         // Integers beyond 64 bits become floats, as in the YAML reader.
         match literal.parse::<f64>().ok().and_then(Number::from_f64) {
-            Some(number) => Ok(Value::Number(number)),
+            Some(number) => Ok(number),
             None => Err(self.failure(format!("`{literal}` is not a number"), true)),
         }
     }
 
-    fn string(&mut self) -> Result<String, JsonFailure> {
+    fn string(&mut self) -> Result<String, Failure> {
         self.offset += 1;
         let start = self.offset;
         // The common case: no escapes, so the string is one slice.
@@ -335,7 +407,7 @@ impl Reader<'_> {
 
     /// Reads `uXXXX` (after the backslash), with a following low surrogate
     /// when the first is a high one.
-    fn unicode_escape(&mut self) -> Result<char, JsonFailure> {
+    fn unicode_escape(&mut self) -> Result<char, Failure> {
         let first = self.hex_quad()?;
         let code = if (0xD800..0xDC00).contains(&first) {
             if self.bytes.get(self.offset..self.offset + 2) != Some(b"\\u") {
@@ -354,7 +426,7 @@ impl Reader<'_> {
     }
 
     /// Reads `uXXXX` starting at the `u`.
-    fn hex_quad(&mut self) -> Result<u32, JsonFailure> {
+    fn hex_quad(&mut self) -> Result<u32, Failure> {
         let digits = self
             .text
             .get(self.offset + 1..self.offset + 5)

@@ -89,3 +89,65 @@ fn duplicate_keys_and_depth_are_refused() {
         outcome.errors
     );
 }
+
+#[test]
+fn a_large_object_keeps_its_order_and_positions() {
+    // More members than are checked for duplicates one by one.
+    let members: Vec<String> = (0..40)
+        .map(|index| format!("\"k{index}\": {{\"a\": [{index}, {{\"b\": \"x\"}}], \"c\": []}}"))
+        .collect();
+    let object = format!("{{{}}}", members.join(", "));
+    let yaml = super::builder::load(&object, &LoadLimits::default());
+    // A second line, read with the same stacks.
+    let fast = load(&format!("{object}\n{{\"after\": [1, {{\"b\": 2}}]}}\n"));
+    assert!(
+        fast.errors.is_empty() && yaml.errors.is_empty(),
+        "{:?} {:?}",
+        fast.errors,
+        yaml.errors
+    );
+    assert_eq!(fast.documents[0], yaml.documents[0]);
+    let second = &fast.documents[1];
+    let position = second
+        .positions
+        .locate(&second.value, "/after/1/b")
+        .unwrap();
+    assert_eq!((position.line, position.column), (2, 16));
+    let keys: Vec<&String> = fast.documents[0]
+        .value
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys.len(), 40);
+    assert_eq!(keys[17], "k17");
+    assert_eq!(keys[39], "k39");
+}
+
+#[test]
+fn a_duplicate_key_is_reported_at_the_second_key_before_later_errors() {
+    let at = |text: &str| {
+        let outcome = load(text);
+        let error = &outcome.errors[0];
+        let position = error.position.unwrap();
+        (error.message.clone(), position.line, position.column)
+    };
+    // Found once the duplicate's value is read, before the broken member.
+    let (message, line, column) = at("{\"a\": 1, \"b\": {\"c\": 2, \"c\": [3]}, \"d\": }");
+    assert!(message.contains("duplicate key `c`"), "{message}");
+    assert_eq!((line, column), (1, 24));
+    // An error inside the duplicate's value comes first.
+    let (message, _, _) = at("{\"a\": 1, \"a\": [}");
+    assert!(!message.contains("duplicate"), "{message}");
+    // The same in an object too large to compare keys one by one.
+    let members: Vec<String> = (0..30)
+        .map(|index| format!("\"k{index}\": {index}"))
+        .collect();
+    let text = format!("{{{}, \"k3\": 0, \"z\": }}", members.join(", "));
+    let (message, _, column) = at(&text);
+    assert!(message.contains("duplicate key `k3`"), "{message}");
+    assert_eq!(
+        Some(column as usize),
+        text.find("\"k3\": 0").map(|offset| offset + 1)
+    );
+}
