@@ -20,13 +20,9 @@ impl<'v> Run<'v> {
         self.budget.spend()?;
         Ok(match expr {
             Expr::Literal(json) => Value::from_json(json),
-            Expr::Slot(slot) => self
-                .slots
-                .get(*slot as usize)
-                .cloned()
-                .unwrap_or(Value::Null),
+            Expr::Slot(slot) => self.slot(*slot),
             Expr::Pod => self.pod_value.clone(),
-            Expr::Field(base, name) => self.eval(base)?.field(name),
+            Expr::Field(base, name) => self.operand(base)?.field(name),
             Expr::Unary(operator, operand) => {
                 let operand = self.eval(operand)?;
                 unary(*operator, operand)
@@ -294,20 +290,46 @@ impl<'v> Run<'v> {
         Ok((true, visited))
     }
 
+    #[inline]
+    fn slot(&self, slot: u32) -> Value<'v> {
+        self.slots
+            .get(slot as usize)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// Evaluates an operand: literals and variables, half of all the nodes
+    /// a policy evaluates, are read here without a call to [`Run::eval`]
+    /// (the same step is charged).
+    #[inline(always)]
+    fn operand(&mut self, expr: &'v Expr) -> Result<Value<'v>, Stop> {
+        match expr {
+            Expr::Literal(json) => {
+                self.budget.spend()?;
+                Ok(Value::from_json(json))
+            }
+            Expr::Slot(slot) => {
+                self.budget.spend()?;
+                Ok(self.slot(*slot))
+            }
+            _ => self.eval(expr),
+        }
+    }
+
     fn binary(
         &mut self,
         operator: BinaryOp,
         left: &'v Expr,
         right: &'v Expr,
     ) -> Result<Value<'v>, Stop> {
-        let left = self.eval(left)?;
+        let left = self.operand(left)?;
         match operator {
             BinaryOp::And if !left.is_true() => return Ok(Value::Bool(false)),
             BinaryOp::Or if left.is_true() => return Ok(Value::Bool(true)),
             BinaryOp::Coalesce if !left.is_null() => return Ok(left),
             _ => {}
         }
-        let right = self.eval(right)?;
+        let right = self.operand(right)?;
         Ok(match operator {
             BinaryOp::And | BinaryOp::Or => Value::Bool(right.is_true()),
             BinaryOp::Coalesce => right,

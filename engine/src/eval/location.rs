@@ -57,15 +57,16 @@ impl<'v> Places<'v> {
         Location(0)
     }
 
+    #[inline]
     fn push(&mut self, node: Node<'v>) -> Location {
-        let index = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
-        if index == u32::MAX {
+        let index = self.nodes.len();
+        if index >= u32::MAX as usize {
             // Four billion places in one evaluation cannot happen within the
             // step budget; point at the root rather than at a wrong node.
             return Location(0);
         }
         self.nodes.push(node);
-        Location(index)
+        Location(index as u32)
     }
 
     /// The member `name` of the object at `parent`.
