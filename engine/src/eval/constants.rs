@@ -7,7 +7,7 @@
 //! literals, parameters, the Kubernetes version and other constant lets; it
 //! is then evaluated once, when the evaluator is made, and kept as JSON.
 
-use super::exec::{Frame, Run};
+use super::exec::Run;
 use super::{Evaluator, Plan, Subject};
 use crate::ir::{Builtin, Expr, Policy, Stmt, TemplatePart};
 use crate::value::Value;
@@ -28,15 +28,7 @@ pub(super) fn of_policy(evaluator: &Evaluator<'_>, policy: &Policy) -> Vec<Optio
     let subject = Subject::new(&NO_RESOURCE);
     let plan = Plan::default();
     let id = policy.id.as_str().into();
-    let mut run = Run::new(
-        evaluator,
-        policy,
-        id,
-        &subject,
-        None,
-        &plan,
-        Frame::default(),
-    );
+    let mut run = Run::new(evaluator, policy, id, &subject, None, &plan);
     // Pre-order: a constant let only reads lets bound before it.
     for (slot, expr) in lets {
         let Ok(value) = run.eval(expr) else {

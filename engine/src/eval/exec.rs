@@ -13,17 +13,8 @@ use std::sync::Arc;
 /// recursion, so this only guards a hand-made or corrupted IR.
 const MAXIMUM_CALL_DEPTH: u32 = 64;
 
-/// The vectors a run works in, handed from one policy's run to the next so
-/// that evaluating a resource allocates them once.
-#[derive(Default)]
-pub(super) struct Frame<'v> {
-    slots: Vec<Value<'v>>,
-    locations: Vec<Option<Location>>,
-    places: Option<Places<'v>>,
-    located: Vec<Location>,
-}
-
-/// The state of one policy's evaluation on one resource.
+/// The state of one resource's evaluation, restarted for each policy: its
+/// vectors, and the pod with its location, outlive the policy that made them.
 pub(super) struct Run<'v> {
     pub(super) evaluator: &'v Evaluator<'v>,
     pub(super) policy: &'v Policy,
@@ -32,6 +23,10 @@ pub(super) struct Run<'v> {
     pub(super) subject: Subject<'v>,
     pub(super) pod_value: Value<'v>,
     pub(super) pod_location: Option<Location>,
+    /// The resource's pod and its location once a policy has asked for it.
+    pod: Option<(Value<'v>, Location)>,
+    /// The places every policy keeps (the root and the pod's path).
+    kept_places: usize,
     pub(super) budget: Budget,
     pub(super) slots: Vec<Value<'v>>,
     pub(super) locations: Vec<Option<Location>>,
@@ -47,6 +42,7 @@ pub(super) struct Run<'v> {
 }
 
 impl<'v> Run<'v> {
+    /// A run of `policy` on the subject; [`Run::restart`] for the next policy.
     pub(super) fn new(
         evaluator: &'v Evaluator<'v>,
         policy: &'v Policy,
@@ -54,63 +50,75 @@ impl<'v> Run<'v> {
         subject: &Subject<'v>,
         pod_path: Option<&'static [&'static str]>,
         plan: &'v Plan,
-        frame: Frame<'v>,
     ) -> Run<'v> {
-        let Frame {
-            mut slots,
-            mut locations,
-            places,
-            mut located,
-        } = frame;
-        let mut places = places.unwrap_or_else(Places::new);
-        places.clear();
-        let (pod_value, pod_location) = match pod_path {
+        let mut run = Run {
+            evaluator,
+            policy,
+            id: id.clone(),
+            subject: *subject,
+            pod_value: Value::Null,
+            pod_location: None,
+            pod: None,
+            kept_places: 1,
+            budget: Budget {
+                remaining: Cell::new(evaluator.options.step_budget),
+            },
+            slots: Vec::new(),
+            locations: Vec::new(),
+            places: Places::new(),
+            located: Vec::new(),
+            call_depth: 0,
+            plan,
+            findings: Vec::new(),
+            explanations: Vec::new(),
+        };
+        run.restart(policy, id, pod_path, plan);
+        run
+    }
+
+    /// Makes the run ready for another policy on the same resource.
+    pub(super) fn restart(
+        &mut self,
+        policy: &'v Policy,
+        id: Arc<str>,
+        pod_path: Option<&'static [&'static str]>,
+        plan: &'v Plan,
+    ) {
+        self.policy = policy;
+        self.id = id;
+        self.plan = plan;
+        self.budget
+            .remaining
+            .set(self.evaluator.options.step_budget);
+        self.call_depth = 0;
+        self.places.truncate(self.kept_places);
+        (self.pod_value, self.pod_location) = match pod_path {
             Some(path) => {
-                let mut value = Value::from_json(subject.resource);
-                let mut location = places.root();
-                for step in path {
-                    value = value.field(step);
-                    location = places.member(location, step);
-                }
+                // Every policy about pods reads the same pod of the resource.
+                let (value, location) = match &self.pod {
+                    Some(pod) => pod.clone(),
+                    None => {
+                        let mut value = Value::from_json(self.subject.resource);
+                        let mut location = self.places.root();
+                        for step in path {
+                            value = value.field(step);
+                            location = self.places.member(location, step);
+                        }
+                        self.kept_places = self.places.len();
+                        self.pod = Some((value.clone(), location));
+                        (value, location)
+                    }
+                };
                 (value, Some(location))
             }
             None => (Value::Null, None),
         };
         let count = policy.slots as usize;
-        slots.clear();
-        slots.resize(count, Value::Null);
-        locations.clear();
-        locations.resize(count, None);
-        located.clear();
-        Run {
-            evaluator,
-            policy,
-            id,
-            subject: *subject,
-            pod_value,
-            pod_location,
-            budget: Budget {
-                remaining: Cell::new(evaluator.options.step_budget),
-            },
-            slots,
-            locations,
-            places,
-            located,
-            call_depth: 0,
-            plan,
-            findings: Vec::new(),
-            explanations: Vec::new(),
-        }
-    }
-
-    /// The vectors, for the next run.
-    pub(super) fn into_frame(self) -> Frame<'v> {
-        Frame {
-            slots: self.slots,
-            locations: self.locations,
-            places: Some(self.places),
-            located: self.located,
-        }
+        self.slots.clear();
+        self.slots.resize(count, Value::Null);
+        self.locations.clear();
+        self.locations.resize(count, None);
+        self.located.clear();
     }
 
     pub(super) fn execute(&mut self) -> Result<(Vec<Finding>, Vec<Explanation>), Stop> {

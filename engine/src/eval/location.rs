@@ -47,9 +47,15 @@ impl<'v> Places<'v> {
         }
     }
 
-    /// Forgets every location but the root.
-    pub fn clear(&mut self) {
-        self.nodes.truncate(1);
+    /// Forgets every location made after the first `kept` (the root is
+    /// always kept).
+    pub fn truncate(&mut self, kept: usize) {
+        self.nodes.truncate(kept.max(1));
+    }
+
+    /// How many locations there are.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
     }
 
     /// The resource itself.

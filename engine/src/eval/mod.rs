@@ -160,10 +160,10 @@ impl<'p> Evaluator<'p> {
         let mut evaluation = Evaluation::default();
         // What every policy's matcher asks of the resource, read once.
         let facts = ResourceFacts::of(subject.resource);
-        let mut frame = exec::Frame::default();
+        let mut run = None;
         for (position, policy) in self.set.policies.iter().enumerate() {
             let plan = self.plans.get(position).unwrap_or(&NO_PLAN);
-            self.evaluate_policy_with(policy, plan, subject, &facts, &mut frame, &mut evaluation);
+            self.evaluate_policy_with(policy, plan, subject, &facts, &mut run, &mut evaluation);
         }
         evaluation
     }
@@ -185,8 +185,7 @@ impl<'p> Evaluator<'p> {
             .position(|candidate| std::ptr::eq(candidate, policy))
             .and_then(|position| self.plans.get(position))
             .unwrap_or(&NO_PLAN);
-        let mut frame = exec::Frame::default();
-        self.evaluate_policy_with(policy, plan, subject, &facts, &mut frame, evaluation);
+        self.evaluate_policy_with(policy, plan, subject, &facts, &mut None, evaluation);
     }
 
     fn evaluate_policy_with<'v>(
@@ -195,7 +194,7 @@ impl<'p> Evaluator<'p> {
         plan: &'v Plan,
         subject: &Subject<'v>,
         facts: &ResourceFacts<'_>,
-        frame: &mut exec::Frame<'v>,
+        run: &mut Option<exec::Run<'v>>,
         evaluation: &mut Evaluation,
     ) {
         if !policy.applies_at(self.options.version) {
@@ -209,18 +208,24 @@ impl<'p> Evaluator<'p> {
             .clone()
             .unwrap_or_else(|| Arc::from(policy.id.as_str()));
         evaluation.matched.push(id.clone());
-        let mut run = exec::Run::new(
-            self,
-            policy,
-            id.clone(),
-            subject,
-            pod_path,
-            plan,
-            std::mem::take(frame),
-        );
+        // One run per resource, restarted for each policy: its vectors and
+        // the pod it found are reused.
+        let run = match run {
+            Some(run) => {
+                run.restart(policy, id.clone(), pod_path, plan);
+                run
+            }
+            None => run.insert(exec::Run::new(
+                self,
+                policy,
+                id.clone(),
+                subject,
+                pod_path,
+                plan,
+            )),
+        };
         let first = evaluation.findings.len();
         let outcome = run.execute();
-        *frame = run.into_frame();
         match outcome {
             Ok((findings, explanations)) => {
                 evaluation.findings.extend(findings);
