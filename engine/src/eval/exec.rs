@@ -3,7 +3,9 @@
 use super::location::{Location, Places, Segment};
 use super::{Budget, Evaluator, Plan, Stop, Subject, fix};
 use crate::finding::{Explanation, Finding};
-use crate::ir::{Action, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart};
+use crate::ir::{
+    Action, Expr, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart,
+};
 use crate::value::Value;
 use serde_json::Value as Json;
 use std::cell::Cell;
@@ -37,6 +39,9 @@ pub(super) struct Run<'v> {
     pub(super) call_depth: u32,
     /// What is known of the policy before it runs.
     plan: &'v Plan,
+    /// The expression of each deferred let not yet evaluated, by slot
+    /// ([`super::deferred`]).
+    pending: Vec<Option<&'v Expr>>,
     findings: Vec<Finding>,
     explanations: Vec<Explanation>,
 }
@@ -69,6 +74,7 @@ impl<'v> Run<'v> {
             located: Vec::new(),
             call_depth: 0,
             plan,
+            pending: Vec::new(),
             findings: Vec::new(),
             explanations: Vec::new(),
         };
@@ -119,6 +125,10 @@ impl<'v> Run<'v> {
         self.locations.clear();
         self.locations.resize(count, None);
         self.located.clear();
+        self.pending.clear();
+        if plan.defers {
+            self.pending.resize(count, None);
+        }
     }
 
     pub(super) fn execute(&mut self) -> Result<(Vec<Finding>, Vec<Explanation>), Stop> {
@@ -136,6 +146,12 @@ impl<'v> Run<'v> {
                 Stmt::Let { slot, value } => {
                     if let Some(Some(constant)) = self.plan.constants.get(*slot as usize) {
                         self.bind(*slot, Value::from_json(constant), None);
+                        continue;
+                    }
+                    if let Some(pending) = self.pending.get_mut(*slot as usize)
+                        && self.plan.deferred.get(*slot as usize) == Some(&true)
+                    {
+                        *pending = Some(value);
                         continue;
                     }
                     let tracked = self.plan.located.get(*slot as usize).copied();
@@ -202,6 +218,7 @@ impl<'v> Run<'v> {
                 .map(|location| self.places.segments(*location))
                 .unwrap_or_default(),
         };
+        self.evaluate_pending()?;
         let message = self.render(&rule.message)?;
         let mut patch = Vec::new();
         for fix in &rule.fixes {
@@ -227,6 +244,17 @@ impl<'v> Run<'v> {
             pointer: super::location::pointer_of(&pointer_segments),
             fix: patch,
         });
+        Ok(())
+    }
+
+    /// Evaluates the deferred lets bound so far, for a message.
+    fn evaluate_pending(&mut self) -> Result<(), Stop> {
+        for slot in 0..self.pending.len() {
+            if let Some(expr) = self.pending.get_mut(slot).and_then(Option::take) {
+                let value = self.eval(expr)?;
+                self.bind(slot as u32, value, None);
+            }
+        }
         Ok(())
     }
 

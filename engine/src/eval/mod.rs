@@ -6,6 +6,7 @@
 
 mod builtins;
 mod constants;
+mod deferred;
 mod exec;
 mod expr;
 mod fix;
@@ -120,6 +121,10 @@ struct Plan {
     constants: Vec<Option<Json>>,
     /// Whether each slot's location is ever read ([`located`]).
     located: Vec<bool>,
+    /// Whether each slot is a let that only messages read ([`deferred`]).
+    deferred: Vec<bool>,
+    /// Whether any let is deferred.
+    defers: bool,
 }
 
 impl<'p> Evaluator<'p> {
@@ -136,10 +141,13 @@ impl<'p> Evaluator<'p> {
             .iter()
             .map(|policy| {
                 if policy.applies_at(evaluator.options.version) {
+                    let deferred = deferred::of_policy(policy);
                     Plan {
                         id: Some(Arc::from(policy.id.as_str())),
                         constants: constants::of_policy(&evaluator, policy),
                         located: located::of_policy(policy),
+                        defers: deferred.contains(&true),
+                        deferred,
                     }
                 } else {
                     Plan::default()
@@ -261,6 +269,8 @@ static NO_PLAN: Plan = Plan {
     id: None,
     constants: Vec::new(),
     located: Vec::new(),
+    deferred: Vec::new(),
+    defers: false,
 };
 
 /// What matchers read of a resource: its kind, group, namespace and labels.

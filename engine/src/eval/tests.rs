@@ -308,3 +308,58 @@ fn lets_that_read_no_resource_are_computed_once_at_the_evaluator_version() {
 fn policy_table() -> serde_json::Value {
     json!([{"name": "old", "since": "1.0"}, {"name": "new", "since": "1.27"}])
 }
+
+/// `for c in pod.containers { let shown = "{c.name}" + matches(c.name, "(")
+/// deny c.name == "bad" message "{shown}" }`: the let is read only by the
+/// message, so it is evaluated only for the container that fails.
+#[test]
+fn a_let_only_messages_read_is_evaluated_when_a_message_needs_it() {
+    let shown = Expr::Format(vec![
+        TemplatePart::Text("container ".into()),
+        TemplatePart::Expr(path(Expr::Slot(0), &["name"])),
+    ]);
+    let failing = Expr::Call(
+        Builtin::Matches,
+        vec![path(Expr::Slot(0), &["name"]), Expr::Literal(json!("("))],
+    );
+    let rule = |slot: u32| Rule {
+        index: 0,
+        action: Action::Deny,
+        condition: Expr::Binary(
+            BinaryOp::Equal,
+            Box::new(path(Expr::Slot(0), &["name"])),
+            Box::new(Expr::Literal(json!("bad"))),
+        ),
+        at: None,
+        message: vec![TemplatePart::Expr(Expr::Slot(slot))],
+        fixes: vec![],
+        explain: vec![],
+    };
+    let policy_with = |value: Expr| {
+        policy(
+            vec![Stmt::For {
+                key_slot: None,
+                value_slot: 0,
+                collection: Expr::PodContainers(Box::new(Expr::Pod)),
+                body: vec![Stmt::Let { slot: 1, value }, Stmt::Rule(rule(1))],
+            }],
+            2,
+            Scope::Pods,
+        )
+    };
+    let pod = |names: &[&str]| {
+        let containers: Vec<_> = names.iter().map(|name| json!({"name": name})).collect();
+        json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": containers}})
+    };
+    let evaluation = evaluate(policy_with(shown), &pod(&["good", "bad"]));
+    assert_eq!(evaluation.findings.len(), 1);
+    assert_eq!(evaluation.findings[0].message, "container bad");
+    assert_eq!(evaluation.findings[0].pointer, "/spec/containers/1");
+    // An invalid pattern in such a let stops the policy only when a message
+    // needs its value.
+    let quiet = evaluate(policy_with(failing.clone()), &pod(&["good"]));
+    assert!(quiet.errors.is_empty() && quiet.findings.is_empty());
+    let stopped = evaluate(policy_with(failing), &pod(&["bad"]));
+    assert_eq!(stopped.errors.len(), 1);
+    assert!(stopped.findings.is_empty());
+}

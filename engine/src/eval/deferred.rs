@@ -1,0 +1,209 @@
+//! Lets that only messages read, evaluated when a message needs them.
+//!
+//! Policies name values for their messages: `let named = join(forbidden,
+//! ", ")` beside `deny count(forbidden) > 0 ... message "... {named}"`.
+//! Computed eagerly, such a let costs a list walk and a string for every
+//! container, while the message is rendered only for the few that fail. A
+//! let is deferred when nothing but rule messages and explanations reads it:
+//! its expression is kept at the `let` and evaluated just before a rule of
+//! its scope renders a message. Its inputs cannot have changed by then (each
+//! variable has its own slot, bound again only by re-running the statements
+//! that bind it, which also re-run the `let`). Only a failure inside such a
+//! let behaves differently: it stops the policy when a message needs the
+//! value, not when the `let` is reached.
+
+use crate::ir::{Expr, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart};
+
+/// For each slot of `policy`, whether it is a let read only by messages.
+pub(super) fn of_policy(policy: &Policy) -> Vec<bool> {
+    let slots = policy.slots as usize;
+    let mut is_let = vec![false; slots];
+    let mut read_elsewhere = vec![false; slots];
+    statements(&policy.body, &mut is_let, &mut read_elsewhere);
+    is_let
+        .iter()
+        .zip(&read_elsewhere)
+        .map(|(is_let, read)| *is_let && !read)
+        .collect()
+}
+
+fn mark(flags: &mut [bool], slot: u32) {
+    if let Some(flag) = flags.get_mut(slot as usize) {
+        *flag = true;
+    }
+}
+
+fn statements(body: &[Stmt], is_let: &mut [bool], read: &mut [bool]) {
+    for statement in body {
+        match statement {
+            Stmt::Let { slot, value } => {
+                mark(is_let, *slot);
+                expression(value, read);
+            }
+            Stmt::For {
+                collection, body, ..
+            } => {
+                expression(collection, read);
+                statements(body, is_let, read);
+            }
+            Stmt::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                expression(condition, read);
+                statements(then, is_let, read);
+                statements(otherwise, is_let, read);
+            }
+            Stmt::Rule(rule) => rule_reads(rule, read),
+        }
+    }
+}
+
+/// Marks what a rule reads outside its message and explanations.
+fn rule_reads(rule: &Rule, read: &mut [bool]) {
+    expression(&rule.condition, read);
+    if let Some(at) = &rule.at {
+        path(at, read);
+    }
+    for fix in &rule.fixes {
+        match fix {
+            Fix::Set { target, value } | Fix::Append { target, value } => {
+                path(target, read);
+                expression(value, read);
+            }
+            Fix::Remove { target } => path(target, read),
+        }
+    }
+}
+
+fn path(path: &PathExpr, read: &mut [bool]) {
+    if let PathRoot::Slot(slot) = path.root {
+        mark(read, slot);
+    }
+    for step in &path.steps {
+        if let PathStep::Index(index) = step {
+            expression(index, read);
+        }
+    }
+}
+
+/// Marks every variable an expression reads.
+fn expression(expr: &Expr, read: &mut [bool]) {
+    match expr {
+        Expr::Slot(slot) => mark(read, *slot),
+        Expr::Literal(_) | Expr::Resource | Expr::OldResource | Expr::Pod | Expr::Param(_) => {}
+        Expr::PodContainers(inner) | Expr::Field(inner, _) | Expr::Unary(_, inner) => {
+            expression(inner, read)
+        }
+        Expr::Index(left, right) | Expr::Binary(_, left, right) => {
+            expression(left, read);
+            expression(right, read);
+        }
+        Expr::Call(_, arguments) | Expr::CallFunction(_, arguments) | Expr::List(arguments) => {
+            for argument in arguments {
+                expression(argument, read);
+            }
+        }
+        Expr::Object(members) => {
+            for (_, member) in members {
+                expression(member, read);
+            }
+        }
+        Expr::Quantified {
+            collection,
+            predicate,
+            ..
+        } => {
+            expression(collection, read);
+            expression(predicate, read);
+        }
+        Expr::Comprehension {
+            collection,
+            filter,
+            map,
+            ..
+        } => {
+            expression(collection, read);
+            if let Some(filter) = filter {
+                expression(filter, read);
+            }
+            expression(map, read);
+        }
+        Expr::Conditional(condition, then, otherwise) => {
+            expression(condition, read);
+            expression(then, read);
+            expression(otherwise, read);
+        }
+        Expr::Format(parts) => {
+            for part in parts {
+                if let TemplatePart::Expr(inner) = part {
+                    expression(inner, read);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Action, BinaryOp, Builtin, Matcher, Severity};
+    use serde_json::json;
+
+    #[test]
+    fn only_lets_that_messages_alone_read_are_deferred() {
+        // let shown = join(...); let limit = 3; let place = pod.spec
+        // deny count(...) > limit at place.x message "{shown}"
+        let rule = Rule {
+            index: 0,
+            action: Action::Deny,
+            condition: Expr::Binary(
+                BinaryOp::Greater,
+                Box::new(Expr::Literal(json!(4))),
+                Box::new(Expr::Slot(1)),
+            ),
+            at: Some(PathExpr {
+                root: PathRoot::Slot(2),
+                steps: vec![PathStep::Field("x".into())],
+            }),
+            message: vec![TemplatePart::Expr(Expr::Slot(0))],
+            fixes: vec![],
+            explain: vec![],
+        };
+        let body = vec![
+            Stmt::Let {
+                slot: 0,
+                value: Expr::Call(Builtin::Join, vec![Expr::Literal(json!(["a"]))]),
+            },
+            Stmt::Let {
+                slot: 1,
+                value: Expr::Literal(json!(3)),
+            },
+            Stmt::Let {
+                slot: 2,
+                value: Expr::Field(Box::new(Expr::Pod), "spec".into()),
+            },
+            Stmt::Rule(rule),
+        ];
+        let policy = Policy {
+            id: "t".into(),
+            title: String::new(),
+            description: String::new(),
+            remediation: String::new(),
+            severity: Severity::Low,
+            controls: vec![],
+            action_override: None,
+            since: None,
+            until: None,
+            matcher: Matcher::default(),
+            params: vec![],
+            body,
+            slots: 3,
+            rules: 1,
+            uses_inventory: false,
+            origin: String::new(),
+        };
+        assert_eq!(of_policy(&policy), [true, false, false]);
+    }
+}
