@@ -2,12 +2,16 @@
 //! from saphyr-parser's events, with an explicit stack (no recursion per
 //! nesting level) and the limits of [`LoadLimits`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
+use super::build_failure::{
+    Budget, Failure, depth_failure, duplicate_failure, internal_failure, merge_failure, position_of,
+};
 use super::positions::{PositionTree, Slot};
 use super::{Document, LoadError, LoadLimits, LoadOutcome, Position, scalar};
 
@@ -24,13 +28,18 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> LoadOutcome {
     };
     let mut parser = Parser::new_from_str(text);
     let mut document_index = 0usize;
-    // `None` between documents and after an error in the current document,
+    // One builder for the whole file: its stacks keep their memory from one
+    // document to the next instead of growing from nothing for each.
+    let mut builder = DocumentBuilder::default();
+    // False between documents and after an error in the current document,
     // whose remaining events are then ignored up to its end.
-    let mut current: Option<DocumentBuilder> = None;
+    let mut building = false;
 
     while let Some(result) = parser.next_event() {
-        let (event, span) = match result {
-            Ok(pair) => pair,
+        // Matched in one go, the event's fields moved straight to where they
+        // are used: an event is some 150 bytes, and copying it whole from
+        // one binding to the next was a measurable part of the loading time.
+        let step = match result {
             Err(error) => {
                 outcome.errors.push(LoadError {
                     document: Some(document_index),
@@ -40,112 +49,74 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> LoadOutcome {
                 // The parser cannot resume: it returns the same error again.
                 break;
             }
-        };
-        match event {
-            Event::StreamEnd => break,
-            Event::Nothing | Event::StreamStart => {}
-            Event::DocumentStart(_) => current = Some(DocumentBuilder::default()),
-            Event::DocumentEnd => {
-                if let Some(document) = current.take().and_then(|b| b.finish(document_index)) {
+            Ok((Event::StreamEnd, _)) => break,
+            Ok((Event::Nothing | Event::StreamStart, _)) => continue,
+            Ok((Event::DocumentStart(_), _)) => {
+                builder.reset();
+                building = true;
+                continue;
+            }
+            Ok((Event::DocumentEnd, _)) => {
+                if building && let Some(document) = builder.finish(document_index) {
                     outcome.documents.push(document);
                 }
+                building = false;
                 document_index += 1;
+                continue;
             }
-            event => {
-                let Some(builder) = current.as_mut() else {
-                    continue;
-                };
-                if let Err(failure) = builder.on_event(event, span, &mut budget) {
-                    outcome.errors.push(LoadError {
-                        document: Some(document_index),
-                        position: Some(failure.position),
-                        message: failure.message,
-                    });
-                    current = None;
-                    if failure.whole_file {
-                        break;
-                    }
-                }
+            Ok(_) if !building => continue,
+            Ok((Event::Scalar(text, style, anchor, tag), span)) => {
+                let position = position_of(span.start);
+                builder.on_scalar(text, style, anchor, tag.as_deref(), position, &mut budget)
+            }
+            Ok((Event::Alias(anchor_id), span)) => {
+                builder.expand_alias(anchor_id, position_of(span.start), &mut budget)
+            }
+            Ok((Event::SequenceStart(anchor, _), span)) => {
+                builder.open_container(true, anchor, position_of(span.start), &mut budget)
+            }
+            Ok((Event::MappingStart(anchor, _), span)) => {
+                builder.open_container(false, anchor, position_of(span.start), &mut budget)
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, span)) => {
+                builder.close_container(position_of(span.start))
+            }
+        };
+        if let Err(failure) = step {
+            outcome.errors.push(LoadError {
+                document: Some(document_index),
+                position: Some(failure.position),
+                message: failure.message,
+            });
+            building = false;
+            if failure.whole_file {
+                break;
             }
         }
     }
     outcome
 }
 
-/// Converts saphyr's marker (1-based line, 0-based column) to a [`Position`].
-fn position_of(marker: Marker) -> Position {
-    Position {
-        line: u32::try_from(marker.line()).unwrap_or(u32::MAX),
-        column: u32::try_from(marker.col().saturating_add(1)).unwrap_or(u32::MAX),
-    }
-}
+/// Up to this many members, duplicate keys are found by comparing the new
+/// key with the earlier ones, cheaper than hashing for the small mappings of
+/// most manifests; a larger mapping goes on in a map.
+const LINEAR_MEMBERS: usize = 16;
 
-/// Why building stopped.
-struct Failure {
-    position: Position,
-    message: String,
-    /// A per-file limit was exceeded: the rest of the file is not loaded.
-    whole_file: bool,
-}
-
-impl Failure {
-    fn document(position: Position, message: String) -> Self {
-        Self {
-            position,
-            message,
-            whole_file: false,
-        }
-    }
-}
-
-/// Per-file counters checked against the limits.
-struct Budget<'limits> {
-    limits: &'limits LoadLimits,
-    nodes: usize,
-    alias_nodes: usize,
-}
-
-impl Budget<'_> {
-    fn count_nodes(&mut self, count: usize, position: Position) -> Result<(), Failure> {
-        self.nodes = self.nodes.saturating_add(count);
-        if self.nodes > self.limits.max_nodes {
-            return Err(Failure {
-                position,
-                message: format!(
-                    "the file has more than {} nodes, the limit",
-                    self.limits.max_nodes
-                ),
-                whole_file: true,
-            });
-        }
-        Ok(())
-    }
-
-    /// Counts the nodes an alias is about to produce, before they are
-    /// copied, so that an alias bomb is refused without being expanded.
-    fn count_alias(&mut self, count: usize, position: Position) -> Result<(), Failure> {
-        self.alias_nodes = self.alias_nodes.saturating_add(count);
-        if self.alias_nodes > self.limits.max_alias_expansion {
-            return Err(Failure {
-                position,
-                message: format!(
-                    "aliases expand to more than {} nodes, the limit (an alias bomb?)",
-                    self.limits.max_alias_expansion
-                ),
-                whole_file: true,
-            });
-        }
-        self.count_nodes(count, position)
-    }
-}
-
-/// State while one document is being built.
+/// State while one document is being built; reset and reused for the next
+/// document of the file.
 #[derive(Default)]
 struct DocumentBuilder {
     /// Open sequences and mappings, innermost last.
     frames: Vec<Frame>,
     /// Positions in depth-first order (see [`PositionTree`]).
     slots: Vec<Slot>,
+    /// Finished nodes not yet placed in their sequence or mapping, innermost
+    /// container's last. A container's vector or map is built at its final
+    /// size from its run when it ends, instead of growing item by item.
+    values: Vec<Value>,
+    /// The keys of the mapping members whose values are on `values`, in the
+    /// same order.
+    keys: Vec<String>,
     /// Completed anchored nodes of this document, by saphyr's anchor id.
     anchors: HashMap<usize, Anchor>,
     root: Option<Value>,
@@ -154,6 +125,8 @@ struct DocumentBuilder {
 /// An open sequence or mapping.
 struct Frame {
     container: Container,
+    /// Where the container's items (or member values) start on `values`.
+    first_value: usize,
     /// saphyr's anchor id, 0 for none.
     anchor: usize,
     /// Index of the container's own slot.
@@ -163,12 +136,16 @@ struct Frame {
 }
 
 enum Container {
-    Sequence(Vec<Value>),
+    Sequence,
     Mapping(MappingFrame),
 }
 
 struct MappingFrame {
-    members: Map<String, Value>,
+    /// Where the members' keys start on `keys`.
+    first_key: usize,
+    /// The members once there are more than [`LINEAR_MEMBERS`] of them;
+    /// later members go straight in.
+    large: Option<Map<String, Value>>,
     /// The key whose value is being built.
     pending_key: Option<PendingKey>,
     /// Values of `<<` keys, merged when the mapping ends so that explicit
@@ -199,59 +176,74 @@ struct MergeSource {
 }
 
 impl DocumentBuilder {
-    fn on_event(
+    /// Forgets the previous document (finished or failed), keeping the
+    /// memory of the stacks.
+    fn reset(&mut self) {
+        self.frames.clear();
+        self.slots.clear();
+        self.values.clear();
+        self.keys.clear();
+        self.anchors.clear();
+        self.root = None;
+    }
+
+    fn on_scalar(
         &mut self,
-        event: Event<'_>,
-        span: Span,
+        text: Cow<'_, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        position: Position,
         budget: &mut Budget<'_>,
     ) -> Result<(), Failure> {
-        let position = position_of(span.start);
-        match event {
-            Event::Scalar(text, style, anchor, tag) => {
-                if self.awaiting_key() {
-                    // Only an untagged plain `<<` is a merge key; `"<<"` is a key.
-                    let is_merge = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
-                    return self.accept_key(text.into_owned(), is_merge, position, anchor);
-                }
-                let value = scalar::resolve(text, style, tag.as_deref())
-                    .map_err(|message| Failure::document(position, message))?;
-                budget.count_nodes(1, position)?;
-                let slot = open_slot(&self.frames, &mut self.slots, position);
-                self.complete(value, slot, anchor, 0)
-            }
-            Event::Alias(anchor_id) => self.expand_alias(anchor_id, position, budget),
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if self.awaiting_key() {
-                    return Err(Failure::document(
-                        position,
-                        "a mapping key must be a scalar, not a sequence or mapping".to_owned(),
-                    ));
-                }
-                if self.frames.len() >= budget.limits.max_depth {
-                    return Err(depth_failure(position, budget.limits.max_depth));
-                }
-                budget.count_nodes(1, position)?;
-                let slot_index = open_slot(&self.frames, &mut self.slots, position);
-                let container = if matches!(event, Event::SequenceStart(..)) {
-                    Container::Sequence(Vec::new())
-                } else {
-                    Container::Mapping(MappingFrame {
-                        members: Map::new(),
-                        pending_key: None,
-                        merges: Vec::new(),
-                    })
-                };
-                self.frames.push(Frame {
-                    container,
-                    anchor,
-                    slot_index,
-                    height: 1,
-                });
-                Ok(())
-            }
-            Event::SequenceEnd | Event::MappingEnd => self.close_container(position),
-            _ => Ok(()),
+        if self.awaiting_key() {
+            // Only an untagged plain `<<` is a merge key; `"<<"` is a key.
+            let is_merge = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
+            return self.accept_key(text.into_owned(), is_merge, position, anchor);
         }
+        let value = scalar::resolve(text, style, tag)
+            .map_err(|message| Failure::document(position, message))?;
+        budget.count_nodes(1, position)?;
+        let slot = open_slot(&self.frames, &mut self.slots, position);
+        self.complete(value, slot, anchor, 0)
+    }
+
+    fn open_container(
+        &mut self,
+        is_sequence: bool,
+        anchor: usize,
+        position: Position,
+        budget: &mut Budget<'_>,
+    ) -> Result<(), Failure> {
+        if self.awaiting_key() {
+            return Err(Failure::document(
+                position,
+                "a mapping key must be a scalar, not a sequence or mapping".to_owned(),
+            ));
+        }
+        if self.frames.len() >= budget.limits.max_depth {
+            return Err(depth_failure(position, budget.limits.max_depth));
+        }
+        budget.count_nodes(1, position)?;
+        let slot_index = open_slot(&self.frames, &mut self.slots, position);
+        let container = if is_sequence {
+            Container::Sequence
+        } else {
+            Container::Mapping(MappingFrame {
+                first_key: self.keys.len(),
+                large: None,
+                pending_key: None,
+                merges: Vec::new(),
+            })
+        };
+        self.frames.push(Frame {
+            container,
+            first_value: self.values.len(),
+            anchor,
+            slot_index,
+            height: 1,
+        });
+        Ok(())
     }
 
     /// Whether the next node is the key of a mapping member.
@@ -275,10 +267,7 @@ impl DocumentBuilder {
         position: Position,
         anchor: usize,
     ) -> Result<(), Failure> {
-        self.slots.push(Slot {
-            position,
-            subtree_len: 1,
-        });
+        self.slots.push(Slot::leaf(position));
         let value_slot = self.slots.len() - 1;
         if anchor != 0 {
             // An anchored key can be aliased as a value elsewhere.
@@ -286,10 +275,7 @@ impl DocumentBuilder {
                 anchor,
                 Anchor {
                     value: Value::String(key.clone()),
-                    slots: vec![Slot {
-                        position,
-                        subtree_len: 1,
-                    }],
+                    slots: vec![Slot::leaf(position)],
                     height: 0,
                 },
             );
@@ -364,8 +350,17 @@ impl DocumentBuilder {
             return Err(internal_failure(position));
         };
         let value = match frame.container {
-            Container::Sequence(items) => Value::Array(items),
-            Container::Mapping(mapping) => Value::Object(self.apply_merges(mapping)?),
+            Container::Sequence => Value::Array(self.values.drain(frame.first_value..).collect()),
+            Container::Mapping(mut mapping) => {
+                let members = match mapping.large.take() {
+                    Some(members) => members,
+                    None => {
+                        let (keys, values) = (&mut self.keys, &mut self.values);
+                        take_members(keys, values, mapping.first_key, frame.first_value)
+                    }
+                };
+                Value::Object(self.apply_merges(members, mapping.merges)?)
+            }
         };
         let subtree_len = self.slots.len().saturating_sub(frame.slot_index);
         if let Some(slot) = self.slots.get_mut(frame.slot_index) {
@@ -398,51 +393,63 @@ impl DocumentBuilder {
             return Ok(());
         };
         frame.height = frame.height.max(height + 1);
-        match &mut frame.container {
-            Container::Sequence(items) => items.push(value),
-            Container::Mapping(mapping) => {
-                let Some(pending) = mapping.pending_key.take() else {
-                    return Err(internal_failure(Position { line: 0, column: 0 }));
-                };
-                let key_position = self
-                    .slots
-                    .get(pending.value_slot)
-                    .map_or(Position { line: 0, column: 0 }, |slot| slot.position);
-                if pending.is_merge {
-                    let slots = self
-                        .slots
-                        .split_off(pending.value_slot.min(self.slots.len()));
-                    mapping.merges.push(MergeSource {
-                        value,
-                        slots,
-                        position: key_position,
-                    });
-                } else {
-                    match mapping.members.entry(pending.key) {
-                        Entry::Vacant(entry) => {
-                            entry.insert(value);
-                        }
-                        Entry::Occupied(entry) => {
-                            return Err(Failure::document(
-                                key_position,
-                                format!("duplicate key `{}`", entry.key()),
-                            ));
-                        }
-                    }
-                }
+        let mapping = match &mut frame.container {
+            Container::Sequence => {
+                self.values.push(value);
+                return Ok(());
             }
+            Container::Mapping(mapping) => mapping,
+        };
+        let Some(pending) = mapping.pending_key.take() else {
+            return Err(internal_failure(Position { line: 0, column: 0 }));
+        };
+        let key_position = self
+            .slots
+            .get(pending.value_slot)
+            .map_or(Position { line: 0, column: 0 }, |slot| slot.position);
+        if pending.is_merge {
+            let slots = self
+                .slots
+                .split_off(pending.value_slot.min(self.slots.len()));
+            mapping.merges.push(MergeSource {
+                value,
+                slots,
+                position: key_position,
+            });
+            return Ok(());
+        }
+        // Checked as each member completes: errors inside its value come
+        // first.
+        if let Some(members) = &mut mapping.large {
+            return match members.entry(pending.key) {
+                Entry::Vacant(entry) => {
+                    entry.insert(value);
+                    Ok(())
+                }
+                Entry::Occupied(entry) => Err(duplicate_failure(key_position, entry.key())),
+            };
+        }
+        let earlier = self.keys.get(mapping.first_key..).unwrap_or_default();
+        if earlier.contains(&pending.key) {
+            return Err(duplicate_failure(key_position, &pending.key));
+        }
+        self.keys.push(pending.key);
+        self.values.push(value);
+        if self.keys.len() - mapping.first_key > LINEAR_MEMBERS {
+            let (keys, values) = (&mut self.keys, &mut self.values);
+            let members = take_members(keys, values, mapping.first_key, frame.first_value);
+            mapping.large = Some(members);
         }
         Ok(())
     }
 
     /// Adds the members of `<<` values that the mapping does not already
     /// have; earlier merge sources win over later ones, as YAML specifies.
-    fn apply_merges(&mut self, mapping: MappingFrame) -> Result<Map<String, Value>, Failure> {
-        let MappingFrame {
-            mut members,
-            merges,
-            ..
-        } = mapping;
+    fn apply_merges(
+        &mut self,
+        mut members: Map<String, Value>,
+        merges: Vec<MergeSource>,
+    ) -> Result<Map<String, Value>, Failure> {
         for source in merges {
             match source.value {
                 Value::Object(source_members) => merge_members(
@@ -474,16 +481,35 @@ impl DocumentBuilder {
         Ok(members)
     }
 
-    fn finish(self, index: usize) -> Option<Document> {
+    fn finish(&mut self, index: usize) -> Option<Document> {
         if !self.frames.is_empty() {
             return None;
         }
         Some(Document {
             index,
-            value: self.root.unwrap_or(Value::Null),
-            positions: PositionTree::from_slots(self.slots),
+            value: self.root.take().unwrap_or(Value::Null),
+            // A copy at the exact size: the builder's slots keep their
+            // capacity for the next document.
+            positions: PositionTree::from_slots(self.slots.clone()),
         })
     }
+}
+
+/// Moves a mapping's members, its keys from `first_key` on and its values
+/// from `first_value` on, off the stacks into a map of their number.
+fn take_members(
+    keys: &mut Vec<String>,
+    values: &mut Vec<Value>,
+    first_key: usize,
+    first_value: usize,
+) -> Map<String, Value> {
+    let first_key = first_key.min(keys.len());
+    let first_value = first_value.min(values.len());
+    let mut members = Map::with_capacity(keys.len() - first_key);
+    for (key, value) in keys.drain(first_key..).zip(values.drain(first_value..)) {
+        members.insert(key, value);
+    }
+    members
 }
 
 /// Returns the slot that stands for the node starting at `position`: the
@@ -500,10 +526,7 @@ fn open_slot(frames: &[Frame], slots: &mut Vec<Slot>, position: Position) -> usi
     {
         return pending.value_slot;
     }
-    slots.push(Slot {
-        position,
-        subtree_len: 1,
-    });
+    slots.push(Slot::leaf(position));
     slots.len() - 1
 }
 
@@ -530,27 +553,4 @@ fn merge_members(
         }
         cursor += member_len;
     }
-}
-
-fn depth_failure(position: Position, max_depth: usize) -> Failure {
-    Failure::document(
-        position,
-        format!("nesting deeper than {max_depth} levels, the limit"),
-    )
-}
-
-fn merge_failure(position: Position) -> Failure {
-    Failure::document(
-        position,
-        "the value of merge key `<<` must be a mapping or a list of mappings".to_owned(),
-    )
-}
-
-/// An event sequence saphyr should never produce; reported rather than
-/// panicking.
-fn internal_failure(position: Position) -> Failure {
-    Failure::document(
-        position,
-        "internal error: unexpected yaml event order".to_owned(),
-    )
 }

@@ -22,6 +22,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+mod build_failure;
 mod builder;
 mod json;
 #[cfg(test)]

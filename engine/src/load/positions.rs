@@ -34,6 +34,16 @@ pub(super) struct Slot {
     pub(super) subtree_len: u32,
 }
 
+impl Slot {
+    /// The slot of a node without children (yet).
+    pub(super) fn leaf(position: Position) -> Self {
+        Self {
+            position,
+            subtree_len: 1,
+        }
+    }
+}
+
 /// The positions of every node of one document, parallel to its value tree.
 ///
 /// It is a flat arena of 12 bytes per node in depth-first order whose

@@ -577,3 +577,92 @@ fn load_error_displays_position_and_serializes() {
         json!({"document": 1, "position": {"line": 3, "column": 4}, "message": "duplicate key `a`"})
     );
 }
+
+/// `count` members `k0: 0`, `k1: 1`, ... indented by `indent` spaces.
+fn numbered_members(count: usize, indent: usize) -> String {
+    (0..count)
+        .map(|number| format!("{:indent$}k{number}: {number}\n", ""))
+        .collect()
+}
+
+#[test]
+fn large_mappings_keep_order_positions_and_nested_siblings() {
+    // More members than are checked for duplicates by comparison, between
+    // nested containers, so that the values of both ways share the stack.
+    let text = format!(
+        "before: [1, {{x: 2}}]\nlarge:\n{}after:\n  - 3\n",
+        numbered_members(40, 2)
+    );
+    let document = single(&text);
+    let large = document.value["large"].as_object().unwrap();
+    let keys: Vec<&str> = large.keys().map(String::as_str).collect();
+    let expected: Vec<String> = (0..40).map(|number| format!("k{number}")).collect();
+    assert_eq!(keys, expected);
+    assert_eq!(document.value["large"]["k39"], json!(39));
+    assert_eq!(document.value["before"], json!([1, {"x": 2}]));
+    assert_eq!(document.value["after"], json!([3]));
+    assert_eq!(at(&document, "/large/k0"), (3, 3));
+    assert_eq!(at(&document, "/large/k16"), (19, 3));
+    assert_eq!(at(&document, "/large/k39"), (42, 3));
+    assert_eq!(at(&document, "/after/0"), (44, 5));
+    assert_eq!(document.positions.len(), 48);
+}
+
+#[test]
+fn duplicate_keys_are_found_in_small_and_large_mappings() {
+    for (members, duplicate) in [(3, 1), (16, 15), (17, 16), (40, 2), (40, 39)] {
+        let text = format!(
+            "m:\n{}  k{duplicate}: again\n",
+            numbered_members(members, 2)
+        );
+        let outcome = load(&text);
+        assert_eq!(outcome.documents, vec![], "{members} members");
+        let line = u32::try_from(members).unwrap() + 2;
+        assert_eq!(
+            outcome.errors,
+            vec![LoadError {
+                document: Some(0),
+                position: Some(Position { line, column: 3 }),
+                message: format!("duplicate key `k{duplicate}`"),
+            }],
+            "{members} members"
+        );
+    }
+}
+
+#[test]
+fn merge_into_a_large_mapping_keeps_explicit_keys() {
+    let text = format!(
+        "base: &base\n  k3: merged\n  extra: 1\nlarge:\n{}  <<: *base\n",
+        numbered_members(20, 2)
+    );
+    let document = single(&text);
+    let large = document.value["large"].as_object().unwrap();
+    assert_eq!(large.len(), 21);
+    assert_eq!(large["k3"], json!(3));
+    assert_eq!(large.keys().next_back().map(String::as_str), Some("extra"));
+    assert_eq!(at(&document, "/large/k19"), (24, 3));
+    assert_eq!(at(&document, "/large/extra"), (25, 7));
+}
+
+#[test]
+fn a_document_after_an_error_inside_nested_containers_loads_whole() {
+    let text = "\
+a:
+  b: [1, {c: 1, c: 2}, 3]
+  d: x
+---
+e: [1, {f: 2}]
+g: h
+";
+    let outcome = load(text);
+    assert_eq!(outcome.errors.len(), 1);
+    assert_eq!(outcome.errors[0].message, "duplicate key `c`");
+    assert_eq!(outcome.documents.len(), 1);
+    let document = &outcome.documents[0];
+    assert_eq!(document.index, 1);
+    assert_eq!(document.value, json!({"e": [1, {"f": 2}], "g": "h"}));
+    assert_eq!(at(document, "/e/1/f"), (5, 9));
+    assert_eq!(at(document, "/g"), (6, 1));
+    assert_eq!(document.positions.len(), 6);
+}

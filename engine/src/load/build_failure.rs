@@ -1,0 +1,99 @@
+//! What stops the YAML builder ([`super::builder`]): its failures, and the
+//! per-file counters checked against the [`LoadLimits`].
+
+use saphyr_parser::Marker;
+
+use super::{LoadLimits, Position};
+
+/// Converts saphyr's marker (1-based line, 0-based column) to a [`Position`].
+pub(super) fn position_of(marker: Marker) -> Position {
+    Position {
+        line: u32::try_from(marker.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(marker.col().saturating_add(1)).unwrap_or(u32::MAX),
+    }
+}
+
+/// Why building stopped.
+pub(super) struct Failure {
+    pub(super) position: Position,
+    pub(super) message: String,
+    /// A per-file limit was exceeded: the rest of the file is not loaded.
+    pub(super) whole_file: bool,
+}
+
+impl Failure {
+    pub(super) fn document(position: Position, message: String) -> Self {
+        Self {
+            position,
+            message,
+            whole_file: false,
+        }
+    }
+
+    pub(super) fn file(position: Position, message: String) -> Self {
+        Self {
+            position,
+            message,
+            whole_file: true,
+        }
+    }
+}
+
+/// Per-file counters checked against the limits.
+pub(super) struct Budget<'limits> {
+    pub(super) limits: &'limits LoadLimits,
+    pub(super) nodes: usize,
+    pub(super) alias_nodes: usize,
+}
+
+impl Budget<'_> {
+    pub(super) fn count_nodes(&mut self, count: usize, position: Position) -> Result<(), Failure> {
+        self.nodes = self.nodes.saturating_add(count);
+        if self.nodes > self.limits.max_nodes {
+            let limit = self.limits.max_nodes;
+            let message = format!("the file has more than {limit} nodes, the limit");
+            return Err(Failure::file(position, message));
+        }
+        Ok(())
+    }
+
+    /// Counts the nodes an alias is about to produce, before they are
+    /// copied, so that an alias bomb is refused without being expanded.
+    pub(super) fn count_alias(&mut self, count: usize, position: Position) -> Result<(), Failure> {
+        self.alias_nodes = self.alias_nodes.saturating_add(count);
+        if self.alias_nodes > self.limits.max_alias_expansion {
+            let limit = self.limits.max_alias_expansion;
+            let message =
+                format!("aliases expand to more than {limit} nodes, the limit (an alias bomb?)");
+            return Err(Failure::file(position, message));
+        }
+        self.count_nodes(count, position)
+    }
+}
+
+pub(super) fn depth_failure(position: Position, max_depth: usize) -> Failure {
+    Failure::document(
+        position,
+        format!("nesting deeper than {max_depth} levels, the limit"),
+    )
+}
+
+pub(super) fn duplicate_failure(position: Position, key: &str) -> Failure {
+    Failure::document(position, format!("duplicate key `{key}`"))
+}
+
+pub(super) fn merge_failure(position: Position) -> Failure {
+    Failure::document(
+        position,
+        "the value of merge key `<<` must be a mapping or a list of mappings".to_owned(),
+    )
+}
+
+/// An event sequence saphyr should never produce; reported rather than
+/// panicking.
+pub(super) fn internal_failure(position: Position) -> Failure {
+    Failure::document(
+        position,
+        "internal error: unexpected yaml event order".to_owned(),
+    )
+}
