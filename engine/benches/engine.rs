@@ -170,6 +170,11 @@ fn evaluation(criterion: &mut Criterion) {
     group.bench_function("Deployment", |bench| {
         bench.iter(|| evaluator.evaluate(&Subject::new(black_box(&deployment))))
     });
+    // What a fresh evaluator costs before its first resource: its plans
+    // (constant lets, located and deferred variables) for every policy.
+    group.bench_function("a new evaluator", |bench| {
+        bench.iter(|| Evaluator::new(black_box(&set), EvalOptions::default()))
+    });
     group.finish();
 }
 

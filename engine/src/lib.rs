@@ -15,6 +15,6 @@ mod merge;
 pub mod value;
 pub mod workload;
 
-pub use eval::{EvalOptions, Evaluator, Inventory, Subject};
+pub use eval::{EvalOptions, Evaluator, Inventory, Plans, Subject};
 pub use finding::{EvalError, Evaluation, Explanation, Finding, PatchKind, PatchOperation};
 pub use ir::{Action, KubeVersion, Policy, PolicySet, Severity};

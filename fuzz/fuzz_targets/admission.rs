@@ -34,16 +34,16 @@ fn recommended() -> State {
             .iter()
             .any(|pattern| rampart_engine::helpers::glob::matches(pattern, &policy.id))
     });
-    State {
+    State::new(
         set,
         // A small budget keeps each input fast; running out is an answer too.
-        options: EvalOptions {
+        EvalOptions {
             version: KubeVersion::LATEST,
             step_budget: 100_000,
             ..EvalOptions::default()
         },
-        failure_policy: FailurePolicy::Fail,
-    }
+        FailurePolicy::Fail,
+    )
 }
 
 fuzz_target!(|data: &[u8]| {

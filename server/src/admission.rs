@@ -4,7 +4,7 @@
 //! call [`handle`] directly.
 
 use crate::patch;
-use rampart_engine::{Action, EvalOptions, Evaluation, Evaluator, PolicySet, Subject};
+use rampart_engine::{Action, EvalOptions, Evaluation, Evaluator, Plans, PolicySet, Subject};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
@@ -36,8 +36,24 @@ pub struct State {
     pub set: PolicySet,
     /// The Kubernetes version and step budget.
     pub options: EvalOptions,
+    /// What evaluators of `set` work out before their first resource, made
+    /// once here rather than for every request ([`State::new`]).
+    pub plans: Plans,
     /// What to answer on an evaluation error.
     pub failure_policy: FailurePolicy,
+}
+
+impl State {
+    /// The state for `set`, with its evaluation plans made once.
+    pub fn new(set: PolicySet, options: EvalOptions, failure_policy: FailurePolicy) -> State {
+        let plans = Evaluator::new(&set, options.clone()).plans();
+        State {
+            set,
+            options,
+            plans,
+            failure_policy,
+        }
+    }
 }
 
 /// The verdict, as counted in metrics and written in the audit log.
@@ -137,7 +153,8 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
         old_resource: request.old_object,
         inventory: None,
     };
-    let evaluation = Evaluator::new(&state.set, state.options.clone()).evaluate(&subject);
+    let evaluation =
+        Evaluator::with_plans(&state.set, state.options.clone(), &state.plans).evaluate(&subject);
     record.evaluated = true;
     record.policies = policy_results(&evaluation);
     let (answer, decision) = match endpoint {

@@ -123,16 +123,16 @@ fn current_state<'a>(
         .as_ref()
         .is_none_or(|(generation, _)| *generation != snapshot.generation);
     if stale {
-        let fresh = State {
-            set: snapshot.policy_set()?,
-            options: EvalOptions {
+        let fresh = State::new(
+            snapshot.policy_set()?,
+            EvalOptions {
                 version: snapshot.version,
                 step_budget: settings.step_budget,
                 // Fields added to the engine later keep their defaults.
                 ..EvalOptions::default()
             },
-            failure_policy: settings.failure_policy,
-        };
+            settings.failure_policy,
+        );
         *state = Some((snapshot.generation, fresh));
     }
     state

@@ -31,15 +31,15 @@ fn state(failure_policy: FailurePolicy, step_budget: u64) -> State {
     }];
     let compilation = rampart_lang::compile(&sources);
     assert!(!compilation.has_errors(), "{:?}", compilation.diagnostics);
-    State {
-        set: compilation.set,
-        options: EvalOptions {
+    State::new(
+        compilation.set,
+        EvalOptions {
             version: KubeVersion::LATEST,
             step_budget,
             ..EvalOptions::default()
         },
         failure_policy,
-    }
+    )
 }
 
 fn answer(review: &Json, state: &State) -> (Json, Decision, bool) {

@@ -109,7 +109,18 @@ pub struct Evaluator<'p> {
     options: EvalOptions,
     regexes: RefCell<HashMap<String, Result<Regex, String>>>,
     /// What is known of each policy before it runs, by position in the set.
-    plans: Vec<Plan>,
+    plans: Plans,
+}
+
+/// What an evaluator works out about its policies before the first resource
+/// (constant lets, located and deferred variables): about as long to make as
+/// judging a Deployment. Evaluators of one set at one Kubernetes version can
+/// share it: keep it with the set and make each evaluator (one per thread, or
+/// per request) with [`Evaluator::with_plans`].
+#[derive(Clone, Debug, Default)]
+pub struct Plans {
+    version: Option<KubeVersion>,
+    by_policy: Arc<[Plan]>,
 }
 
 /// What is worked out about a policy once, when the evaluator is made.
@@ -134,28 +145,63 @@ impl<'p> Evaluator<'p> {
             set,
             options,
             regexes: RefCell::new(HashMap::new()),
-            plans: Vec::new(),
+            plans: Plans::default(),
         };
-        let plans = set
+        let by_policy: Vec<Plan> = set
             .policies
             .iter()
             .map(|policy| {
+                let id = Some(Arc::from(policy.id.as_str()));
                 if policy.applies_at(evaluator.options.version) {
                     let deferred = deferred::of_policy(policy);
                     Plan {
-                        id: Some(Arc::from(policy.id.as_str())),
+                        id,
                         constants: constants::of_policy(&evaluator, policy),
                         located: located::of_policy(policy),
                         defers: deferred.contains(&true),
                         deferred,
                     }
                 } else {
-                    Plan::default()
+                    Plan {
+                        id,
+                        ..Plan::default()
+                    }
                 }
             })
             .collect();
-        evaluator.plans = plans;
+        evaluator.plans = Plans {
+            version: Some(evaluator.options.version),
+            by_policy: by_policy.into(),
+        };
         evaluator
+    }
+
+    /// An evaluator for `set` that reuses `plans`, made by an evaluator of the
+    /// same set ([`Evaluator::plans`]). Plans made for other policies (their
+    /// ids differ) or another Kubernetes version are made afresh.
+    pub fn with_plans(set: &'p PolicySet, options: EvalOptions, plans: &Plans) -> Evaluator<'p> {
+        let fits = plans.version == Some(options.version)
+            && plans.by_policy.len() == set.policies.len()
+            && plans
+                .by_policy
+                .iter()
+                .zip(&set.policies)
+                .all(|(plan, policy)| plan.id.as_deref() == Some(policy.id.as_str()));
+        if !fits {
+            return Evaluator::new(set, options);
+        }
+        Evaluator {
+            set,
+            options,
+            regexes: RefCell::new(HashMap::new()),
+            plans: plans.clone(),
+        }
+    }
+
+    /// This evaluator's plans, to make more evaluators of the same set with
+    /// [`Evaluator::with_plans`].
+    pub fn plans(&self) -> Plans {
+        self.plans.clone()
     }
 
     /// The policy set being run.
@@ -170,7 +216,7 @@ impl<'p> Evaluator<'p> {
         let facts = ResourceFacts::of(subject.resource);
         let mut run = None;
         for (position, policy) in self.set.policies.iter().enumerate() {
-            let plan = self.plans.get(position).unwrap_or(&NO_PLAN);
+            let plan = self.plans.by_policy.get(position).unwrap_or(&NO_PLAN);
             self.evaluate_policy_with(policy, plan, subject, &facts, &mut run, &mut evaluation);
         }
         evaluation
@@ -191,7 +237,7 @@ impl<'p> Evaluator<'p> {
             .policies
             .iter()
             .position(|candidate| std::ptr::eq(candidate, policy))
-            .and_then(|position| self.plans.get(position))
+            .and_then(|position| self.plans.by_policy.get(position))
             .unwrap_or(&NO_PLAN);
         self.evaluate_policy_with(policy, plan, subject, &facts, &mut None, evaluation);
     }

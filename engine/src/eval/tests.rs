@@ -363,3 +363,48 @@ fn a_let_only_messages_read_is_evaluated_when_a_message_needs_it() {
     assert_eq!(stopped.errors.len(), 1);
     assert!(stopped.findings.is_empty());
 }
+
+#[test]
+fn plans_are_shared_only_by_evaluators_of_the_same_set_and_version() {
+    let mut policy = version_table_policy();
+    policy.body.push(Stmt::Rule(Rule {
+        index: 0,
+        action: Action::Deny,
+        condition: Expr::Binary(
+            BinaryOp::In,
+            Box::new(Expr::Literal(json!("new"))),
+            Box::new(Expr::Slot(2)),
+        ),
+        at: None,
+        message: vec![TemplatePart::Text("new is safe".into())],
+        fixes: vec![],
+        explain: vec![],
+    }));
+    let set = PolicySet {
+        version: IR_VERSION,
+        policies: vec![policy],
+        functions: vec![],
+    };
+    let at = |version: &str| EvalOptions {
+        version: KubeVersion::parse(version).expect("version"),
+        ..EvalOptions::default()
+    };
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}});
+    let plans = Evaluator::new(&set, at("1.26")).plans();
+    let fired =
+        |evaluator: Evaluator<'_>| !evaluator.evaluate(&Subject::new(&pod)).findings.is_empty();
+    assert!(!fired(Evaluator::with_plans(&set, at("1.26"), &plans)));
+    // Plans made at 1.26 hold 1.26's table: at 1.27 they are made afresh.
+    assert!(fired(Evaluator::with_plans(&set, at("1.27"), &plans)));
+    // And for another set (other policy ids), here one whose table lacks
+    // the entry: reusing 1.27's plans would wrongly fire.
+    let plans = Evaluator::new(&set, at("1.27")).plans();
+    let mut other = set.clone();
+    other.policies[0].id = "other.policy".into();
+    other.policies[0].body[0] = Stmt::Let {
+        slot: 0,
+        value: Expr::Literal(json!([{"name": "old", "since": "1.0"}])),
+    };
+    assert!(!fired(Evaluator::with_plans(&other, at("1.27"), &plans)));
+    assert!(fired(Evaluator::with_plans(&set, at("1.27"), &plans)));
+}
