@@ -26,6 +26,7 @@ use serde_json::Value as Json;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::{Mutex, PoisonError};
 
 /// How an evaluation is bounded and which Kubernetes version it judges as.
 #[derive(Clone, Debug)]
@@ -107,7 +108,7 @@ impl<'a> Subject<'a> {
 pub struct Evaluator<'p> {
     set: &'p PolicySet,
     options: EvalOptions,
-    regexes: RefCell<HashMap<String, Result<Regex, String>>>,
+    regexes: RefCell<RegexCache>,
     /// What is known of each policy before it runs, by position in the set.
     plans: Plans,
 }
@@ -121,7 +122,13 @@ pub struct Evaluator<'p> {
 pub struct Plans {
     version: Option<KubeVersion>,
     by_policy: Arc<[Plan]>,
+    /// Regular expressions compiled by any evaluator sharing these plans:
+    /// a pattern is compiled once per set, not once per evaluator (the
+    /// webhook makes one evaluator per request).
+    regexes: Arc<Mutex<RegexCache>>,
 }
+
+type RegexCache = HashMap<String, Result<Regex, String>>;
 
 /// What is worked out about a policy once, when the evaluator is made.
 #[derive(Debug, Default)]
@@ -172,6 +179,7 @@ impl<'p> Evaluator<'p> {
         evaluator.plans = Plans {
             version: Some(evaluator.options.version),
             by_policy: by_policy.into(),
+            regexes: evaluator.plans.regexes.clone(),
         };
         evaluator
     }
@@ -301,8 +309,21 @@ impl<'p> Evaluator<'p> {
         if let Some(cached) = self.regexes.borrow().get(pattern) {
             return cached.clone();
         }
-        let compiled = Regex::new(pattern)
-            .map_err(|error| format!("invalid regular expression `{pattern}`: {error}"));
+        // A poisoned lock only means another thread panicked while holding
+        // it; the map itself is still whole.
+        let mut shared = self
+            .plans
+            .regexes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let compiled = shared
+            .entry(pattern.to_owned())
+            .or_insert_with(|| {
+                Regex::new(pattern)
+                    .map_err(|error| format!("invalid regular expression `{pattern}`: {error}"))
+            })
+            .clone();
+        drop(shared);
         self.regexes
             .borrow_mut()
             .insert(pattern.to_owned(), compiled.clone());

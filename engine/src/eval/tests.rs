@@ -408,3 +408,27 @@ fn plans_are_shared_only_by_evaluators_of_the_same_set_and_version() {
     assert!(!fired(Evaluator::with_plans(&other, at("1.27"), &plans)));
     assert!(fired(Evaluator::with_plans(&set, at("1.27"), &plans)));
 }
+
+#[test]
+fn plans_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let set = PolicySet {
+        version: IR_VERSION,
+        policies: vec![privileged_policy()],
+        functions: vec![],
+    };
+    let plans = Evaluator::new(&set, EvalOptions::default()).plans();
+    shareable(&plans);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "securityContext": {"privileged": true}}]}});
+    let findings = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            Evaluator::with_plans(&set, EvalOptions::default(), &plans)
+                .evaluate(&Subject::new(&pod))
+                .findings
+                .len()
+        });
+        worker.join().unwrap_or_default()
+    });
+    assert_eq!(findings, 1);
+}
