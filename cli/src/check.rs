@@ -6,8 +6,8 @@ use crate::judge::Judge;
 use crate::policies::{self, LoadedPolicies};
 use crate::render::Style;
 use crate::report::{self, Report, ReportError};
-use crate::stream;
 use crate::{ColorChoice, exit, use_color};
+use crate::{inventory_pass, stream};
 use clap::ValueEnum;
 use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, KubeVersion, Subject};
@@ -135,10 +135,18 @@ pub fn run(arguments: CheckArguments) -> u8 {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
-    // Streaming needs every policy to judge a resource on its own, and a
-    // report format that needs no more than the findings.
+    // Streaming needs a report format that needs no more than the findings,
+    // and, for policies that look across resources, the kinds they look at
+    // (kept by a first pass, `inventory_pass`) and files that can be read
+    // twice (not standard input).
+    let inventory_kinds = loaded.set.inventory_kinds();
+    let rereadable = files.iter().all(|file| file.as_os_str() != "-");
+    let streamable_inventory = match &inventory_kinds {
+        Some(kinds) => kinds.is_empty() || rereadable,
+        None => false,
+    };
     let streaming = bundle.is_none()
-        && !loaded.set.uses_inventory()
+        && streamable_inventory
         && !matches!(arguments.format, Format::Junit | Format::PolicyReport);
     let mut inputs = Vec::new();
     let mut read_files = Vec::new();
@@ -146,7 +154,19 @@ pub fn run(arguments: CheckArguments) -> u8 {
     let mut report = if streaming {
         // Code frames (human) and SARIF fixes need the files' text.
         let keep_text = matches!(arguments.format, Format::Human | Format::Sarif);
-        let (report, files, phases) = stream::check(&loaded, &files, &options, threads, keep_text);
+        let kinds = inventory_kinds.unwrap_or_default();
+        let kept = if kinds.is_empty() {
+            Vec::new()
+        } else {
+            inventory_pass::collect(&files, &kinds, threads)
+        };
+        let mut inventory = Inventory::new();
+        for resource in &kept {
+            inventory.add(resource);
+        }
+        let inventory = (!kinds.is_empty()).then_some(&inventory);
+        let (report, files, phases) =
+            stream::check(&loaded, &files, &options, threads, keep_text, inventory);
         read_files = files;
         timings = Some(phases);
         report

@@ -9,6 +9,7 @@ mod fix;
 mod fix_command;
 mod fmt_command;
 mod inputs;
+mod inventory_pass;
 mod judge;
 mod playground_command;
 mod policies;

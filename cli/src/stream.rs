@@ -14,7 +14,7 @@ use crate::judge::{Judge, Judged};
 use crate::policies::LoadedPolicies;
 use crate::report::{Report, ReportError};
 use rampart_engine::load::{self, LoadLimits};
-use rampart_engine::{EvalOptions, Evaluator, Subject};
+use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -39,16 +39,16 @@ pub struct ReadFile {
 }
 
 /// A part of a file: its text and where it starts in lines.
-struct Part {
+pub(crate) struct Part {
     /// Order of the part among all parts (files in order, then parts).
-    sequence: usize,
+    pub(crate) sequence: usize,
     file: usize,
     /// The file's name as reported.
     name: Arc<str>,
     /// Whether the part does not start the file.
     inner: bool,
     line_offset: u32,
-    text: String,
+    pub(crate) text: String,
 }
 
 /// What judging one part produced; document indices are local to the part.
@@ -112,6 +112,7 @@ pub fn check(
     options: &EvalOptions,
     threads: usize,
     keep_text: bool,
+    inventory: Option<&Inventory<'_>>,
 ) -> (Report, Vec<ReadFile>, Timings) {
     let threads = threads.max(1);
     let judge = Judge::new(loaded);
@@ -121,7 +122,7 @@ pub fn check(
     let (files, read_time, outcomes, worker_timings) = std::thread::scope(|scope| {
         let reader = scope.spawn(move || read_all(paths, &sender, keep_text, timed));
         let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| work(&judge, loaded, options, &receiver, timed)))
+            .map(|_| scope.spawn(|| work(&judge, loaded, options, inventory, &receiver, timed)))
             .collect();
         // The reader owns the only sender: when it returns, the queue closes
         // and the workers stop once it is empty.
@@ -207,6 +208,7 @@ fn work(
     judge: &Judge<'_>,
     loaded: &LoadedPolicies,
     options: &EvalOptions,
+    inventory: Option<&Inventory<'_>>,
     receiver: &Mutex<Receiver<Part>>,
     timed: bool,
 ) -> (Vec<PartOutcome>, Timings) {
@@ -219,7 +221,14 @@ fn work(
             Err(_) => break,
         };
         let Ok(part) = part else { break };
-        outcomes.push(run_part(judge, &evaluator, &part, &mut timings, timed));
+        outcomes.push(run_part(
+            judge,
+            &evaluator,
+            inventory,
+            &part,
+            &mut timings,
+            timed,
+        ));
     }
     (outcomes, timings)
 }
@@ -239,6 +248,7 @@ fn measure<T>(enabled: bool, total: &mut Duration, action: impl FnOnce() -> T) -
 fn run_part(
     judge: &Judge<'_>,
     evaluator: &Evaluator<'_>,
+    inventory: Option<&Inventory<'_>>,
     part: &Part,
     timings: &mut Timings,
     enabled: bool,
@@ -254,7 +264,11 @@ fn run_part(
     let mut judged = judge.start();
     for resource in &resources {
         let evaluation = measure(enabled, &mut timings.evaluate, || {
-            evaluator.evaluate(&Subject::new(resource.value))
+            evaluator.evaluate(&Subject {
+                resource: resource.value,
+                old_resource: None,
+                inventory,
+            })
         });
         measure(enabled, &mut timings.judge, || {
             judge.judge(
@@ -305,7 +319,7 @@ fn run_part(
 
 /// Reads every file in turn, sending its parts to the workers; returns the
 /// files (with their texts when `keep_text`) and the time spent reading.
-fn read_all(
+pub(crate) fn read_all(
     paths: &[PathBuf],
     sender: &SyncSender<Part>,
     keep_text: bool,

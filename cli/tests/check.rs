@@ -294,3 +294,91 @@ fn configuration_files_are_not_manifests() {
         "rampart.yaml is skipped when walking directories"
     );
 }
+
+/// Cross-resource policies see resources of later files and later parts of a
+/// large file: the first pass keeps the NetworkPolicies, the second streams.
+/// Read from standard input (which cannot be read twice), the same input is
+/// judged all at once, with the same findings.
+#[test]
+fn cross_resource_policies_see_the_whole_input_when_streaming() {
+    let directory = std::env::temp_dir().join(format!("rampart-two-passes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    let workload = |index: usize, namespace: &str| {
+        format!(
+            "{{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{{\"name\":\"web-{index}\",\"namespace\":\"{namespace}\"}},\"spec\":{{\"selector\":{{}},\"template\":{{\"metadata\":{{\"labels\":{{\"app\":\"web\"}}}},\"spec\":{{\"containers\":[{{\"name\":\"web\",\"image\":\"nginx:1.27\"}}]}}}}}}}}\n"
+        )
+    };
+    // Over a megabyte of workloads, so that the file is cut into parts; the
+    // policy that isolates namespace `shop` comes last, in the same file.
+    let mut first = String::new();
+    let mut index = 0;
+    while first.len() < 1_200_000 {
+        first.push_str(&workload(
+            index,
+            if index % 2 == 0 { "shop" } else { "bank" },
+        ));
+        index += 1;
+    }
+    let isolate = |namespace: &str| {
+        format!(
+            "{{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{{\"name\":\"deny\",\"namespace\":\"{namespace}\"}},\"spec\":{{\"podSelector\":{{}},\"policyTypes\":[\"Ingress\",\"Egress\"]}}}}\n"
+        )
+    };
+    first.push_str(&isolate("shop"));
+    std::fs::write(directory.join("a.json"), &first).unwrap();
+    // A later file isolates `bank` for ingress only.
+    let later = isolate("bank").replace(",\"Egress\"", "");
+    std::fs::write(directory.join("b.json"), &later).unwrap();
+
+    let arguments = |input: &str| {
+        vec![
+            "check".to_owned(),
+            "--no-config".to_owned(),
+            "--set".to_owned(),
+            "nsa-cisa".to_owned(),
+            "--format".to_owned(),
+            "json".to_owned(),
+            input.to_owned(),
+        ]
+    };
+    let run = |arguments: Vec<String>, stdin: Option<&str>| {
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        let output = rampart(&arguments, stdin);
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mut findings: Vec<(String, String)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|finding| {
+                finding["policy"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("nsa.network-policy")
+            })
+            .map(|finding| {
+                (
+                    finding["policy"].as_str().unwrap().to_owned(),
+                    finding["resource"]["namespace"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        findings.sort();
+        findings.dedup();
+        (report["summary"]["resources"].as_u64().unwrap(), findings)
+    };
+    let (resources, from_files) = run(arguments(directory.to_str().unwrap()), None);
+    assert_eq!(resources, index as u64 + 2);
+    // `shop` is isolated both ways, `bank` only for ingress.
+    assert_eq!(
+        from_files,
+        [("nsa.network-policy-egress".to_owned(), "bank".to_owned())]
+    );
+    let whole = format!("{first}{later}");
+    let (_, from_stdin) = run(arguments("-"), Some(&whole));
+    assert_eq!(from_stdin, from_files);
+    let _ = std::fs::remove_dir_all(&directory);
+}

@@ -582,6 +582,70 @@ pub enum Expr {
     Format(Vec<TemplatePart>),
 }
 
+impl Expr {
+    /// Calls `visit` on each expression directly inside this one (not on
+    /// itself, and not deeper: recurse from `visit` to walk a whole tree).
+    pub fn for_each_child(&self, visit: &mut dyn FnMut(&Expr)) {
+        match self {
+            Expr::Literal(_)
+            | Expr::Slot(_)
+            | Expr::Resource
+            | Expr::OldResource
+            | Expr::Pod
+            | Expr::Param(_) => {}
+            Expr::PodContainers(inner) | Expr::Field(inner, _) | Expr::Unary(_, inner) => {
+                visit(inner)
+            }
+            Expr::Index(left, right) | Expr::Binary(_, left, right) => {
+                visit(left);
+                visit(right);
+            }
+            Expr::Call(_, arguments) | Expr::CallFunction(_, arguments) | Expr::List(arguments) => {
+                for argument in arguments {
+                    visit(argument);
+                }
+            }
+            Expr::Object(members) => {
+                for (_, member) in members {
+                    visit(member);
+                }
+            }
+            Expr::Quantified {
+                collection,
+                predicate,
+                ..
+            } => {
+                visit(collection);
+                visit(predicate);
+            }
+            Expr::Comprehension {
+                collection,
+                filter,
+                map,
+                ..
+            } => {
+                visit(collection);
+                if let Some(filter) = filter {
+                    visit(filter);
+                }
+                visit(map);
+            }
+            Expr::Conditional(condition, then, otherwise) => {
+                visit(condition);
+                visit(then);
+                visit(otherwise);
+            }
+            Expr::Format(parts) => {
+                for part in parts {
+                    if let TemplatePart::Expr(inner) = part {
+                        visit(inner);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A user function: non-recursive, one expression.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Function {

@@ -9,6 +9,7 @@
 pub mod eval;
 pub mod finding;
 pub mod helpers;
+mod inventory_kinds;
 pub mod ir;
 pub mod load;
 mod merge;

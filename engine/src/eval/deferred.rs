@@ -12,7 +12,7 @@
 //! let behaves differently: it stops the policy when a message needs the
 //! value, not when the `let` is reached.
 
-use crate::ir::{Expr, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart};
+use crate::ir::{Expr, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt};
 
 /// For each slot of `policy`, whether it is a let read only by messages.
 pub(super) fn of_policy(policy: &Policy) -> Vec<bool> {
@@ -90,65 +90,16 @@ fn path(path: &PathExpr, read: &mut [bool]) {
 
 /// Marks every variable an expression reads.
 fn expression(expr: &Expr, read: &mut [bool]) {
-    match expr {
-        Expr::Slot(slot) => mark(read, *slot),
-        Expr::Literal(_) | Expr::Resource | Expr::OldResource | Expr::Pod | Expr::Param(_) => {}
-        Expr::PodContainers(inner) | Expr::Field(inner, _) | Expr::Unary(_, inner) => {
-            expression(inner, read)
-        }
-        Expr::Index(left, right) | Expr::Binary(_, left, right) => {
-            expression(left, read);
-            expression(right, read);
-        }
-        Expr::Call(_, arguments) | Expr::CallFunction(_, arguments) | Expr::List(arguments) => {
-            for argument in arguments {
-                expression(argument, read);
-            }
-        }
-        Expr::Object(members) => {
-            for (_, member) in members {
-                expression(member, read);
-            }
-        }
-        Expr::Quantified {
-            collection,
-            predicate,
-            ..
-        } => {
-            expression(collection, read);
-            expression(predicate, read);
-        }
-        Expr::Comprehension {
-            collection,
-            filter,
-            map,
-            ..
-        } => {
-            expression(collection, read);
-            if let Some(filter) = filter {
-                expression(filter, read);
-            }
-            expression(map, read);
-        }
-        Expr::Conditional(condition, then, otherwise) => {
-            expression(condition, read);
-            expression(then, read);
-            expression(otherwise, read);
-        }
-        Expr::Format(parts) => {
-            for part in parts {
-                if let TemplatePart::Expr(inner) = part {
-                    expression(inner, read);
-                }
-            }
-        }
+    if let Expr::Slot(slot) = expr {
+        mark(read, *slot);
     }
+    expr.for_each_child(&mut |child| expression(child, read));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Action, BinaryOp, Builtin, Matcher, Severity};
+    use crate::ir::{Action, BinaryOp, Builtin, Matcher, Severity, TemplatePart};
     use serde_json::json;
 
     #[test]
