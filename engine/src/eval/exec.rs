@@ -1,7 +1,7 @@
 //! Running one policy body on one resource: statements, rules and findings.
 
 use super::location::{Location, Places, Segment};
-use super::{Budget, Evaluator, Plan, Stop, Subject, fix};
+use super::{Budget, Evaluator, LetKind, Plan, Stop, Subject, fix};
 use crate::finding::{Explanation, Finding};
 use crate::ir::{
     Action, Expr, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart,
@@ -144,20 +144,36 @@ impl<'v> Run<'v> {
             self.budget.spend()?;
             match statement {
                 Stmt::Let { slot, value } => {
-                    if let Some(Some(constant)) = self.plan.constants.get(*slot as usize) {
-                        self.bind(*slot, Value::from_json(constant), None);
-                        continue;
-                    }
-                    if let Some(pending) = self.pending.get_mut(*slot as usize)
-                        && self.plan.deferred.get(*slot as usize) == Some(&true)
+                    let index = *slot as usize;
+                    // A policy without a plan evaluates and locates every let.
+                    match self
+                        .plan
+                        .lets
+                        .get(index)
+                        .copied()
+                        .unwrap_or(LetKind::Located)
                     {
-                        *pending = Some(value);
-                        continue;
+                        LetKind::Constant => {
+                            if let Some(Some(constant)) = self.plan.constants.get(index) {
+                                self.bind(*slot, Value::from_json(constant), None);
+                            }
+                        }
+                        LetKind::Deferred => match self.pending.get_mut(index) {
+                            Some(pending) => *pending = Some(value),
+                            None => {
+                                let value = self.eval(value)?;
+                                self.bind(*slot, value, None);
+                            }
+                        },
+                        LetKind::Plain => {
+                            let value = self.eval(value)?;
+                            self.bind(*slot, value, None);
+                        }
+                        LetKind::Located => {
+                            let (value, location) = self.eval_located(value)?;
+                            self.bind(*slot, value, location);
+                        }
                     }
-                    let tracked = self.plan.located.get(*slot as usize).copied();
-                    let (value, location) =
-                        self.eval_maybe_located(value, tracked.unwrap_or(true))?;
-                    self.bind(*slot, value, location);
                 }
                 Stmt::For {
                     key_slot,

@@ -137,12 +137,43 @@ struct Plan {
     id: Option<Arc<str>>,
     /// The value of each constant let, by slot ([`constants`]).
     constants: Vec<Option<Json>>,
-    /// Whether each slot's location is ever read ([`located`]).
-    located: Vec<bool>,
-    /// Whether each slot is a let that only messages read ([`deferred`]).
-    deferred: Vec<bool>,
     /// Whether any let is deferred.
     defers: bool,
+    /// How each slot's `let` runs: from the constants, whether its location
+    /// is ever read ([`located`]) and whether only messages read it
+    /// ([`deferred`]).
+    lets: Vec<LetKind>,
+}
+
+/// How a `let` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LetKind {
+    /// Bound to its value computed when the evaluator was made.
+    Constant,
+    /// Its expression is kept until a message needs it.
+    Deferred,
+    /// Evaluated, without a location.
+    Plain,
+    /// Evaluated with its location.
+    Located,
+}
+
+impl Plan {
+    fn let_kinds(constants: &[Option<Json>], located: &[bool], deferred: &[bool]) -> Vec<LetKind> {
+        (0..constants.len().max(located.len()).max(deferred.len()))
+            .map(|slot| {
+                if constants.get(slot).is_some_and(Option::is_some) {
+                    LetKind::Constant
+                } else if deferred.get(slot) == Some(&true) {
+                    LetKind::Deferred
+                } else if located.get(slot) == Some(&false) {
+                    LetKind::Plain
+                } else {
+                    LetKind::Located
+                }
+            })
+            .collect()
+    }
 }
 
 impl<'p> Evaluator<'p> {
@@ -161,12 +192,13 @@ impl<'p> Evaluator<'p> {
                 let id = Some(Arc::from(policy.id.as_str()));
                 if policy.applies_at(evaluator.options.version) {
                     let deferred = deferred::of_policy(policy);
+                    let constants = constants::of_policy(&evaluator, policy);
+                    let located = located::of_policy(policy);
                     Plan {
                         id,
-                        constants: constants::of_policy(&evaluator, policy),
-                        located: located::of_policy(policy),
+                        lets: Plan::let_kinds(&constants, &located, &deferred),
+                        constants,
                         defers: deferred.contains(&true),
-                        deferred,
                     }
                 } else {
                     Plan {
@@ -335,9 +367,8 @@ impl<'p> Evaluator<'p> {
 static NO_PLAN: Plan = Plan {
     id: None,
     constants: Vec::new(),
-    located: Vec::new(),
-    deferred: Vec::new(),
     defers: false,
+    lets: Vec::new(),
 };
 
 /// What matchers read of a resource: its kind, group, namespace and labels.
