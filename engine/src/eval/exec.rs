@@ -214,6 +214,7 @@ impl<'v> Run<'v> {
         Ok(())
     }
 
+    #[inline(always)]
     pub(super) fn bind(&mut self, slot: u32, value: Value<'v>, location: Option<Location>) {
         let slot = slot as usize;
         if slot < self.slots.len() {

@@ -290,7 +290,7 @@ impl<'v> Run<'v> {
         Ok((true, visited))
     }
 
-    #[inline]
+    #[inline(always)]
     fn slot(&self, slot: u32) -> Value<'v> {
         self.slots
             .get(slot as usize)
