@@ -27,7 +27,15 @@ pub fn collect(paths: &[PathBuf], kinds: &BTreeSet<String>, threads: usize) -> V
     let (sender, receiver) = sync_channel::<Part>(threads * 2);
     let receiver = Mutex::new(receiver);
     let mut found: Vec<(usize, Vec<Json>)> = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || stream::read_all(paths, &sender, false, false));
+        let reader = scope.spawn(move || {
+            stream::read_all(
+                paths,
+                &sender,
+                false,
+                false,
+                "finding the resources policies look across",
+            )
+        });
         let workers: Vec<_> = (0..threads)
             .map(|_| scope.spawn(|| keep_kinds(&receiver, kinds)))
             .collect();

@@ -120,7 +120,7 @@ pub fn check(
     let receiver = Mutex::new(receiver);
     let timed = timings_enabled();
     let (files, read_time, outcomes, worker_timings) = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_all(paths, &sender, keep_text, timed));
+        let reader = scope.spawn(move || read_all(paths, &sender, keep_text, timed, "checking"));
         let workers: Vec<_> = (0..threads)
             .map(|_| scope.spawn(|| work(&judge, loaded, options, inventory, &receiver, timed)))
             .collect();
@@ -324,11 +324,12 @@ pub(crate) fn read_all(
     sender: &SyncSender<Part>,
     keep_text: bool,
     timed: bool,
+    activity: &'static str,
 ) -> (Vec<ReadFile>, Duration) {
     let mut files = Vec::with_capacity(paths.len());
     let mut sequence = 0usize;
     let mut read_time = Duration::ZERO;
-    let mut progress = Progress::new(paths);
+    let mut progress = Progress::new(paths, activity);
     for (index, path) in paths.iter().enumerate() {
         let name: Arc<str> = inputs::display_name(path).into();
         let mut file = ReadFile {
@@ -361,6 +362,8 @@ pub(crate) fn read_all(
 /// A progress line on a terminal's stderr for long runs: the reader runs at
 /// most a few parts ahead of the workers, so bytes read track the work done.
 struct Progress {
+    /// What the progress line says is happening.
+    activity: &'static str,
     enabled: bool,
     total: u64,
     done: u64,
@@ -371,13 +374,14 @@ impl Progress {
     /// Inputs smaller than this finish before a progress line would help.
     const WORTH_SHOWING: u64 = 16 << 20;
 
-    fn new(paths: &[PathBuf]) -> Progress {
+    fn new(paths: &[PathBuf], activity: &'static str) -> Progress {
         let total = paths
             .iter()
             .filter_map(|path| std::fs::metadata(path).ok())
             .map(|metadata| metadata.len())
             .sum();
         Progress {
+            activity,
             enabled: std::io::IsTerminal::is_terminal(&std::io::stderr())
                 && total >= Self::WORTH_SHOWING,
             total,
@@ -398,7 +402,8 @@ impl Progress {
         self.shown = Some(Instant::now());
         let percent = self.done.saturating_mul(100) / self.total.max(1);
         eprint!(
-            "\rchecking: {percent:>3}% ({} of {} MB)",
+            "\r{}: {percent:>3}% ({} of {} MB)",
+            self.activity,
             self.done >> 20,
             self.total >> 20
         );
@@ -557,7 +562,13 @@ mod tests {
             std::env::temp_dir().join(format!("rampart-stream-{}-{tag}.txt", std::process::id()));
         std::fs::write(&path, text).unwrap();
         let (sender, receiver) = sync_channel::<Part>(1024);
-        let (files, _) = read_all(std::slice::from_ref(&path), &sender, true, false);
+        let (files, _) = read_all(
+            std::slice::from_ref(&path),
+            &sender,
+            true,
+            false,
+            "checking",
+        );
         drop(sender);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(files.len(), 1);
