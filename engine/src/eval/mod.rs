@@ -377,6 +377,9 @@ struct ResourceFacts<'r> {
     group: &'r str,
     namespace: &'r str,
     labels: Option<&'r serde_json::Map<String, Json>>,
+    /// Where the pod is in a resource of this kind, if it holds one (looked
+    /// up once, not once per policy).
+    pod_path: Option<&'static [&'static str]>,
 }
 
 impl<'r> ResourceFacts<'r> {
@@ -394,6 +397,7 @@ impl<'r> ResourceFacts<'r> {
             labels: metadata
                 .and_then(|metadata| metadata.get("labels"))
                 .and_then(Json::as_object),
+            pod_path: text(resource.get("kind")).and_then(workload::pod_template_path),
         }
     }
 }
@@ -406,7 +410,7 @@ fn match_resource(
 ) -> Option<Option<&'static [&'static str]>> {
     let pod_path = match &matcher.scope {
         Scope::All => None,
-        Scope::Pods => Some(workload::pod_template_path(facts.kind)?),
+        Scope::Pods => Some(facts.pod_path?),
         Scope::Kinds(kinds) => {
             let selected = kinds.iter().any(|selector| {
                 selector.kind == facts.kind
