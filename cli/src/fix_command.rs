@@ -126,6 +126,20 @@ pub fn run(arguments: FixArguments) -> u8 {
         for problem in &applied.problems {
             eprintln!("warning: {}: cannot apply the fix of {problem}", input.name);
         }
+        let edited = reload(input, applied.text.clone());
+        if let Some(reason) = breaks_loading(input, &edited) {
+            // The text editor knows block-style YAML; an edit inside a flow
+            // mapping or a JSON line can cut it short. A file is never
+            // written unless it still loads as it did.
+            eprintln!(
+                "error: {}: the fixes were not applied: the edited file would not load ({reason}); \
+                 fixes inside flow-style YAML (`{{...}}` and JSON lines) are not supported",
+                input.name
+            );
+            incomplete = true;
+            fixed_inputs.push(reload(input, input.text.clone()));
+            continue;
+        }
         if applied.text != input.text {
             changed_files += 1;
             changes += applied.changed;
@@ -139,7 +153,7 @@ pub fn run(arguments: FixArguments) -> u8 {
                 incomplete = true;
             }
         }
-        fixed_inputs.push(reload(input, applied.text));
+        fixed_inputs.push(edited);
     }
 
     let mut after = check::evaluate(&loaded, &fixed_inputs, &options);
@@ -192,6 +206,33 @@ pub fn run(arguments: FixArguments) -> u8 {
     } else {
         after.exit_code()
     }
+}
+
+/// Why the edited text of a file does not load as the original did: a new
+/// load error, or a different number of documents.
+fn breaks_loading(original: &InputFile, edited: &InputFile) -> Option<String> {
+    if edited.errors.len() > original.errors.len() {
+        let first = edited.errors.iter().find(|error| {
+            !original
+                .errors
+                .iter()
+                .any(|known| known.message == error.message)
+        });
+        return Some(first.map_or_else(
+            || "a new load error".to_owned(),
+            |error| match error.position {
+                Some(position) => format!("line {}: {}", position.line, error.message),
+                None => error.message.clone(),
+            },
+        ));
+    }
+    (edited.documents.len() != original.documents.len()).then(|| {
+        format!(
+            "{} documents instead of {}",
+            edited.documents.len(),
+            original.documents.len()
+        )
+    })
 }
 
 /// The input as it is after its fixes.

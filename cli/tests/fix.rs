@@ -134,3 +134,28 @@ fn a_policy_error_makes_the_run_incomplete() {
     assert_eq!(output.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+/// An edit inside a flow mapping would cut the line short: such a file is
+/// reported and left as it was, never written broken.
+#[test]
+fn a_file_whose_fixes_would_not_load_is_left_alone() {
+    let directory = workspace("flow");
+    let flow = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n    - name: c\n      image: nginx:1\n      securityContext: {privileged: true, runAsUser: 1000}\n";
+    std::fs::write(directory.join("flow.yaml"), flow).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["fix", "--no-config", "--set", "pss-baseline", "flow.yaml"])
+        .current_dir(&directory)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("flow.yaml: the fixes were not applied: the edited file would not load"),
+        "{stderr}"
+    );
+    assert_eq!(read(&directory, "flow.yaml"), flow);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("changed 0 file(s)"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&directory);
+}
