@@ -97,24 +97,7 @@ mod tests {
     use serde_json::json;
 
     fn set_with(lets: Vec<Expr>) -> PolicySet {
-        let mut policy = crate::ir::Policy {
-            id: "t".into(),
-            title: String::new(),
-            description: String::new(),
-            remediation: String::new(),
-            severity: crate::ir::Severity::Low,
-            controls: vec![],
-            action_override: None,
-            since: None,
-            until: None,
-            matcher: crate::ir::Matcher::default(),
-            params: vec![],
-            body: vec![],
-            slots: 0,
-            rules: 0,
-            uses_inventory: true,
-            origin: String::new(),
-        };
+        let mut policy = crate::test_support::policy(Vec::new(), 0, crate::ir::Scope::All);
         policy.body = lets
             .into_iter()
             .enumerate()

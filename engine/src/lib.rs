@@ -13,6 +13,8 @@ mod inventory_kinds;
 pub mod ir;
 pub mod load;
 mod merge;
+#[cfg(test)]
+mod test_support;
 pub mod value;
 pub mod workload;
 

@@ -99,7 +99,8 @@ fn expression(expr: &Expr, read: &mut [bool]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Action, BinaryOp, Builtin, Matcher, Severity, TemplatePart};
+    use crate::ir::{Action, BinaryOp, Builtin, Scope, TemplatePart};
+    use crate::test_support::policy;
     use serde_json::json;
 
     #[test]
@@ -137,24 +138,7 @@ mod tests {
             },
             Stmt::Rule(rule),
         ];
-        let policy = Policy {
-            id: "t".into(),
-            title: String::new(),
-            description: String::new(),
-            remediation: String::new(),
-            severity: Severity::Low,
-            controls: vec![],
-            action_override: None,
-            since: None,
-            until: None,
-            matcher: Matcher::default(),
-            params: vec![],
-            body,
-            slots: 3,
-            rules: 1,
-            uses_inventory: false,
-            origin: String::new(),
-        };
+        let policy = policy(body, 3, Scope::All);
         assert_eq!(of_policy(&policy), [true, false, false]);
     }
 }

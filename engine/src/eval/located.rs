@@ -130,7 +130,8 @@ fn path_root(expr: &Expr) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Action, Matcher, PathStep, Severity};
+    use crate::ir::{Action, PathStep, Scope};
+    use crate::test_support::policy;
     use std::sync::Arc;
 
     fn field(base: Expr, name: &str) -> Expr {
@@ -177,24 +178,7 @@ mod tests {
                 rule_at(2),
             ],
         }];
-        let policy = Policy {
-            id: "t".into(),
-            title: String::new(),
-            description: String::new(),
-            remediation: String::new(),
-            severity: Severity::Low,
-            controls: vec![],
-            action_override: None,
-            since: None,
-            until: None,
-            matcher: Matcher::default(),
-            params: vec![],
-            body,
-            slots: 4,
-            rules: 1,
-            uses_inventory: false,
-            origin: String::new(),
-        };
+        let policy = policy(body, 4, Scope::All);
         assert_eq!(of_policy(&policy), [true, true, true, false]);
     }
 }

@@ -1,6 +1,7 @@
 use super::*;
 use crate::finding::PatchKind;
 use crate::ir::*;
+use crate::test_support::policy;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -8,30 +9,6 @@ fn path(expr: Expr, fields: &[&str]) -> Expr {
     fields.iter().fold(expr, |base, field| {
         Expr::Field(Box::new(base), Arc::from(*field))
     })
-}
-
-fn policy(body: Vec<Stmt>, slots: u32, scope: Scope) -> Policy {
-    Policy {
-        id: "test.policy".into(),
-        title: String::new(),
-        description: String::new(),
-        remediation: String::new(),
-        severity: Severity::High,
-        controls: vec![],
-        action_override: None,
-        since: None,
-        until: None,
-        matcher: Matcher {
-            scope,
-            ..Matcher::default()
-        },
-        params: vec![],
-        body,
-        slots,
-        rules: 1,
-        uses_inventory: false,
-        origin: String::new(),
-    }
 }
 
 fn privileged_policy() -> Policy {
