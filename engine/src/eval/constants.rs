@@ -9,7 +9,7 @@
 
 use super::exec::Run;
 use super::{Evaluator, Plan, Subject};
-use crate::ir::{Builtin, Expr, Policy, Stmt, TemplatePart};
+use crate::ir::{Builtin, Expr, Policy, Stmt};
 use crate::value::Value;
 use serde_json::Value as Json;
 
@@ -92,55 +92,34 @@ fn is_constant(expr: &Expr, constant: &mut [bool]) -> bool {
         | Expr::OldResource
         | Expr::Pod
         | Expr::PodContainers(_)
-        | Expr::CallFunction(..) => false,
-        Expr::Call(Builtin::Resources, _) => false,
-        Expr::Call(_, arguments) | Expr::List(arguments) => arguments
-            .iter()
-            .all(|argument| is_constant(argument, constant)),
-        Expr::Object(members) => members
-            .iter()
-            .all(|(_, member)| is_constant(member, constant)),
-        Expr::Field(base, _) | Expr::Unary(_, base) => is_constant(base, constant),
-        Expr::Index(left, right) | Expr::Binary(_, left, right) => {
-            is_constant(left, constant) && is_constant(right, constant)
-        }
-        Expr::Conditional(condition, then, otherwise) => {
-            is_constant(condition, constant)
-                && is_constant(then, constant)
-                && is_constant(otherwise, constant)
-        }
-        Expr::Format(parts) => parts.iter().all(|part| match part {
-            TemplatePart::Text(_) => true,
-            TemplatePart::Expr(expr) => is_constant(expr, constant),
-        }),
+        | Expr::CallFunction(..)
+        | Expr::Call(Builtin::Resources, _) => false,
         Expr::Quantified {
             key_slot,
             value_slot,
             collection,
-            predicate,
             ..
-        } => {
-            is_constant(collection, constant) && {
-                mark_variables(constant, *key_slot, *value_slot);
-                is_constant(predicate, constant)
-            }
         }
-        Expr::Comprehension {
+        | Expr::Comprehension {
             key_slot,
             value_slot,
             collection,
-            filter,
-            map,
+            ..
         } => {
+            // Its variables range over the collection: constant if it is.
             is_constant(collection, constant) && {
                 mark_variables(constant, *key_slot, *value_slot);
-                filter
-                    .as_deref()
-                    .is_none_or(|filter| is_constant(filter, constant))
-                    && is_constant(map, constant)
+                children_are_constant(expr, constant)
             }
         }
+        _ => children_are_constant(expr, constant),
     }
+}
+
+fn children_are_constant(expr: &Expr, constant: &mut [bool]) -> bool {
+    let mut all = true;
+    expr.for_each_child(&mut |child| all = all && is_constant(child, constant));
+    all
 }
 
 fn mark_variables(constant: &mut [bool], key_slot: Option<u32>, value_slot: u32) {
