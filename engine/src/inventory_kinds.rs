@@ -5,7 +5,7 @@
 //! caller keep only those while it streams the rest (see the command line's
 //! two-pass check).
 
-use crate::ir::{Builtin, Expr, Fix, PathExpr, PathStep, PolicySet, Rule, Stmt, TemplatePart};
+use crate::ir::{Builtin, Expr, Fix, PathStep, PolicySet, Rule, Stmt, TemplatePart};
 use std::collections::BTreeSet;
 
 impl PolicySet {
@@ -55,24 +55,15 @@ fn rule_expressions(rule: &Rule, kinds: &mut Option<BTreeSet<String>>) {
             expression(inner, kinds);
         }
     }
-    let path = |path: &PathExpr, kinds: &mut Option<BTreeSet<String>>| {
+    for path in rule.paths() {
         for step in &path.steps {
             if let PathStep::Index(index) = step {
                 expression(index, kinds);
             }
         }
-    };
-    if let Some(at) = &rule.at {
-        path(at, kinds);
     }
-    for fix in &rule.fixes {
-        match fix {
-            Fix::Set { target, value } | Fix::Append { target, value } => {
-                path(target, kinds);
-                expression(value, kinds);
-            }
-            Fix::Remove { target } => path(target, kinds),
-        }
+    for value in rule.fixes.iter().filter_map(Fix::value) {
+        expression(value, kinds);
     }
     for (_, explained) in &rule.explain {
         expression(explained, kinds);

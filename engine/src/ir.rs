@@ -369,6 +369,30 @@ pub enum Fix {
     },
 }
 
+impl Fix {
+    /// The path the fix changes.
+    pub fn target(&self) -> &PathExpr {
+        match self {
+            Fix::Set { target, .. } | Fix::Append { target, .. } | Fix::Remove { target } => target,
+        }
+    }
+
+    /// The value it writes (none for a removal).
+    pub fn value(&self) -> Option<&Expr> {
+        match self {
+            Fix::Set { value, .. } | Fix::Append { value, .. } => Some(value),
+            Fix::Remove { .. } => None,
+        }
+    }
+}
+
+impl Rule {
+    /// The paths it names: `at`, then each fix's target.
+    pub fn paths(&self) -> impl Iterator<Item = &PathExpr> {
+        self.at.iter().chain(self.fixes.iter().map(Fix::target))
+    }
+}
+
 /// A path that can be located in the resource: a root and steps.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PathExpr {

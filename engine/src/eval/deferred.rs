@@ -63,17 +63,11 @@ fn statements(body: &[Stmt], is_let: &mut [bool], read: &mut [bool]) {
 /// Marks what a rule reads outside its message and explanations.
 fn rule_reads(rule: &Rule, read: &mut [bool]) {
     expression(&rule.condition, read);
-    if let Some(at) = &rule.at {
-        path(at, read);
+    for target in rule.paths() {
+        path(target, read);
     }
-    for fix in &rule.fixes {
-        match fix {
-            Fix::Set { target, value } | Fix::Append { target, value } => {
-                path(target, read);
-                expression(value, read);
-            }
-            Fix::Remove { target } => path(target, read),
-        }
+    for value in rule.fixes.iter().filter_map(Fix::value) {
+        expression(value, read);
     }
 }
 

@@ -7,7 +7,7 @@
 //! none of these reach is evaluated without its location; comprehension and
 //! quantifier variables never need one, since no rule can name them.
 
-use crate::ir::{Expr, Fix, PathExpr, PathRoot, Policy, Rule, Stmt};
+use crate::ir::{Expr, PathRoot, Policy, Rule, Stmt};
 
 /// For each slot of `policy`, whether its location is ever read.
 pub(super) fn of_policy(policy: &Policy) -> Vec<bool> {
@@ -66,19 +66,9 @@ fn mark_readers(statements: &[Stmt], located: &mut [bool]) {
 }
 
 fn mark_rule(rule: &Rule, located: &mut [bool]) {
-    let mut mark_path = |path: &PathExpr| {
+    for path in rule.paths() {
         if let PathRoot::Slot(slot) = path.root {
             mark(located, slot);
-        }
-    };
-    if let Some(at) = &rule.at {
-        mark_path(at);
-    }
-    for fix in &rule.fixes {
-        match fix {
-            Fix::Set { target, .. } | Fix::Append { target, .. } | Fix::Remove { target } => {
-                mark_path(target)
-            }
         }
     }
 }
@@ -130,7 +120,7 @@ fn path_root(expr: &Expr) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Action, PathStep, Scope};
+    use crate::ir::{Action, PathExpr, PathStep, Scope};
     use crate::test_support::policy;
     use std::sync::Arc;
 
