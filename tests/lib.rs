@@ -37,3 +37,30 @@ pub fn standard_library() -> Result<PolicySet, String> {
 pub fn in_set(patterns: &[&str], id: &str) -> bool {
     patterns.iter().any(|pattern| glob::matches(pattern, id))
 }
+
+/// Every file under `directory` (recursively, sorted) whose extension is one
+/// of `extensions`; nothing when the directory does not exist.
+pub fn files_under(
+    directory: &std::path::Path,
+    extensions: &[&str],
+    files: &mut Vec<std::path::PathBuf>,
+) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            files_under(&path, extensions, files);
+        } else if path
+            .extension()
+            .and_then(|extension| extension.to_str())
+            .is_some_and(|extension| extensions.contains(&extension))
+        {
+            files.push(path);
+        }
+    }
+}

@@ -14,7 +14,7 @@ use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, KubeVersion, Subject};
 use rampart_lang::compile::TestResource;
 use serde_json::{Value as Json, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The native findings and errors, in the bundle's JSON shape.
 fn native(set: &PolicySet, version: KubeVersion, resource: &Json) -> (Json, Json) {
@@ -134,26 +134,6 @@ fn stdlib_test_resources_judge_the_same_natively_and_in_wasm() {
     }
 }
 
-fn yaml_files(directory: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            yaml_files(&path, files);
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "yaml" || extension == "yml")
-        {
-            files.push(path);
-        }
-    }
-}
-
 #[test]
 fn conformance_corpus_judges_the_same_natively_and_in_wasm() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance");
@@ -166,7 +146,7 @@ fn conformance_corpus_judges_the_same_natively_and_in_wasm() {
     let bytes = rampart_bundle::build(&compilation.set, None).unwrap();
     let mut bundle = Bundle::load(&bytes).unwrap();
     let mut files = Vec::new();
-    yaml_files(&root, &mut files);
+    rampart_tests::files_under(&root, &["yaml", "yml"], &mut files);
     let mut resources = Vec::new();
     for file in &files {
         let Ok(text) = std::fs::read_to_string(file) else {

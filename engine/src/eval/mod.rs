@@ -10,6 +10,9 @@ mod deferred;
 mod exec;
 mod expr;
 mod fix;
+mod key_index;
+#[cfg(test)]
+mod key_index_tests;
 mod located;
 mod location;
 #[cfg(test)]
@@ -143,6 +146,9 @@ struct Plan {
     /// is ever read ([`located`]) and whether only messages read it
     /// ([`deferred`]).
     lets: Vec<LetKind>,
+    /// The key filters one of which a resource must cover for the policy to
+    /// fire on it; `None` when it may fire on any ([`key_index`]).
+    index: Option<Vec<key_index::KeyFilter>>,
 }
 
 /// How a `let` runs.
@@ -197,6 +203,7 @@ impl<'p> Evaluator<'p> {
                     Plan {
                         id,
                         lets: Plan::let_kinds(&constants, &located, &deferred),
+                        index: key_index::of_policy(&evaluator, policy, &constants),
                         constants,
                         defers: deferred.contains(&true),
                     }
@@ -302,6 +309,11 @@ impl<'p> Evaluator<'p> {
             .clone()
             .unwrap_or_else(|| Arc::from(policy.id.as_str()));
         evaluation.matched.push(id.clone());
+        if let Some(filters) = &plan.index
+            && (filters.is_empty() || !filters.iter().any(|filter| facts.keys().covers(filter)))
+        {
+            return;
+        }
         // One run per resource, restarted for each policy: its vectors and
         // the pod it found are reused.
         let run = match run {
@@ -369,6 +381,7 @@ static NO_PLAN: Plan = Plan {
     constants: Vec::new(),
     defers: false,
     lets: Vec::new(),
+    index: None,
 };
 
 /// What matchers read of a resource: its kind, group, namespace and labels.
@@ -380,6 +393,9 @@ struct ResourceFacts<'r> {
     /// Where the pod is in a resource of this kind, if it holds one (looked
     /// up once, not once per policy).
     pod_path: Option<&'static [&'static str]>,
+    resource: &'r Json,
+    /// The key names the resource holds, once a policy with an index asks.
+    keys: Cell<Option<key_index::KeyFilter>>,
 }
 
 impl<'r> ResourceFacts<'r> {
@@ -398,6 +414,19 @@ impl<'r> ResourceFacts<'r> {
                 .and_then(|metadata| metadata.get("labels"))
                 .and_then(Json::as_object),
             pod_path: text(resource.get("kind")).and_then(workload::pod_template_path),
+            resource,
+            keys: Cell::new(None),
+        }
+    }
+
+    fn keys(&self) -> key_index::KeyFilter {
+        match self.keys.get() {
+            Some(keys) => keys,
+            None => {
+                let keys = key_index::KeyFilter::of_resource(self.resource);
+                self.keys.set(Some(keys));
+                keys
+            }
         }
     }
 }

@@ -11,9 +11,9 @@ fn path(expr: Expr, fields: &[&str]) -> Expr {
     })
 }
 
-fn privileged_policy() -> Policy {
+fn privileged_rule() -> Rule {
     let privileged = path(Expr::Slot(0), &["securityContext", "privileged"]);
-    let rule = Rule {
+    Rule {
         index: 0,
         action: Action::Deny,
         condition: Expr::Binary(
@@ -44,13 +44,16 @@ fn privileged_policy() -> Policy {
             value: Expr::Literal(json!(false)),
         }],
         explain: vec![],
-    };
+    }
+}
+
+fn privileged_policy() -> Policy {
     policy(
         vec![Stmt::For {
             key_slot: None,
             value_slot: 0,
             collection: Expr::PodContainers(Box::new(Expr::Pod)),
-            body: vec![Stmt::Rule(rule)],
+            body: vec![Stmt::Rule(privileged_rule())],
         }],
         1,
         Scope::Pods,
@@ -133,7 +136,15 @@ fn step_budget_stops_runaway_evaluation() {
             key_slot: None,
             value_slot: 0,
             collection: Expr::Literal(json!((0..1000).collect::<Vec<_>>())),
-            body: vec![],
+            // A rule the key index cannot rule out, so that the policy runs.
+            body: vec![Stmt::Rule(Rule {
+                condition: Expr::Binary(
+                    BinaryOp::Equal,
+                    Box::new(Expr::Slot(0)),
+                    Box::new(Expr::Literal(json!(-1))),
+                ),
+                ..privileged_rule()
+            })],
         }],
     }];
     let set = PolicySet {
