@@ -87,19 +87,7 @@ impl<'a> Value<'a> {
     /// A member of an object; null for anything else or an absent member.
     pub fn field(&self, name: &str) -> Value<'a> {
         match self {
-            Value::Json(Json::Object(members)) => {
-                // Kubernetes objects have few members: comparing the names
-                // in order beats hashing the name for the map's index.
-                let found = if members.len() <= 16 {
-                    members
-                        .iter()
-                        .find(|(key, _)| same_text(key, name))
-                        .map(|(_, value)| value)
-                } else {
-                    members.get(name)
-                };
-                found.map(Value::from_json).unwrap_or(Value::Null)
-            }
+            Value::Json(json) => member(json, name).map_or(Value::Null, Value::from_json),
             Value::Object(members) => members
                 .iter()
                 .find(|(key, _)| same_text(key, name))
@@ -366,6 +354,23 @@ pub fn format_float(number: f64) -> String {
 /// enum-like values): compared byte by byte in line, since a call to the C
 /// library's `memcmp` costs more than the comparison itself at these lengths.
 #[inline]
+/// A member of a JSON object; `None` for anything else or an absent member.
+/// Kubernetes objects have few members: comparing the names in order beats
+/// hashing the name for the map's index.
+pub fn member<'a>(json: &'a Json, name: &str) -> Option<&'a Json> {
+    let Json::Object(members) = json else {
+        return None;
+    };
+    if members.len() <= 16 {
+        members
+            .iter()
+            .find(|(key, _)| same_text(key, name))
+            .map(|(_, value)| value)
+    } else {
+        members.get(name)
+    }
+}
+
 fn same_text(left: &str, right: &str) -> bool {
     let (left, right) = (left.as_bytes(), right.as_bytes());
     if left.len() != right.len() {

@@ -23,6 +23,7 @@ pub use location::Segment;
 use crate::finding::{EvalError, Evaluation};
 use crate::helpers::glob;
 use crate::ir::{KubeVersion, Matcher, Policy, PolicySet, Scope};
+use crate::value::member;
 use crate::workload;
 use regex::Regex;
 use serde_json::Value as Json;
@@ -401,19 +402,20 @@ struct ResourceFacts<'r> {
 impl<'r> ResourceFacts<'r> {
     fn of(resource: &'r Json) -> ResourceFacts<'r> {
         let text = |value: Option<&'r Json>| value.and_then(Json::as_str);
-        let metadata = resource.get("metadata");
+        let metadata = member(resource, "metadata");
+        let kind = text(member(resource, "kind"));
         ResourceFacts {
-            kind: text(resource.get("kind")).unwrap_or_default(),
-            group: text(resource.get("apiVersion"))
+            kind: kind.unwrap_or_default(),
+            group: text(member(resource, "apiVersion"))
                 .map(|api_version| api_version.rsplit_once('/').map_or("", |(group, _)| group))
                 .unwrap_or_default(),
             // A manifest without a namespace is applied to the default one.
-            namespace: text(metadata.and_then(|metadata| metadata.get("namespace")))
+            namespace: text(metadata.and_then(|metadata| member(metadata, "namespace")))
                 .unwrap_or("default"),
             labels: metadata
-                .and_then(|metadata| metadata.get("labels"))
+                .and_then(|metadata| member(metadata, "labels"))
                 .and_then(Json::as_object),
-            pod_path: text(resource.get("kind")).and_then(workload::pod_template_path),
+            pod_path: kind.and_then(workload::pod_template_path),
             resource,
             keys: Cell::new(None),
         }
