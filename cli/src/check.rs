@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// Arguments of `rampart check`.
 #[derive(clap::Args, Debug)]
 pub struct CheckArguments {
-    /// Manifest files or directories (recursive: .yaml, .yml, .json); `-` reads stdin.
+    /// Manifest files or directories (recursive: .yaml, .yml, .json, .jsonl); `-` reads stdin.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Policy files (.rampart) or directories of them. Repeatable.

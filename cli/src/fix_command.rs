@@ -18,7 +18,7 @@ use std::path::PathBuf;
 /// Arguments of `rampart fix`.
 #[derive(clap::Args, Debug)]
 pub struct FixArguments {
-    /// Manifest files or directories (recursive: .yaml, .yml, .json).
+    /// Manifest files or directories (recursive: .yaml, .yml, .json, .jsonl).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Policy files (.rampart) or directories of them. Repeatable.

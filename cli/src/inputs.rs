@@ -25,7 +25,7 @@ pub struct InputProblem {
 }
 
 /// Expands the command line's paths: files as given, directories walked
-/// recursively for `.yaml`, `.yml` and `.json` files (sorted, hidden ones
+/// recursively for `.yaml`, `.yml`, `.json` and `.jsonl` files (sorted, hidden ones
 /// skipped), `-` for standard input. Paths that do not exist are problems.
 pub fn expand(paths: &[PathBuf], problems: &mut Vec<InputProblem>) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -82,7 +82,7 @@ fn walk(directory: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<InputProb
         } else if path
             .extension()
             .and_then(|extension| extension.to_str())
-            .is_some_and(|extension| matches!(extension, "yaml" | "yml" | "json"))
+            .is_some_and(|extension| matches!(extension, "yaml" | "yml" | "json" | "jsonl"))
         {
             files.push(path);
         }

@@ -382,3 +382,47 @@ fn cross_resource_policies_see_the_whole_input_when_streaming() {
     assert_eq!(from_stdin, from_files);
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+/// A directory walk picks JSON lines files (`.jsonl`) as well as YAML and
+/// JSON, and leaves other files alone.
+#[test]
+fn directories_are_walked_for_json_lines_files() {
+    let directory = std::env::temp_dir().join(format!("rampart-jsonl-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(directory.join("nested")).unwrap();
+    let pod = |name: &str, privileged: bool| {
+        format!(
+            "{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{{\"name\":\"{name}\"}},\"spec\":{{\"containers\":[{{\"name\":\"app\",\"image\":\"nginx:1.27\",\"securityContext\":{{\"privileged\":{privileged}}}}}]}}}}\n"
+        )
+    };
+    let lines = pod("calm", false) + &pod("loud", true);
+    std::fs::write(directory.join("nested/pods.jsonl"), &lines).unwrap();
+    std::fs::write(directory.join("notes.txt"), pod("ignored", true)).unwrap();
+    let input = directory.to_str().unwrap();
+    let output = rampart(
+        &[
+            "check",
+            "--no-config",
+            "--set",
+            "pss-baseline",
+            "--format",
+            "json",
+            input,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("pods.jsonl"),
+        "{findings:?}"
+    );
+    assert_eq!(findings[0]["line"], 2);
+    assert_eq!(report["summary"]["resources"], 2, "{report}");
+    let _ = std::fs::remove_dir_all(&directory);
+}
