@@ -8,13 +8,33 @@
 //! is then evaluated once, when the evaluator is made, and kept as JSON.
 
 use super::exec::Run;
-use super::{Evaluator, Plan, Subject};
+use super::{Evaluator, NO_PLAN, Subject};
 use crate::ir::{Builtin, Expr, Policy, Stmt};
 use crate::value::Value;
 use serde_json::Value as Json;
+use std::sync::Arc;
 
-/// What a constant let is evaluated against: nothing (it reads no resource).
+/// What is evaluated when the evaluator is made reads instead of a resource.
 static NO_RESOURCE: Json = Json::Null;
+
+/// A run that reads no resource, for values worked out when the evaluator is
+/// made (constant lets here, known values in [`super::key_index`]).
+pub(super) fn run_without_resource<'v>(
+    evaluator: &'v Evaluator<'v>,
+    policy: &'v Policy,
+    id: Arc<str>,
+) -> Run<'v> {
+    let subject = Subject::new(&NO_RESOURCE);
+    Run::new(evaluator, policy, id, &subject, None, &NO_PLAN)
+}
+
+/// The value as JSON, if it survives the trip unchanged (not infinities or
+/// NaN): only such values can be kept as JSON and read back.
+pub(super) fn lasting_json(value: &Value<'_>) -> Option<Json> {
+    let json = value.to_json();
+    let survives = Value::from_json(&json).equals(value);
+    survives.then_some(json)
+}
 
 /// The value of each constant let of `policy`, by slot (`None` for the others).
 pub(super) fn of_policy(evaluator: &Evaluator<'_>, policy: &Policy) -> Vec<Option<Json>> {
@@ -25,20 +45,15 @@ pub(super) fn of_policy(evaluator: &Evaluator<'_>, policy: &Policy) -> Vec<Optio
     if lets.is_empty() {
         return values;
     }
-    let subject = Subject::new(&NO_RESOURCE);
-    let plan = Plan::default();
-    let id = policy.id.as_str().into();
-    let mut run = Run::new(evaluator, policy, id, &subject, None, &plan);
+    let mut run = run_without_resource(evaluator, policy, policy.id.as_str().into());
     // Pre-order: a constant let only reads lets bound before it.
     for (slot, expr) in lets {
         let Ok(value) = run.eval(expr) else {
             // An error is reported where it happens, at evaluation time.
             continue;
         };
-        let json = value.to_json();
-        // Only values that survive the trip through JSON unchanged (not
-        // infinities or NaN) are kept.
-        if Value::from_json(&json).equals(&value) {
+        // A value JSON cannot hold is left to be computed per resource.
+        if let Some(json) = lasting_json(&value) {
             if let Some(entry) = values.get_mut(slot as usize) {
                 *entry = Some(json);
             }

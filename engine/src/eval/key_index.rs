@@ -23,8 +23,8 @@
 //! evaluation cannot fail except by running out of budget, which a skipped
 //! policy does not spend.
 
-use super::exec::Run;
-use super::{Evaluator, Plan, Subject};
+use super::Evaluator;
+use super::constants::{lasting_json, run_without_resource};
 use crate::ir::{BinaryOp, Builtin, Expr, Policy, Quantifier, Stmt, UnaryOp};
 use crate::value::Value;
 use serde_json::Value as Json;
@@ -130,6 +130,7 @@ pub(super) fn of_policy(
     let mut analysis = Analysis {
         evaluator,
         policy,
+        id: Arc::from(policy.id.as_str()),
         constants,
         slots: vec![Abstract::Unknown; policy.slots as usize],
         absent: Vec::new(),
@@ -171,6 +172,8 @@ struct MayFire;
 struct Analysis<'a> {
     evaluator: &'a Evaluator<'a>,
     policy: &'a Policy,
+    /// The policy's id, for the runs that compute known values.
+    id: Arc<str>,
     constants: &'a [Option<Json>],
     slots: Vec<Abstract>,
     /// The paths assumed absent so far.
@@ -464,25 +467,14 @@ impl Analysis<'_> {
 
     /// Evaluates an expression of literals with the evaluator.
     fn known(&mut self, expr: Expr) -> Abstract {
-        let subject = Subject::new(&NO_RESOURCE);
-        let plan = Plan::default();
-        let id = Arc::from(self.policy.id.as_str());
-        let mut run = Run::new(self.evaluator, self.policy, id, &subject, None, &plan);
-        let Ok(value) = run.eval(&expr) else {
-            return Abstract::Unknown;
-        };
-        let json = value.to_json();
-        // Values that do not survive JSON (NaN) are left unknown.
-        if Value::from_json(&json).equals(&value) {
-            Abstract::Known(json)
-        } else {
-            Abstract::Unknown
-        }
+        let mut run = run_without_resource(self.evaluator, self.policy, self.id.clone());
+        // A value JSON cannot hold (NaN) is left unknown.
+        run.eval(&expr)
+            .ok()
+            .and_then(|value| lasting_json(&value))
+            .map_or(Abstract::Unknown, Abstract::Known)
     }
 }
-
-/// What known values are evaluated against: they read no resource.
-static NO_RESOURCE: Json = Json::Null;
 
 fn literal(value: Json) -> Box<Expr> {
     Box::new(Expr::Literal(value))
