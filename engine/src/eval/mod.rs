@@ -27,7 +27,7 @@ use crate::value::member;
 use crate::workload;
 use regex::Regex;
 use serde_json::Value as Json;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
@@ -397,7 +397,7 @@ struct ResourceFacts<'r> {
     pod_path: Option<&'static [&'static str]>,
     resource: &'r Json,
     /// The key names the resource holds, once a policy with an index asks.
-    keys: Cell<Option<key_index::KeyFilter>>,
+    keys: OnceCell<key_index::KeyFilter>,
 }
 
 impl<'r> ResourceFacts<'r> {
@@ -418,19 +418,13 @@ impl<'r> ResourceFacts<'r> {
                 .and_then(Json::as_object),
             pod_path: kind.and_then(workload::pod_template_path),
             resource,
-            keys: Cell::new(None),
+            keys: OnceCell::new(),
         }
     }
 
-    fn keys(&self) -> key_index::KeyFilter {
-        match self.keys.get() {
-            Some(keys) => keys,
-            None => {
-                let keys = key_index::KeyFilter::of_resource(self.resource);
-                self.keys.set(Some(keys));
-                keys
-            }
-        }
+    fn keys(&self) -> &key_index::KeyFilter {
+        self.keys
+            .get_or_init(|| key_index::KeyFilter::of_resource(self.resource))
     }
 }
 
