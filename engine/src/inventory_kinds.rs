@@ -84,7 +84,7 @@ fn expression(expr: &Expr, kinds: &mut Option<BTreeSet<String>>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::ir::{Builtin, Expr, IR_VERSION, PolicySet, Stmt};
+    use crate::ir::{Builtin, Expr, PolicySet, Stmt};
     use serde_json::json;
 
     fn set_with(lets: Vec<Expr>) -> PolicySet {
@@ -97,11 +97,7 @@ mod tests {
                 value,
             })
             .collect();
-        PolicySet {
-            version: IR_VERSION,
-            policies: vec![policy],
-            functions: vec![],
-        }
+        crate::test_support::set_of(policy)
     }
 
     fn resources(argument: Expr) -> Expr {

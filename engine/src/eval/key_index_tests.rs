@@ -3,15 +3,9 @@
 use super::key_index::KeyFilter;
 use super::*;
 use crate::ir::*;
-use crate::test_support::policy;
+use crate::test_support::{path, policy, set_of};
 use serde_json::json;
 use std::sync::Arc;
-
-fn path(expr: Expr, fields: &[&str]) -> Expr {
-    fields.iter().fold(expr, |base, field| {
-        Expr::Field(Box::new(base), Arc::from(*field))
-    })
-}
 
 fn binary(operator: BinaryOp, left: Expr, right: Expr) -> Expr {
     Expr::Binary(operator, Box::new(left), Box::new(right))
@@ -35,14 +29,6 @@ fn for_each(value_slot: Slot, collection: Expr, body: Vec<Stmt>) -> Stmt {
         value_slot,
         collection,
         body,
-    }
-}
-
-fn set_of(policy: Policy) -> PolicySet {
-    PolicySet {
-        version: IR_VERSION,
-        policies: vec![policy],
-        functions: vec![],
     }
 }
 

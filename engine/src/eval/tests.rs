@@ -1,15 +1,9 @@
 use super::*;
 use crate::finding::PatchKind;
 use crate::ir::*;
-use crate::test_support::policy;
+use crate::test_support::{path, policy, set_of};
 use serde_json::json;
 use std::sync::Arc;
-
-fn path(expr: Expr, fields: &[&str]) -> Expr {
-    fields.iter().fold(expr, |base, field| {
-        Expr::Field(Box::new(base), Arc::from(*field))
-    })
-}
 
 fn privileged_rule() -> Rule {
     let privileged = path(Expr::Slot(0), &["securityContext", "privileged"]);
@@ -61,11 +55,7 @@ fn privileged_policy() -> Policy {
 }
 
 fn evaluate(policy: Policy, resource: &serde_json::Value) -> Evaluation {
-    let set = PolicySet {
-        version: IR_VERSION,
-        policies: vec![policy],
-        functions: vec![],
-    };
+    let set = set_of(policy);
     let evaluator = Evaluator::new(&set, EvalOptions::default());
     evaluator.evaluate(&Subject::new(resource))
 }
@@ -147,11 +137,7 @@ fn step_budget_stops_runaway_evaluation() {
             })],
         }],
     }];
-    let set = PolicySet {
-        version: IR_VERSION,
-        policies: vec![policy],
-        functions: vec![],
-    };
+    let set = set_of(policy);
     let options = EvalOptions {
         step_budget: 10_000,
         ..EvalOptions::default()
@@ -368,11 +354,7 @@ fn plans_are_shared_only_by_evaluators_of_the_same_set_and_version() {
         fixes: vec![],
         explain: vec![],
     }));
-    let set = PolicySet {
-        version: IR_VERSION,
-        policies: vec![policy],
-        functions: vec![],
-    };
+    let set = set_of(policy);
     let at = |version: &str| EvalOptions {
         version: KubeVersion::parse(version).expect("version"),
         ..EvalOptions::default()
@@ -400,11 +382,7 @@ fn plans_are_shared_only_by_evaluators_of_the_same_set_and_version() {
 #[test]
 fn plans_can_be_shared_across_threads() {
     fn shareable<T: Send + Sync>(_: &T) {}
-    let set = PolicySet {
-        version: IR_VERSION,
-        policies: vec![privileged_policy()],
-        functions: vec![],
-    };
+    let set = set_of(privileged_policy());
     let plans = Evaluator::new(&set, EvalOptions::default()).plans();
     shareable(&plans);
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
