@@ -25,27 +25,12 @@ impl PolicySet {
 }
 
 fn statements(body: &[Stmt], kinds: &mut Option<BTreeSet<String>>) {
-    for statement in body {
-        match statement {
-            Stmt::Let { value, .. } => expression(value, kinds),
-            Stmt::For {
-                collection, body, ..
-            } => {
-                expression(collection, kinds);
-                statements(body, kinds);
-            }
-            Stmt::If {
-                condition,
-                then,
-                otherwise,
-            } => {
-                expression(condition, kinds);
-                statements(then, kinds);
-                statements(otherwise, kinds);
-            }
-            Stmt::Rule(rule) => rule_expressions(rule, kinds),
-        }
-    }
+    Stmt::walk(body, &mut |statement| match statement {
+        Stmt::Let { value, .. } => expression(value, kinds),
+        Stmt::For { collection, .. } => expression(collection, kinds),
+        Stmt::If { condition, .. } => expression(condition, kinds),
+        Stmt::Rule(rule) => rule_expressions(rule, kinds),
+    });
 }
 
 fn rule_expressions(rule: &Rule, kinds: &mut Option<BTreeSet<String>>) {

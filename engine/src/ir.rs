@@ -606,6 +606,27 @@ pub enum Expr {
     Format(Vec<TemplatePart>),
 }
 
+impl Stmt {
+    /// Calls `visit` on every statement of `statements` and of the bodies
+    /// inside them, each before the statements it contains, in the order
+    /// they are written.
+    pub fn walk<'s>(statements: &'s [Stmt], visit: &mut dyn FnMut(&'s Stmt)) {
+        for statement in statements {
+            visit(statement);
+            match statement {
+                Stmt::For { body, .. } => Stmt::walk(body, visit),
+                Stmt::If {
+                    then, otherwise, ..
+                } => {
+                    Stmt::walk(then, visit);
+                    Stmt::walk(otherwise, visit);
+                }
+                Stmt::Let { .. } | Stmt::Rule(_) => {}
+            }
+        }
+    }
+}
+
 impl Expr {
     /// Calls `visit` on each expression directly inside this one (not on
     /// itself, and not deeper: recurse from `visit` to walk a whole tree).

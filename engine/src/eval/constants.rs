@@ -69,24 +69,14 @@ fn find_constant_lets<'p>(
     constant: &mut [bool],
     lets: &mut Vec<(u32, &'p Expr)>,
 ) {
-    for statement in statements {
-        match statement {
-            Stmt::Let { slot, value } => {
-                if is_constant(value, constant) {
-                    mark(constant, *slot);
-                    lets.push((*slot, value));
-                }
-            }
-            Stmt::For { body, .. } => find_constant_lets(body, constant, lets),
-            Stmt::If {
-                then, otherwise, ..
-            } => {
-                find_constant_lets(then, constant, lets);
-                find_constant_lets(otherwise, constant, lets);
-            }
-            Stmt::Rule(_) => {}
+    Stmt::walk(statements, &mut |statement| {
+        if let Stmt::Let { slot, value } = statement
+            && is_constant(value, constant)
+        {
+            mark(constant, *slot);
+            lets.push((*slot, value));
         }
-    }
+    });
 }
 
 fn mark(constant: &mut [bool], slot: u32) {

@@ -34,30 +34,15 @@ fn mark(flags: &mut [bool], slot: u32) {
 }
 
 fn statements(body: &[Stmt], is_let: &mut [bool], read: &mut [bool]) {
-    for statement in body {
-        match statement {
-            Stmt::Let { slot, value } => {
-                mark(is_let, *slot);
-                expression(value, read);
-            }
-            Stmt::For {
-                collection, body, ..
-            } => {
-                expression(collection, read);
-                statements(body, is_let, read);
-            }
-            Stmt::If {
-                condition,
-                then,
-                otherwise,
-            } => {
-                expression(condition, read);
-                statements(then, is_let, read);
-                statements(otherwise, is_let, read);
-            }
-            Stmt::Rule(rule) => rule_reads(rule, read),
+    Stmt::walk(body, &mut |statement| match statement {
+        Stmt::Let { slot, value } => {
+            mark(is_let, *slot);
+            expression(value, read);
         }
-    }
+        Stmt::For { collection, .. } => expression(collection, read),
+        Stmt::If { condition, .. } => expression(condition, read),
+        Stmt::Rule(rule) => rule_reads(rule, read),
+    });
 }
 
 /// Marks what a rule reads outside its message and explanations.

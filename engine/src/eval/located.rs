@@ -45,24 +45,11 @@ fn mark(located: &mut [bool], slot: u32) {
 
 /// Marks loop variables and the roots of `at` and fix paths.
 fn mark_readers(statements: &[Stmt], located: &mut [bool]) {
-    for statement in statements {
-        match statement {
-            Stmt::Let { .. } => {}
-            Stmt::For {
-                value_slot, body, ..
-            } => {
-                mark(located, *value_slot);
-                mark_readers(body, located);
-            }
-            Stmt::If {
-                then, otherwise, ..
-            } => {
-                mark_readers(then, located);
-                mark_readers(otherwise, located);
-            }
-            Stmt::Rule(rule) => mark_rule(rule, located),
-        }
-    }
+    Stmt::walk(statements, &mut |statement| match statement {
+        Stmt::For { value_slot, .. } => mark(located, *value_slot),
+        Stmt::Rule(rule) => mark_rule(rule, located),
+        Stmt::Let { .. } | Stmt::If { .. } => {}
+    });
 }
 
 fn mark_rule(rule: &Rule, located: &mut [bool]) {
@@ -75,37 +62,27 @@ fn mark_rule(rule: &Rule, located: &mut [bool]) {
 
 /// Pairs (variable, the variable its location is derived from).
 fn collect_links(statements: &[Stmt], links: &mut Vec<(u32, u32)>) {
-    for statement in statements {
-        match statement {
-            Stmt::Let { slot, value } => {
-                if let Some(source) = path_root(value) {
-                    links.push((*slot, source));
-                }
+    Stmt::walk(statements, &mut |statement| match statement {
+        Stmt::Let { slot, value } => {
+            if let Some(source) = path_root(value) {
+                links.push((*slot, source));
             }
-            Stmt::For {
-                value_slot,
-                collection,
-                body,
-                ..
-            } => {
-                let collection = match collection {
-                    Expr::PodContainers(pod) => pod,
-                    other => other,
-                };
-                if let Some(source) = path_root(collection) {
-                    links.push((*value_slot, source));
-                }
-                collect_links(body, links);
-            }
-            Stmt::If {
-                then, otherwise, ..
-            } => {
-                collect_links(then, links);
-                collect_links(otherwise, links);
-            }
-            Stmt::Rule(_) => {}
         }
-    }
+        Stmt::For {
+            value_slot,
+            collection,
+            ..
+        } => {
+            let collection = match collection {
+                Expr::PodContainers(pod) => pod,
+                other => other,
+            };
+            if let Some(source) = path_root(collection) {
+                links.push((*value_slot, source));
+            }
+        }
+        Stmt::If { .. } | Stmt::Rule(_) => {}
+    });
 }
 
 /// The variable a located path starts at, if it starts at one.
