@@ -350,13 +350,10 @@ pub fn format_float(number: f64) -> String {
     }
 }
 
-/// String equality for the short texts policies compare (member names,
-/// enum-like values): compared byte by byte in line, since a call to the C
-/// library's `memcmp` costs more than the comparison itself at these lengths.
-#[inline]
 /// A member of a JSON object; `None` for anything else or an absent member.
 /// Kubernetes objects have few members: comparing the names in order beats
 /// hashing the name for the map's index.
+#[inline]
 pub fn member<'a>(json: &'a Json, name: &str) -> Option<&'a Json> {
     let Json::Object(members) = json else {
         return None;
@@ -371,6 +368,10 @@ pub fn member<'a>(json: &'a Json, name: &str) -> Option<&'a Json> {
     }
 }
 
+/// String equality for the short texts policies compare (member names,
+/// enum-like values): compared byte by byte in line, since a call to the C
+/// library's `memcmp` costs more than the comparison itself at these lengths.
+#[inline]
 fn same_text(left: &str, right: &str) -> bool {
     let (left, right) = (left.as_bytes(), right.as_bytes());
     if left.len() != right.len() {
