@@ -137,10 +137,9 @@ impl<'v> Run<'v> {
         match expr {
             Expr::Slot(slot) => {
                 self.budget.spend()?;
-                let slot = *slot as usize;
                 Ok((
-                    self.slots.get(slot).cloned().unwrap_or(Value::Null),
-                    self.locations.get(slot).copied().flatten(),
+                    self.slot(*slot),
+                    self.locations.get(*slot as usize).copied().flatten(),
                 ))
             }
             Expr::Resource => {
