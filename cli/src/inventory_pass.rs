@@ -11,42 +11,25 @@
 //! computed at run time could be any kind: both keep the whole input instead
 //! (`check::run` decides).
 
-use crate::stream::{self, Part};
+use crate::stream::{self, Parts};
 use rampart_engine::load::{self, LoadLimits};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, sync_channel};
 
 /// The resources of `kinds` in `paths`, in input order (files, then
 /// documents, then `kind: List` items). Unreadable files and documents that
 /// do not load are skipped here: the second pass reports them.
 pub fn collect(paths: &[PathBuf], kinds: &BTreeSet<String>, threads: usize) -> Vec<Json> {
-    let threads = threads.max(1);
-    let (sender, receiver) = sync_channel::<Part>(threads * 2);
-    let receiver = Mutex::new(receiver);
-    let mut found: Vec<(usize, Vec<Json>)> = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            stream::read_all(
-                paths,
-                &sender,
-                false,
-                false,
-                "finding the resources policies look across",
-            )
-        });
-        let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| keep_kinds(&receiver, kinds)))
-            .collect();
-        // The reader owns the only sender: when it returns, the queue closes.
-        let _ = reader.join();
-        workers
-            .into_iter()
-            .filter_map(|worker| worker.join().ok())
-            .flatten()
-            .collect()
-    });
+    let (_, _, by_worker) = stream::fan_out(
+        paths,
+        threads,
+        false,
+        false,
+        "finding the resources policies look across",
+        |parts| keep_kinds(parts, kinds),
+    );
+    let mut found: Vec<(usize, Vec<Json>)> = by_worker.into_iter().flatten().collect();
     found.sort_unstable_by_key(|(sequence, _)| *sequence);
     found
         .into_iter()
@@ -55,17 +38,9 @@ pub fn collect(paths: &[PathBuf], kinds: &BTreeSet<String>, threads: usize) -> V
 }
 
 /// A worker: the resources of `kinds` in each part it takes, by part.
-fn keep_kinds(
-    receiver: &Mutex<Receiver<Part>>,
-    kinds: &BTreeSet<String>,
-) -> Vec<(usize, Vec<Json>)> {
+fn keep_kinds(parts: &Parts, kinds: &BTreeSet<String>) -> Vec<(usize, Vec<Json>)> {
     let mut found = Vec::new();
-    loop {
-        let part = match receiver.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => break,
-        };
-        let Ok(part) = part else { break };
+    while let Some(part) = parts.next() {
         if !kinds.iter().any(|kind| part.text.contains(kind.as_str())) {
             continue;
         }

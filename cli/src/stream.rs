@@ -114,29 +114,18 @@ pub fn check(
     keep_text: bool,
     inventory: Option<&Inventory<'_>>,
 ) -> (Report, Vec<ReadFile>, Timings) {
-    let threads = threads.max(1);
     let judge = Judge::new(loaded);
-    let (sender, receiver) = sync_channel::<Part>(threads * 2);
-    let receiver = Mutex::new(receiver);
     let timed = timings_enabled();
-    let (files, read_time, outcomes, worker_timings) = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_all(paths, &sender, keep_text, timed, "checking"));
-        let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| work(&judge, loaded, options, inventory, &receiver, timed)))
-            .collect();
-        // The reader owns the only sender: when it returns, the queue closes
-        // and the workers stop once it is empty.
-        let (files, read_time) = reader.join().unwrap_or_default();
-        let mut outcomes = Vec::new();
-        let mut timings = Timings::default();
-        for worker in workers {
-            if let Ok((mut part_outcomes, worker_timings)) = worker.join() {
-                outcomes.append(&mut part_outcomes);
-                timings.add(&worker_timings);
-            }
-        }
-        (files, read_time, outcomes, timings)
-    });
+    let (files, read_time, results) =
+        fan_out(paths, threads, keep_text, timed, "checking", |parts| {
+            work(&judge, loaded, options, inventory, parts, timed)
+        });
+    let mut outcomes = Vec::new();
+    let mut worker_timings = Timings::default();
+    for (mut part_outcomes, timings) in results {
+        outcomes.append(&mut part_outcomes);
+        worker_timings.add(&timings);
+    }
     let merge_start = Instant::now();
     let mut outcomes = outcomes;
     outcomes.sort_unstable_by_key(|outcome| outcome.sequence);
@@ -203,24 +192,60 @@ pub fn check(
     (report, files, timings)
 }
 
+/// The queue of parts the workers share.
+pub(crate) struct Parts(Mutex<Receiver<Part>>);
+
+impl Parts {
+    /// The next part; `None` once the reader is done and the queue is empty.
+    pub(crate) fn next(&self) -> Option<Part> {
+        self.0.lock().ok()?.recv().ok()
+    }
+}
+
+/// Reads `paths` on a thread of its own, cutting them into parts, while
+/// `threads` workers run `worker` on the shared queue of parts: the files
+/// read (with their texts when `keep_text`), the time spent reading, and
+/// each worker's result.
+pub(crate) fn fan_out<T: Send>(
+    paths: &[PathBuf],
+    threads: usize,
+    keep_text: bool,
+    timed: bool,
+    activity: &'static str,
+    worker: impl Fn(&Parts) -> T + Sync,
+) -> (Vec<ReadFile>, Duration, Vec<T>) {
+    let threads = threads.max(1);
+    let (sender, receiver) = sync_channel::<Part>(threads * 2);
+    let parts = Parts(Mutex::new(receiver));
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_all(paths, &sender, keep_text, timed, activity));
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| worker(&parts)))
+            .collect();
+        // The reader owns the only sender: when it returns, the queue closes
+        // and the workers stop once it is empty.
+        let (files, read_time) = reader.join().unwrap_or_default();
+        let results = workers
+            .into_iter()
+            .filter_map(|worker| worker.join().ok())
+            .collect();
+        (files, read_time, results)
+    })
+}
+
 /// A worker: takes parts off the queue until it is closed and empty.
 fn work(
     judge: &Judge<'_>,
     loaded: &LoadedPolicies,
     options: &EvalOptions,
     inventory: Option<&Inventory<'_>>,
-    receiver: &Mutex<Receiver<Part>>,
+    parts: &Parts,
     timed: bool,
 ) -> (Vec<PartOutcome>, Timings) {
     let evaluator = Evaluator::new(&loaded.set, options.clone());
     let mut outcomes = Vec::new();
     let mut timings = Timings::default();
-    loop {
-        let part = match receiver.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => break,
-        };
-        let Ok(part) = part else { break };
+    while let Some(part) = parts.next() {
         outcomes.push(run_part(
             judge,
             &evaluator,
@@ -319,7 +344,7 @@ fn run_part(
 
 /// Reads every file in turn, sending its parts to the workers; returns the
 /// files (with their texts when `keep_text`) and the time spent reading.
-pub(crate) fn read_all(
+fn read_all(
     paths: &[PathBuf],
     sender: &SyncSender<Part>,
     keep_text: bool,
