@@ -53,9 +53,10 @@ pub struct Judge<'l> {
     allow_annotations: bool,
     today: (i64, u32, u32),
     record_matched: bool,
-    /// Each policy's id and controls, shared by all its findings: a run can
-    /// hold hundreds of thousands of findings, and these are most of one.
-    shared: HashMap<&'l str, (Arc<str>, Arc<[String]>)>,
+    /// Each policy's controls, shared by all its findings (as the
+    /// evaluator shares the policy id): a run can hold hundreds of thousands
+    /// of findings, and these are most of one.
+    controls: HashMap<&'l str, Arc<[String]>>,
 }
 
 impl<'l> Judge<'l> {
@@ -74,19 +75,11 @@ impl<'l> Judge<'l> {
                 .is_some_and(|config| config.allow_annotation_exemptions),
             today: config::today(),
             record_matched: false,
-            shared: loaded
+            controls: loaded
                 .set
                 .policies
                 .iter()
-                .map(|policy| {
-                    (
-                        policy.id.as_str(),
-                        (
-                            Arc::from(policy.id.as_str()),
-                            Arc::from(policy.controls.as_slice()),
-                        ),
-                    )
-                })
+                .map(|policy| (policy.id.as_str(), Arc::from(policy.controls.as_slice())))
                 .collect(),
         }
     }
@@ -197,12 +190,13 @@ impl<'l> Judge<'l> {
                 continue;
             }
             let (path, position) = locate(&finding.pointer);
-            let (policy, controls) = match self.shared.get(&*finding.policy) {
-                Some((policy, controls)) => (policy.clone(), controls.clone()),
-                None => (Arc::from(&*finding.policy), Arc::from(&[][..])),
-            };
+            let controls = self
+                .controls
+                .get(&*finding.policy)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(&[][..]));
             out.findings.push(ReportFinding {
-                policy,
+                policy: finding.policy,
                 action: finding.action,
                 severity: finding.severity,
                 message: finding.message,
