@@ -171,7 +171,8 @@ fn evaluation(criterion: &mut Criterion) {
         bench.iter(|| evaluator.evaluate(&Subject::new(black_box(&deployment))))
     });
     // What a fresh evaluator costs before its first resource: its plans
-    // (constant lets, located and deferred variables) for every policy.
+    // (constant lets, located and deferred variables, the key index) for
+    // every policy.
     group.bench_function("a new evaluator", |bench| {
         bench.iter(|| Evaluator::new(black_box(&set), EvalOptions::default()))
     });
