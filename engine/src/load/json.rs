@@ -166,10 +166,7 @@ impl Reader<'_> {
             ));
         }
         let slot = self.slots.len();
-        self.slots.push(Slot {
-            position: located_at,
-            subtree_len: 1,
-        });
+        self.slots.push(Slot::leaf(located_at));
         match self.bytes.get(self.offset) {
             Some(b'{') => self.object(depth)?,
             Some(b'[') => self.array(depth)?,
