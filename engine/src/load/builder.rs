@@ -13,7 +13,7 @@ use super::build_failure::{
     Budget, Failure, depth_failure, duplicate_failure, internal_failure, merge_failure, position_of,
 };
 use super::positions::{PositionTree, Slot};
-use super::{Document, LoadError, LoadLimits, LoadOutcome, Position, scalar};
+use super::{Document, LoadError, LoadLimits, LoadOutcome, Position, scalar, take_members};
 
 /// Loads every document of `text`; see [`super::load_str`].
 pub(super) fn load(text: &str, limits: &LoadLimits) -> LoadOutcome {
@@ -493,23 +493,6 @@ impl DocumentBuilder {
             positions: PositionTree::from_slots(self.slots.clone()),
         })
     }
-}
-
-/// Moves a mapping's members, its keys from `first_key` on and its values
-/// from `first_value` on, off the stacks into a map of their number.
-fn take_members(
-    keys: &mut Vec<String>,
-    values: &mut Vec<Value>,
-    first_key: usize,
-    first_value: usize,
-) -> Map<String, Value> {
-    let first_key = first_key.min(keys.len());
-    let first_value = first_value.min(values.len());
-    let mut members = Map::with_capacity(keys.len() - first_key);
-    for (key, value) in keys.drain(first_key..).zip(values.drain(first_value..)) {
-        members.insert(key, value);
-    }
-    members
 }
 
 /// Returns the slot that stands for the node starting at `position`: the

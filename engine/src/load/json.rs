@@ -3,7 +3,7 @@
 //! but several times slower; text that is not strict JSON goes to it instead.
 
 use super::positions::{Position, PositionTree, Slot};
-use super::{Document, LoadLimits};
+use super::{Document, LoadLimits, take_members};
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
@@ -233,7 +233,12 @@ impl Reader<'_> {
                     } else {
                         self.keys.push(key);
                         if self.keys.len() - first_key > LINEAR_MEMBERS {
-                            large = Some(self.map(first_key, first_value));
+                            large = Some(take_members(
+                                &mut self.keys,
+                                &mut self.values,
+                                first_key,
+                                first_value,
+                            ));
                         }
                         None
                     }
@@ -253,7 +258,9 @@ impl Reader<'_> {
                     self.offset += 1;
                     let map = match large {
                         Some(map) => map,
-                        None => self.map(first_key, first_value),
+                        None => {
+                            take_members(&mut self.keys, &mut self.values, first_key, first_value)
+                        }
                     };
                     self.values.push(Value::Object(map));
                     return Ok(());
@@ -261,17 +268,6 @@ impl Reader<'_> {
                 _ => return Err(self.failure("expected `,` or `}`", true)),
             }
         }
-    }
-
-    /// Moves an object's members, its keys from `first_key` on and its values
-    /// from `first_value` on, off the stacks into a map of their number.
-    fn map(&mut self, first_key: usize, first_value: usize) -> Map<String, Value> {
-        let mut map = Map::with_capacity(self.keys.len() - first_key);
-        let keys = self.keys.drain(first_key..);
-        for (key, value) in keys.zip(self.values.drain(first_value..)) {
-            map.insert(key, value);
-        }
-        map
     }
 
     fn array(&mut self, depth: usize) -> Result<(), Failure> {
