@@ -6,14 +6,14 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
-use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 use super::build_failure::{
     Budget, Failure, depth_failure, duplicate_failure, internal_failure, merge_failure, position_of,
 };
+use super::members::Members;
 use super::positions::{PositionTree, Slot};
-use super::{Document, LoadError, LoadLimits, LoadOutcome, Position, scalar, take_members};
+use super::{Document, LoadError, LoadLimits, LoadOutcome, Position, scalar};
 
 /// Loads every document of `text`; see [`super::load_str`].
 pub(super) fn load(text: &str, limits: &LoadLimits) -> LoadOutcome {
@@ -97,11 +97,6 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> LoadOutcome {
     outcome
 }
 
-/// Up to this many members, duplicate keys are found by comparing the new
-/// key with the earlier ones, cheaper than hashing for the small mappings of
-/// most manifests; a larger mapping goes on in a map.
-const LINEAR_MEMBERS: usize = 16;
-
 /// State while one document is being built; reset and reused for the next
 /// document of the file.
 #[derive(Default)]
@@ -141,11 +136,8 @@ enum Container {
 }
 
 struct MappingFrame {
-    /// Where the members' keys start on `keys`.
-    first_key: usize,
-    /// The members once there are more than [`LINEAR_MEMBERS`] of them;
-    /// later members go straight in.
-    large: Option<Map<String, Value>>,
+    /// Its members so far (their values start at the frame's `first_value`).
+    members: Members,
     /// The key whose value is being built.
     pending_key: Option<PendingKey>,
     /// Values of `<<` keys, merged when the mapping ends so that explicit
@@ -230,8 +222,7 @@ impl DocumentBuilder {
             Container::Sequence
         } else {
             Container::Mapping(MappingFrame {
-                first_key: self.keys.len(),
-                large: None,
+                members: Members::open(&self.keys),
                 pending_key: None,
                 merges: Vec::new(),
             })
@@ -351,14 +342,9 @@ impl DocumentBuilder {
         };
         let value = match frame.container {
             Container::Sequence => Value::Array(self.values.drain(frame.first_value..).collect()),
-            Container::Mapping(mut mapping) => {
-                let members = match mapping.large.take() {
-                    Some(members) => members,
-                    None => {
-                        let (keys, values) = (&mut self.keys, &mut self.values);
-                        take_members(keys, values, mapping.first_key, frame.first_value)
-                    }
-                };
+            Container::Mapping(mapping) => {
+                let (keys, values) = (&mut self.keys, &mut self.values);
+                let members = mapping.members.close(keys, values, frame.first_value);
                 Value::Object(self.apply_merges(members, mapping.merges)?)
             }
         };
@@ -419,28 +405,13 @@ impl DocumentBuilder {
             return Ok(());
         }
         // Checked as each member completes: errors inside its value come
-        // first.
-        if let Some(members) = &mut mapping.large {
-            return match members.entry(pending.key) {
-                Entry::Vacant(entry) => {
-                    entry.insert(value);
-                    Ok(())
-                }
-                Entry::Occupied(entry) => Err(duplicate_failure(key_position, entry.key())),
-            };
-        }
-        let earlier = self.keys.get(mapping.first_key..).unwrap_or_default();
-        if earlier.contains(&pending.key) {
-            return Err(duplicate_failure(key_position, &pending.key));
-        }
-        self.keys.push(pending.key);
+        // first. (A failed document's stacks are cleared by the next one.)
         self.values.push(value);
-        if self.keys.len() - mapping.first_key > LINEAR_MEMBERS {
-            let (keys, values) = (&mut self.keys, &mut self.values);
-            let members = take_members(keys, values, mapping.first_key, frame.first_value);
-            mapping.large = Some(members);
-        }
-        Ok(())
+        let (keys, values) = (&mut self.keys, &mut self.values);
+        mapping
+            .members
+            .add(keys, values, frame.first_value, pending.key)
+            .map_err(|key| duplicate_failure(key_position, &key))
     }
 
     /// Adds the members of `<<` values that the mapping does not already

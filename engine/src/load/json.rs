@@ -2,9 +2,9 @@
 //! lines: one document per top-level value). The YAML parser reads JSON too,
 //! but several times slower; text that is not strict JSON goes to it instead.
 
+use super::members::Members;
 use super::positions::{Position, PositionTree, Slot};
-use super::{Document, LoadLimits, take_members};
-use serde_json::map::Entry;
+use super::{Document, LoadLimits};
 use serde_json::{Map, Number, Value};
 
 /// Why the JSON reader gave up.
@@ -93,11 +93,6 @@ struct Reader<'t> {
     /// The keys of the objects' members on `values`, in the same order.
     keys: Vec<String>,
 }
-
-/// Up to this many members, duplicate keys are found by comparing the new
-/// key with the earlier ones, cheaper than hashing for the small objects of
-/// most manifests; a larger object goes on in a map.
-const LINEAR_MEMBERS: usize = 16;
 
 impl Reader<'_> {
     fn position(&mut self) -> Position {
@@ -198,10 +193,8 @@ impl Reader<'_> {
             self.values.push(Value::Object(Map::new()));
             return Ok(());
         }
-        let first_key = self.keys.len();
         let first_value = self.values.len();
-        // Set once the object has more than `LINEAR_MEMBERS` members.
-        let mut large: Option<Map<String, Value>> = None;
+        let mut members = Members::open(&self.keys);
         loop {
             self.skip_whitespace();
             if self.bytes.get(self.offset) != Some(&b'"') {
@@ -216,35 +209,7 @@ impl Reader<'_> {
             self.offset += 1;
             self.skip_whitespace();
             self.value(depth + 1, key_position)?;
-            // Checked as each member is read, so that a duplicate is
-            // reported before any error further on.
-            let duplicate = match &mut large {
-                Some(map) => match map.entry(key) {
-                    Entry::Occupied(entry) => Some(entry.key().clone()),
-                    Entry::Vacant(entry) => {
-                        entry.insert(self.values.pop().unwrap_or_default());
-                        None
-                    }
-                },
-                None => {
-                    let earlier = self.keys.get(first_key..).unwrap_or_default();
-                    if earlier.contains(&key) {
-                        Some(key)
-                    } else {
-                        self.keys.push(key);
-                        if self.keys.len() - first_key > LINEAR_MEMBERS {
-                            large = Some(take_members(
-                                &mut self.keys,
-                                &mut self.values,
-                                first_key,
-                                first_value,
-                            ));
-                        }
-                        None
-                    }
-                }
-            };
-            if let Some(key) = duplicate {
+            if let Err(key) = members.add(&mut self.keys, &mut self.values, first_value, key) {
                 return Err(Box::new(JsonFailure {
                     position: key_position,
                     message: format!("duplicate key `{key}`"),
@@ -256,12 +221,7 @@ impl Reader<'_> {
                 Some(b',') => self.offset += 1,
                 Some(b'}') => {
                     self.offset += 1;
-                    let map = match large {
-                        Some(map) => map,
-                        None => {
-                            take_members(&mut self.keys, &mut self.values, first_key, first_value)
-                        }
-                    };
+                    let map = members.close(&mut self.keys, &mut self.values, first_value);
                     self.values.push(Value::Object(map));
                     return Ok(());
                 }

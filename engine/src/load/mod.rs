@@ -27,6 +27,7 @@ mod builder;
 mod json;
 #[cfg(test)]
 mod json_tests;
+mod members;
 mod positions;
 mod resources;
 mod scalar;
@@ -165,22 +166,4 @@ pub fn load_str(text: &str, limits: &LoadLimits) -> LoadOutcome {
         }
     }
     builder::load(text, limits)
-}
-
-/// Moves an object's members, its keys from `first_key` on and its values
-/// from `first_value` on, off the stacks the JSON reader and the YAML
-/// builder keep into a map of their number.
-fn take_members(
-    keys: &mut Vec<String>,
-    values: &mut Vec<Value>,
-    first_key: usize,
-    first_value: usize,
-) -> serde_json::Map<String, Value> {
-    let first_key = first_key.min(keys.len());
-    let first_value = first_value.min(values.len());
-    let mut members = serde_json::Map::with_capacity(keys.len() - first_key);
-    for (key, value) in keys.drain(first_key..).zip(values.drain(first_value..)) {
-        members.insert(key, value);
-    }
-    members
 }
