@@ -19,9 +19,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use rampart_engine::json::Json as Value;
 use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{Action, EvalOptions, Evaluator, KubeVersion, PolicySet, Subject};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// One row of `index.tsv`.
 struct Fixture {
@@ -112,7 +113,7 @@ fn select(library: &PolicySet, set_name: &str) -> PolicySet {
 
 /// The pod, as the pod template of a Deployment.
 fn as_deployment(pod: &Value) -> Value {
-    json!({
+    Value::from(json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": { "name": pod["metadata"]["name"].clone() },
@@ -126,7 +127,7 @@ fn as_deployment(pod: &Value) -> Value {
                 "spec": pod["spec"].clone(),
             }
         }
-    })
+    }))
 }
 
 /// What went wrong with one fixture at one version, or `None` if the

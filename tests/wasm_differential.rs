@@ -10,6 +10,7 @@
 
 use rampart_bundle::Bundle;
 use rampart_engine::ir::PolicySet;
+use rampart_engine::json::Json as Manifest;
 use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, KubeVersion, Subject};
 use rampart_lang::compile::TestResource;
@@ -17,7 +18,7 @@ use serde_json::{Value as Json, json};
 use std::path::Path;
 
 /// The native findings and errors, in the bundle's JSON shape.
-fn native(set: &PolicySet, version: KubeVersion, resource: &Json) -> (Json, Json) {
+fn native(set: &PolicySet, version: KubeVersion, resource: &Manifest) -> (Json, Json) {
     let evaluator = Evaluator::new(
         set,
         EvalOptions {
@@ -58,7 +59,7 @@ fn native(set: &PolicySet, version: KubeVersion, resource: &Json) -> (Json, Json
     (Json::Array(findings), Json::Array(errors))
 }
 
-fn wasm(bundle: &mut Bundle, resource: &Json) -> (Json, Json) {
+fn wasm(bundle: &mut Bundle, resource: &Manifest) -> (Json, Json) {
     let outcome = bundle.evaluate(resource.to_string().as_bytes()).unwrap();
     let findings = serde_json::to_value(&outcome.findings).unwrap();
     let errors: Vec<Json> = outcome
@@ -74,7 +75,7 @@ fn compare(
     set: &PolicySet,
     version: KubeVersion,
     bundle: &mut Bundle,
-    resources: &[(String, Json)],
+    resources: &[(String, Manifest)],
 ) -> usize {
     let mut with_findings = 0;
     for (name, resource) in resources {
@@ -97,7 +98,7 @@ fn compare(
     with_findings
 }
 
-fn test_resources(compilation: &rampart_lang::Compilation) -> Vec<(String, Json)> {
+fn test_resources(compilation: &rampart_lang::Compilation) -> Vec<(String, Manifest)> {
     let mut resources = Vec::new();
     for test in &compilation.tests {
         for (index, resource) in test.resources.iter().enumerate() {
@@ -229,7 +230,10 @@ fn generated_manifests_judge_the_same_natively_and_in_wasm() {
         rampart_tests::compile_standard_library().unwrap_or_else(|error| panic!("{error}"));
     let bytes = rampart_bundle::build(&compilation.set, None).unwrap();
     let mut bundle = Bundle::load(&bytes).unwrap();
-    let resources = generated();
+    let resources: Vec<(String, Manifest)> = generated()
+        .into_iter()
+        .map(|(name, resource)| (name, Manifest::from(resource)))
+        .collect();
     let with_findings = compare(
         &compilation.set,
         KubeVersion::LATEST,
@@ -239,7 +243,7 @@ fn generated_manifests_judge_the_same_natively_and_in_wasm() {
     assert!(with_findings > 10);
 
     // A `kind: List` of them all: the same findings, with `/items/N` before each path.
-    let items: Vec<Json> = resources
+    let items: Vec<Manifest> = resources
         .iter()
         .map(|(_, resource)| resource.clone())
         .collect();

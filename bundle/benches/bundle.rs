@@ -5,8 +5,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use std::hint::black_box;
 
-fn manifest() -> serde_json::Value {
-    serde_json::json!({
+fn manifest() -> rampart_engine::json::Json {
+    rampart_engine::json!({
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
         "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
             "containers": [

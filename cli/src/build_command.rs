@@ -152,7 +152,7 @@ pub fn evaluate_bundle(
     let mut inventory_error = None;
     if bundle.uses_inventory() {
         let mut ignored = Vec::new();
-        let all: Vec<&serde_json::Value> = inputs
+        let all: Vec<&rampart_engine::json::Json> = inputs
             .iter()
             .flat_map(|input| load::resources(&input.documents, &mut ignored))
             .map(|resource| resource.value)

@@ -24,8 +24,8 @@
 
 use rampart_engine::helpers::glob;
 use rampart_engine::ir::{Action, PolicySet};
+use rampart_engine::json::Json;
 use rampart_engine::load::{self, LoadLimits, Position};
-use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
 /// The file names looked for, in order, in each directory.
@@ -502,7 +502,7 @@ pub fn expired(exception: &Exception, today: (i64, u32, u32)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use rampart_engine::json;
 
     #[test]
     fn dates() {

@@ -12,8 +12,8 @@
 //! (`check::run` decides).
 
 use crate::stream::{self, Parts};
+use rampart_engine::json::Json;
 use rampart_engine::load::{self, LoadLimits};
-use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

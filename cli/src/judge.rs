@@ -165,7 +165,7 @@ impl<'l> Judge<'l> {
                 evaluation.matched.iter().map(|id| id.to_string()).collect(),
             ));
         }
-        let mut explanations: Vec<Vec<(String, serde_json::Value)>> =
+        let mut explanations: Vec<Vec<(String, rampart_engine::json::Json)>> =
             vec![Vec::new(); evaluation.findings.len()];
         for explanation in evaluation.explanations {
             if let Some(slot) = explanations.get_mut(explanation.finding) {

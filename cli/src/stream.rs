@@ -127,7 +127,6 @@ pub fn check(
         worker_timings.add(&timings);
     }
     let merge_start = Instant::now();
-    let mut outcomes = outcomes;
     outcomes.sort_unstable_by_key(|outcome| outcome.sequence);
     let mut report = Report {
         version: crate::report::REPORT_VERSION,

@@ -88,7 +88,7 @@ fn recommended() -> PolicySet {
     set
 }
 
-fn one(text: &str) -> serde_json::Value {
+fn one(text: &str) -> rampart_engine::json::Json {
     load_str(text, &LoadLimits::default())
         .documents
         .into_iter()
@@ -107,7 +107,7 @@ fn many(bytes: usize, json: bool) -> String {
         let mut manifest = templates[index % 2].clone();
         if let Some(metadata) = manifest
             .get_mut("metadata")
-            .and_then(serde_json::Value::as_object_mut)
+            .and_then(rampart_engine::json::Json::as_object_mut)
         {
             metadata.insert("name".to_owned(), format!("m-{index}").into());
         }
@@ -124,8 +124,8 @@ fn many(bytes: usize, json: bool) -> String {
 }
 
 /// Block-style YAML for plain JSON values (strings always quoted).
-fn to_yaml(value: &serde_json::Value, indent: usize) -> String {
-    use serde_json::Value;
+fn to_yaml(value: &rampart_engine::json::Json, indent: usize) -> String {
+    use rampart_engine::json::Json as Value;
     let pad = " ".repeat(indent);
     let mut out = String::new();
     match value {

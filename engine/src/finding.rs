@@ -35,7 +35,7 @@ pub struct PatchOperation {
     pub path: String,
     /// The value, for `add` and `replace`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub value: Option<serde_json::Value>,
+    pub value: Option<crate::json::Json>,
 }
 
 impl PatchOperation {
@@ -91,7 +91,7 @@ pub struct Explanation {
     /// The finding's index in [`Evaluation::findings`].
     pub finding: usize,
     /// Source text of each deciding expression, and its value.
-    pub values: Vec<(String, serde_json::Value)>,
+    pub values: Vec<(String, crate::json::Json)>,
 }
 
 /// Escapes one reference token of a JSON pointer (RFC 6901).

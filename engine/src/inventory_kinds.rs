@@ -58,7 +58,7 @@ fn rule_expressions(rule: &Rule, kinds: &mut Option<BTreeSet<String>>) {
 fn expression(expr: &Expr, kinds: &mut Option<BTreeSet<String>>) {
     if let Expr::Call(Builtin::Resources, arguments) = expr {
         match (arguments.first(), kinds.as_mut()) {
-            (Some(Expr::Literal(serde_json::Value::String(kind))), Some(known)) => {
+            (Some(Expr::Literal(crate::json::Json::String(kind))), Some(known)) => {
                 known.insert(kind.clone());
             }
             _ => *kinds = None,
@@ -70,7 +70,7 @@ fn expression(expr: &Expr, kinds: &mut Option<BTreeSet<String>>) {
 #[cfg(test)]
 mod tests {
     use crate::ir::{Builtin, Expr, PolicySet, Stmt};
-    use serde_json::json;
+    use crate::json;
 
     fn set_with(lets: Vec<Expr>) -> PolicySet {
         let mut policy = crate::test_support::policy(Vec::new(), 0, crate::ir::Scope::All);

@@ -181,7 +181,7 @@ pub struct Param {
     /// Its name (`params.NAME` in the language).
     pub name: String,
     /// Its value: the default, unless configuration replaced it.
-    pub value: serde_json::Value,
+    pub value: crate::json::Json,
     /// The declared type, checked again when configuration sets the value.
     pub shape: Shape,
 }
@@ -208,8 +208,8 @@ pub enum Shape {
 
 impl Shape {
     /// Whether `value` has this shape.
-    pub fn admits(&self, value: &serde_json::Value) -> bool {
-        use serde_json::Value as Json;
+    pub fn admits(&self, value: &crate::json::Json) -> bool {
+        use crate::json::Json;
         match (self, value) {
             (Shape::Any, _) => true,
             (Shape::Bool, Json::Bool(_)) => true,
@@ -544,7 +544,7 @@ pub enum Quantifier {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum Expr {
     /// A constant.
-    Literal(serde_json::Value),
+    Literal(crate::json::Json),
     /// A local variable.
     Slot(Slot),
     /// The resource being judged.

@@ -11,6 +11,7 @@ pub mod finding;
 pub mod helpers;
 mod inventory_kinds;
 pub mod ir;
+pub mod json;
 pub mod load;
 mod merge;
 #[cfg(test)]

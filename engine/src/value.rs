@@ -4,7 +4,7 @@
 //! of a manifest never copies it. Only computed values (lists built by a
 //! comprehension, strings built by a helper) own their data.
 
-use serde_json::Value as Json;
+use crate::json::{Json, same_text};
 use std::cmp::Ordering;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -351,41 +351,10 @@ pub fn format_float(number: f64) -> String {
 }
 
 /// A member of a JSON object; `None` for anything else or an absent member.
-/// Kubernetes objects have few members: comparing the names in order beats
-/// hashing the name for the map's index.
 #[inline]
 pub fn member<'a>(json: &'a Json, name: &str) -> Option<&'a Json> {
-    let Json::Object(members) = json else {
-        return None;
-    };
-    if members.len() <= 16 {
-        members
-            .iter()
-            .find(|(key, _)| same_text(key, name))
-            .map(|(_, value)| value)
-    } else {
-        members.get(name)
+    match json {
+        Json::Object(members) => members.get(name),
+        _ => None,
     }
-}
-
-/// String equality for the short texts policies compare (member names,
-/// enum-like values): compared byte by byte in line, since a call to the C
-/// library's `memcmp` costs more than the comparison itself at these lengths.
-#[inline]
-fn same_text(left: &str, right: &str) -> bool {
-    let (left, right) = (left.as_bytes(), right.as_bytes());
-    if left.len() != right.len() {
-        return false;
-    }
-    if left.len() > 32 {
-        return left == right;
-    }
-    let mut position = 0;
-    while position < left.len() {
-        if left[position] != right[position] {
-            return false;
-        }
-        position += 1;
-    }
-    true
 }

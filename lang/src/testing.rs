@@ -2,9 +2,9 @@
 
 use crate::compile::{CompiledTest, ExpectationSpec};
 use rampart_engine::ir::{Action, PolicySet};
+use rampart_engine::json::Json;
 use rampart_engine::{EvalOptions, Evaluator, Finding, Inventory, KubeVersion, Subject};
 use serde::Serialize;
-use serde_json::Value as Json;
 
 /// The result of one test.
 #[derive(Clone, Debug, Serialize)]

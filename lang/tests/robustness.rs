@@ -45,7 +45,7 @@ fn broken_policies_give_diagnostics_not_panics() {
                 &compilation.set,
                 rampart_engine::EvalOptions::default(),
             );
-            let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            let pod = rampart_engine::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
                 "spec": {"containers": [{"name": "c", "image": "x", "securityContext": {"privileged": true}}]}});
             let _ = evaluator.evaluate(&rampart_engine::Subject::new(&pod));
             compiled += 1;

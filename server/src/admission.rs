@@ -4,6 +4,7 @@
 //! call [`handle`] directly.
 
 use crate::patch;
+use rampart_engine::json::Json as Manifest;
 use rampart_engine::{Action, EvalOptions, Evaluation, Evaluator, Plans, PolicySet, Subject};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
@@ -134,7 +135,7 @@ pub struct Response {
 
 /// Answers one AdmissionReview. Never panics, whatever the bytes.
 pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
-    let review: Json = match serde_json::from_slice(body) {
+    let review: Manifest = match serde_json::from_slice(body) {
         Ok(review) => review,
         Err(error) => return bad_request(format!("the body is not JSON: {error}")),
     };
@@ -168,7 +169,7 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
 /// or they are unavailable): the body is parsed again here, a rare path, for
 /// the uid and the audit record.
 pub fn failed(body: &[u8], failure_policy: FailurePolicy, message: &str) -> Response {
-    let Ok(review) = serde_json::from_slice::<Json>(body) else {
+    let Ok(review) = serde_json::from_slice::<Manifest>(body) else {
         return bad_request("the body is not JSON".to_owned());
     };
     let request = match parse_request(&review) {
@@ -191,17 +192,17 @@ pub struct Request<'a> {
     sub_resource: &'a str,
     user: &'a str,
     dry_run: bool,
-    object: Option<&'a Json>,
-    old_object: Option<&'a Json>,
+    object: Option<&'a Manifest>,
+    old_object: Option<&'a Manifest>,
 }
 
 /// The string at `value`, or `""`.
-fn text(value: Option<&Json>) -> &str {
-    value.and_then(Json::as_str).unwrap_or_default()
+fn text(value: Option<&Manifest>) -> &str {
+    value.and_then(Manifest::as_str).unwrap_or_default()
 }
 
 /// Reads the parts of an AdmissionReview that judging needs; `Err` is a 400 message.
-pub fn parse_request(review: &Json) -> Result<Request<'_>, String> {
+pub fn parse_request(review: &Manifest) -> Result<Request<'_>, String> {
     let api_version = text(review.get("apiVersion"));
     let kind = text(review.get("kind"));
     if api_version != ADMISSION_API_VERSION || kind != "AdmissionReview" {
@@ -249,7 +250,7 @@ pub fn parse_request(review: &Json) -> Result<Request<'_>, String> {
         ),
         dry_run: request
             .get("dryRun")
-            .and_then(Json::as_bool)
+            .and_then(Manifest::as_bool)
             .unwrap_or(false),
         object: object_of("object"),
         old_object: object_of("oldObject"),
@@ -295,21 +296,17 @@ impl Request<'_> {
     /// `kind` filled from the request when absent, and the namespace from the
     /// request when the object omits it (it is often set only in the URL), so
     /// that namespace matchers see it.
-    fn resource(&self) -> Json {
-        let mut resource = self.object.cloned().unwrap_or(Json::Null);
-        if let Json::Object(fields) = &mut resource {
-            fields
-                .entry("apiVersion")
-                .or_insert_with(|| Json::String(self.api_version.clone()));
-            fields
-                .entry("kind")
-                .or_insert_with(|| Json::String(self.kind.to_owned()));
+    fn resource(&self) -> Manifest {
+        let mut resource = self.object.cloned().unwrap_or(Manifest::Null);
+        if let Manifest::Object(fields) = &mut resource {
+            fields.get_or_insert_with("apiVersion", || Manifest::String(self.api_version.clone()));
+            fields.get_or_insert_with("kind", || Manifest::String(self.kind.to_owned()));
             if !self.namespace.is_empty()
-                && let Some(Json::Object(metadata)) = fields.get_mut("metadata")
+                && let Some(Manifest::Object(metadata)) = fields.get_mut("metadata")
             {
-                metadata
-                    .entry("namespace")
-                    .or_insert_with(|| Json::String(self.namespace.to_owned()));
+                metadata.get_or_insert_with("namespace", || {
+                    Manifest::String(self.namespace.to_owned())
+                });
             }
         }
         resource

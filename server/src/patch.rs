@@ -86,7 +86,7 @@ mod tests {
                 .map(|path| PatchOperation {
                     op: PatchKind::Add,
                     path: (*path).to_owned(),
-                    value: Some(serde_json::Value::Bool(true)),
+                    value: Some(rampart_engine::json::Json::Bool(true)),
                 })
                 .collect(),
         }

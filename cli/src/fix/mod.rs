@@ -13,8 +13,8 @@ mod yaml_edit;
 
 use rampart_engine::PatchOperation;
 use rampart_engine::finding::PatchKind;
+use rampart_engine::json::Json as Value;
 use rampart_engine::load::{self, Document, LoadLimits};
-use serde_json::Value;
 use std::collections::VecDeque;
 use yaml_edit::{Edit, Node, Text};
 
@@ -175,7 +175,7 @@ fn plan(value: &Value, operation: &PatchOperation) -> Plan {
                 Plan::Apply(with(
                     PatchKind::Replace,
                     parent_pointer,
-                    Some(Value::Object(serde_json::Map::new())),
+                    Some(Value::Object(rampart_engine::json::Object::new())),
                 ))
             }
             (Some(_), Some(Value::Array(items))) if items.len() == 1 => Plan::Apply(with(
@@ -214,7 +214,7 @@ fn plan(value: &Value, operation: &PatchOperation) -> Plan {
             },
             // The parent is missing (or null) now: create it holding the value.
             None | Some(Value::Null) if !parent_pointer.is_empty() => {
-                let mut object = serde_json::Map::new();
+                let mut object = rampart_engine::json::Object::new();
                 let new = if token == "-" {
                     Value::Array(vec![new])
                 } else {
@@ -318,7 +318,7 @@ fn apply_to_value(value: &mut Value, operation: &PatchOperation) -> Result<(), S
         .ok_or("the parent is missing")?;
     match (operation.op, parent) {
         (PatchKind::Remove, Value::Object(members)) => members
-            .shift_remove(&token)
+            .remove(&token)
             .map(drop)
             .ok_or("no such member".to_owned()),
         (PatchKind::Remove, Value::Array(items)) => {

@@ -2,7 +2,7 @@
 //! inside flow collections, scalars quoted only when a plain scalar would
 //! read back as something else.
 
-use serde_json::Value;
+use rampart_engine::json::Json as Value;
 
 /// How an existing scalar was quoted, so that a replacement keeps the style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,7 +172,7 @@ fn plain_is_safe(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use rampart_engine::json;
 
     #[test]
     fn scalars_are_quoted_only_when_needed() {

@@ -6,8 +6,8 @@
 //! (block style) or by bracket matching (flow style).
 
 use super::render::{self, Quoting};
+use rampart_engine::json::Json as Value;
 use rampart_engine::load::Position;
-use serde_json::Value;
 
 /// One replacement of a byte range of the text.
 #[derive(Debug, PartialEq, Eq)]

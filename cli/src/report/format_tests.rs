@@ -115,7 +115,7 @@ pub(super) fn report() -> Report {
         fix: vec![PatchOperation {
             op: PatchKind::Replace,
             path: format!("/spec/template/spec/containers/{container}/securityContext/privileged"),
-            value: Some(json!(false)),
+            value: Some(rampart_engine::json::Json::Bool(false)),
         }],
         ..finding(
             "test.pods.privileged",
@@ -342,7 +342,7 @@ fn load_yaml(text: &str) -> Vec<Value> {
     outcome
         .documents
         .into_iter()
-        .map(|document| document.value)
+        .map(|document| Value::from(document.value))
         .collect()
 }
 

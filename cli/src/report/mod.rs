@@ -81,7 +81,7 @@ pub struct ResourceIdentity {
 
 impl ResourceIdentity {
     /// Reads the identity of a resource.
-    pub fn of(resource: &serde_json::Value) -> ResourceIdentity {
+    pub fn of(resource: &rampart_engine::json::Json) -> ResourceIdentity {
         let text = |pointer: &str| {
             resource
                 .pointer(pointer)
@@ -138,7 +138,7 @@ pub struct ReportFinding {
     /// With `--explain`: the expressions that decided the rule (as written
     /// in the policy) and their values.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub explanation: Vec<(String, serde_json::Value)>,
+    pub explanation: Vec<(String, rampart_engine::json::Json)>,
 }
 
 /// A problem that made the run incomplete.

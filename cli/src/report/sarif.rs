@@ -262,7 +262,7 @@ pub fn describe_patch(patch: &[PatchOperation]) -> String {
             let value = operation
                 .value
                 .as_ref()
-                .map(Value::to_string)
+                .map(ToString::to_string)
                 .unwrap_or_default();
             match operation.op {
                 PatchKind::Add => format!("add `{value}` at `{}`", operation.path),

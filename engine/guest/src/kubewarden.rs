@@ -21,6 +21,7 @@
 //!   set: fixes are not applied.
 
 use super::Guest;
+use rampart_engine::json::Json as Manifest;
 use serde_json::{Map, Value as Json, json};
 
 /// The Kubewarden protocol version this guest speaks.
@@ -89,18 +90,18 @@ pub fn validate_settings(guest: Result<&Guest, &str>, settings: &[u8]) -> Json {
 /// The `validate` answer: a Kubewarden ValidationResponse, or an error when
 /// the payload is not a ValidationRequest.
 pub fn validate(guest: &Guest, payload: &[u8]) -> Result<Json, String> {
-    let mut payload: Json = serde_json::from_slice(payload)
+    let mut payload: Manifest = serde_json::from_slice(payload)
         .map_err(|error| format!("the ValidationRequest is not JSON: {error}"))?;
-    let Some(request) = payload.get_mut("request").and_then(Json::as_object_mut) else {
+    let Some(request) = payload.get_mut("request").and_then(Manifest::as_object_mut) else {
         return Err("the ValidationRequest has no `request` object".to_owned());
     };
     let object = request
         .get_mut("object")
-        .map(Json::take)
-        .unwrap_or(Json::Null);
+        .map(Manifest::take)
+        .unwrap_or(Manifest::Null);
     let old_object = ["oldObject", "old_object"]
         .iter()
-        .find_map(|name| request.get_mut(*name).map(Json::take))
+        .find_map(|name| request.get_mut(name).map(Manifest::take))
         .filter(|old| !old.is_null());
     Ok(response(&guest.judge(object, old_object)))
 }

@@ -24,6 +24,7 @@
 )]
 
 use rampart_engine::ir::{KubeVersion, PolicySet};
+use rampart_engine::json::Json as Manifest;
 use rampart_engine::load::{self, Document};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use serde_json::{Map, Value as Json, json};
@@ -53,7 +54,7 @@ pub static mut RAMPART_POLICY_SLOT: [u32; 4] = [SLOT_MAGIC, 0, 0, 0];
 pub struct Guest {
     evaluator: Evaluator<'static>,
     metadata: Json,
-    inventory: Option<Vec<Json>>,
+    inventory: Option<Vec<Manifest>>,
 }
 
 impl Guest {
@@ -130,16 +131,16 @@ impl Guest {
             self.inventory = None;
             return json!({"errors": []});
         }
-        let value: Json = match serde_json::from_slice(input) {
+        let value: Manifest = match serde_json::from_slice(input) {
             Ok(value) => value,
             Err(error) => {
                 return json!({"errors": [{"message": format!("the inventory is not JSON: {error}")}]});
             }
         };
         let items = match value {
-            Json::Array(items) => items,
-            Json::Object(mut members) => match members.get_mut("items").map(Json::take) {
-                Some(Json::Array(items)) => items,
+            Manifest::Array(items) => items,
+            Manifest::Object(mut members) => match members.get_mut("items").map(Manifest::take) {
+                Some(Manifest::Array(items)) => items,
                 _ => {
                     return json!({"errors": [{"message": "the inventory must be a `kind: List` or an array"}]});
                 }
@@ -156,7 +157,7 @@ impl Guest {
     /// AdmissionReview) and returns `{"findings": [...], "errors": [...],
     /// "resources": N}`.
     pub fn evaluate(&self, input: &[u8]) -> Json {
-        let value: Json = match serde_json::from_slice(input) {
+        let value: Manifest = match serde_json::from_slice(input) {
             Ok(value) => value,
             Err(error) => {
                 return outcome(
@@ -177,7 +178,7 @@ impl Guest {
     /// Judges one document (a manifest object or a `kind: List`), with the
     /// previous version of the object for an update; `null` judges nothing.
     /// Returns what [`Guest::evaluate`] returns.
-    pub fn judge(&self, object: Json, old_object: Option<Json>) -> Json {
+    pub fn judge(&self, object: Manifest, old_object: Option<Manifest>) -> Json {
         let mut errors = Vec::new();
         if object.is_null() {
             // An admission request without an object (DELETE): nothing to judge.
@@ -248,14 +249,14 @@ impl Guest {
 }
 
 /// For an AdmissionReview, its `request.object` and `request.oldObject`.
-fn admission_request(value: &Json) -> Option<Result<(Json, Option<Json>), String>> {
-    if value.get("kind").and_then(Json::as_str) != Some("AdmissionReview") {
+fn admission_request(value: &Manifest) -> Option<Result<(Manifest, Option<Manifest>), String>> {
+    if value.get("kind").and_then(Manifest::as_str) != Some("AdmissionReview") {
         return None;
     }
-    let Some(request) = value.get("request").and_then(Json::as_object) else {
+    let Some(request) = value.get("request").and_then(Manifest::as_object) else {
         return Some(Err("the AdmissionReview has no `request`".to_owned()));
     };
-    let object = request.get("object").cloned().unwrap_or(Json::Null);
+    let object = request.get("object").cloned().unwrap_or(Manifest::Null);
     let old_object = request
         .get("oldObject")
         .filter(|old| !old.is_null())

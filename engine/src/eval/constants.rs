@@ -10,8 +10,8 @@
 use super::exec::Run;
 use super::{Evaluator, NO_PLAN, Subject};
 use crate::ir::{Builtin, Expr, Policy, Stmt};
+use crate::json::Json;
 use crate::value::Value;
-use serde_json::Value as Json;
 use std::sync::Arc;
 
 /// What is evaluated when the evaluator is made reads instead of a resource.

@@ -79,8 +79,8 @@ fn expression(expr: &Expr, read: &mut [bool]) {
 mod tests {
     use super::*;
     use crate::ir::{Action, BinaryOp, Builtin, Scope, TemplatePart};
+    use crate::json;
     use crate::test_support::policy;
-    use serde_json::json;
 
     #[test]
     fn only_lets_that_messages_alone_read_are_deferred() {

@@ -6,8 +6,8 @@ use crate::finding::{Explanation, Finding};
 use crate::ir::{
     Action, Expr, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart,
 };
+use crate::json::Json;
 use crate::value::Value;
-use serde_json::Value as Json;
 use std::cell::Cell;
 use std::sync::Arc;
 

@@ -4,9 +4,9 @@ use super::Stop;
 use super::exec::Run;
 use super::location::Location;
 use crate::ir::{BinaryOp, Expr, Quantifier, UnaryOp};
+use crate::json::Json;
 use crate::value::Value;
 use crate::workload::CONTAINER_LISTS;
-use serde_json::Value as Json;
 use std::rc::Rc;
 
 /// What iteration calls for each element: the run, the index or key, the

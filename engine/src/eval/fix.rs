@@ -5,7 +5,7 @@
 
 use super::location::{Segment, pointer_of};
 use crate::finding::{PatchKind, PatchOperation};
-use serde_json::Value as Json;
+use crate::json::Json;
 
 /// A patch that sets the value at `segments` to `value`.
 pub fn set(resource: &Json, segments: &[Segment], value: Json) -> Vec<PatchOperation> {
@@ -56,7 +56,7 @@ pub fn remove(resource: &Json, segments: &[Segment]) -> Vec<PatchOperation> {
 fn create(existing: &[Segment], missing: &[Segment], value: Json) -> Vec<PatchOperation> {
     let mut nested = value;
     for segment in missing.iter().skip(1).rev() {
-        let mut object = serde_json::Map::new();
+        let mut object = crate::json::Object::new();
         let key = match segment {
             Segment::Member(name) => name.to_string(),
             // An index under a missing parent cannot be created as a list
@@ -82,7 +82,7 @@ fn split_existing<'s>(resource: &Json, segments: &'s [Segment]) -> (&'s [Segment
     let mut current = resource;
     for (position, segment) in segments.iter().enumerate() {
         let next = match (segment, current) {
-            (Segment::Member(name), Json::Object(members)) => members.get(&**name),
+            (Segment::Member(name), Json::Object(members)) => members.get(name),
             (Segment::Element(index), Json::Array(items)) => items.get(*index),
             _ => None,
         };
@@ -98,7 +98,7 @@ fn lookup<'j>(resource: &'j Json, segments: &[Segment]) -> Option<&'j Json> {
     let mut current = resource;
     for segment in segments {
         current = match (segment, current) {
-            (Segment::Member(name), Json::Object(members)) => members.get(&**name)?,
+            (Segment::Member(name), Json::Object(members)) => members.get(name)?,
             (Segment::Element(index), Json::Array(items)) => items.get(*index)?,
             _ => return None,
         };

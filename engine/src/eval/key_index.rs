@@ -26,8 +26,8 @@
 use super::Evaluator;
 use super::constants::{lasting_json, run_without_resource};
 use crate::ir::{BinaryOp, Builtin, Expr, Policy, Quantifier, Stmt, UnaryOp};
+use crate::json::Json;
 use crate::value::Value;
-use serde_json::Value as Json;
 use std::sync::Arc;
 
 /// Nodes the analysis visits before it gives a policy up as too large to be

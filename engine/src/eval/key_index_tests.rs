@@ -3,8 +3,9 @@
 use super::key_index::KeyFilter;
 use super::*;
 use crate::ir::*;
+use crate::json;
+use crate::json::Json;
 use crate::test_support::{path, policy, set_of};
-use serde_json::json;
 use std::sync::Arc;
 
 fn binary(operator: BinaryOp, left: Expr, right: Expr) -> Expr {
@@ -61,7 +62,7 @@ fn privileged() -> Policy {
     )
 }
 
-fn pod(container: serde_json::Value) -> serde_json::Value {
+fn pod(container: crate::json::Json) -> crate::json::Json {
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"containers": [container]}})
 }
@@ -134,7 +135,11 @@ fn a_loop_whose_body_fires_on_absence_needs_its_collection() {
     assert_eq!(index_of(&set), Some(vec![filter(&["spec", "volumes"])]));
     let evaluator = Evaluator::new(&set, EvalOptions::default());
     let mut with_volume = pod(json!({"name": "a"}));
-    with_volume["spec"]["volumes"] = json!([{"name": "cache"}]);
+    with_volume
+        .get_mut("spec")
+        .and_then(Json::as_object_mut)
+        .unwrap()
+        .insert("volumes".into(), json!([{"name": "cache"}]));
     assert_eq!(
         evaluator
             .evaluate(&Subject::new(&with_volume))

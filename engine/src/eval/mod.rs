@@ -23,10 +23,10 @@ pub use location::Segment;
 use crate::finding::{EvalError, Evaluation};
 use crate::helpers::glob;
 use crate::ir::{KubeVersion, Matcher, Policy, PolicySet, Scope};
+use crate::json::Json;
 use crate::value::member;
 use crate::workload;
 use regex::Regex;
-use serde_json::Value as Json;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -391,7 +391,7 @@ struct ResourceFacts<'r> {
     kind: &'r str,
     group: &'r str,
     namespace: &'r str,
-    labels: Option<&'r serde_json::Map<String, Json>>,
+    labels: Option<&'r crate::json::Object>,
     /// Where the pod is in a resource of this kind, if it holds one (looked
     /// up once, not once per policy).
     pod_path: Option<&'static [&'static str]>,

@@ -1,8 +1,8 @@
 use super::*;
 use crate::finding::PatchKind;
 use crate::ir::*;
+use crate::json;
 use crate::test_support::{path, policy, set_of};
-use serde_json::json;
 use std::sync::Arc;
 
 fn privileged_rule() -> Rule {
@@ -54,7 +54,7 @@ fn privileged_policy() -> Policy {
     )
 }
 
-fn evaluate(policy: Policy, resource: &serde_json::Value) -> Evaluation {
+fn evaluate(policy: Policy, resource: &crate::json::Json) -> Evaluation {
     let set = set_of(policy);
     let evaluator = Evaluator::new(&set, EvalOptions::default());
     evaluator.evaluate(&Subject::new(resource))
@@ -151,7 +151,7 @@ fn step_budget_stops_runaway_evaluation() {
 
 #[test]
 fn null_semantics_of_operators() {
-    let check = |expr: Expr, expected: serde_json::Value| {
+    let check = |expr: Expr, expected: crate::json::Json| {
         let mut policy = policy(vec![], 1, Scope::All);
         policy.body = vec![Stmt::Rule(Rule {
             index: 0,
@@ -279,7 +279,7 @@ fn lets_that_read_no_resource_are_computed_once_at_the_evaluator_version() {
     }
 }
 
-fn policy_table() -> serde_json::Value {
+fn policy_table() -> crate::json::Json {
     json!([{"name": "old", "since": "1.0"}, {"name": "new", "since": "1.27"}])
 }
 

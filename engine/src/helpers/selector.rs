@@ -1,11 +1,11 @@
 //! Kubernetes label selectors (`matchLabels` and `matchExpressions`).
 
-use serde_json::Value as Json;
+use crate::json::Json;
 
 /// Whether `selector` (a LabelSelector object) selects an object carrying
 /// `labels`. An empty selector selects everything; a null or malformed one
 /// selects nothing, as the API server treats a selector it cannot read.
-pub fn selects(selector: &Json, labels: Option<&serde_json::Map<String, Json>>) -> bool {
+pub fn selects(selector: &Json, labels: Option<&crate::json::Object>) -> bool {
     let Json::Object(selector) = selector else {
         return false;
     };

@@ -1,5 +1,5 @@
 use super::*;
-use serde_json::json;
+use crate::json;
 
 #[test]
 fn quantities_parse_to_base_units() {
@@ -72,7 +72,7 @@ fn label_selectors_follow_the_api_semantics() {
         &json!({"matchLabels": {"app": "db"}}),
         labels
     ));
-    let expression = |operator: &str, values: serde_json::Value| json!({"matchExpressions": [{"key": "tier", "operator": operator, "values": values}]});
+    let expression = |operator: &str, values: crate::json::Json| json!({"matchExpressions": [{"key": "tier", "operator": operator, "values": values}]});
     assert!(selector::selects(
         &expression("In", json!(["front", "back"])),
         labels

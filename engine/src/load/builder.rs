@@ -1,12 +1,12 @@
-//! Builds `serde_json::Value` documents and their position trees straight
+//! Builds documents (`crate::json::Json`) and their position trees straight
 //! from saphyr-parser's events, with an explicit stack (no recursion per
 //! nesting level) and the limits of [`LoadLimits`].
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::json::{Json, Object};
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
-use serde_json::{Map, Value};
 
 use super::build_failure::{
     Budget, Failure, depth_failure, duplicate_failure, internal_failure, merge_failure, position_of,
@@ -108,13 +108,13 @@ struct DocumentBuilder {
     /// Finished nodes not yet placed in their sequence or mapping, innermost
     /// container's last. A container's vector or map is built at its final
     /// size from its run when it ends, instead of growing item by item.
-    values: Vec<Value>,
+    values: Vec<Json>,
     /// The keys of the mapping members whose values are on `values`, in the
     /// same order.
     keys: Vec<String>,
     /// Completed anchored nodes of this document, by saphyr's anchor id.
     anchors: HashMap<usize, Anchor>,
-    root: Option<Value>,
+    root: Option<Json>,
 }
 
 /// An open sequence or mapping.
@@ -155,14 +155,14 @@ struct PendingKey {
 
 /// A completed anchored node, copied for each alias to it.
 struct Anchor {
-    value: Value,
+    value: Json,
     slots: Vec<Slot>,
     height: usize,
 }
 
 /// The value of a `<<` key with its slots (taken out of the main arena).
 struct MergeSource {
-    value: Value,
+    value: Json,
     slots: Vec<Slot>,
     position: Position,
 }
@@ -265,7 +265,7 @@ impl DocumentBuilder {
             self.anchors.insert(
                 anchor,
                 Anchor {
-                    value: Value::String(key.clone()),
+                    value: Json::String(key.clone()),
                     slots: vec![Slot::leaf(position)],
                     height: 0,
                 },
@@ -302,10 +302,10 @@ impl DocumentBuilder {
         };
         if self.awaiting_key() {
             let key = match &anchor.value {
-                Value::String(text) => text.clone(),
-                Value::Number(number) => number.to_string(),
-                Value::Bool(boolean) => boolean.to_string(),
-                Value::Null => "null".to_owned(),
+                Json::String(text) => text.clone(),
+                Json::Number(number) => number.to_string(),
+                Json::Bool(boolean) => boolean.to_string(),
+                Json::Null => "null".to_owned(),
                 _ => {
                     return Err(Failure::document(
                         position,
@@ -341,11 +341,11 @@ impl DocumentBuilder {
             return Err(internal_failure(position));
         };
         let value = match frame.container {
-            Container::Sequence => Value::Array(self.values.drain(frame.first_value..).collect()),
+            Container::Sequence => Json::Array(self.values.drain(frame.first_value..).collect()),
             Container::Mapping(mapping) => {
                 let (keys, values) = (&mut self.keys, &mut self.values);
                 let members = mapping.members.close(keys, values, frame.first_value);
-                Value::Object(self.apply_merges(members, mapping.merges)?)
+                Json::Object(self.apply_merges(members, mapping.merges)?)
             }
         };
         let subtree_len = self.slots.len().saturating_sub(frame.slot_index);
@@ -358,7 +358,7 @@ impl DocumentBuilder {
     /// Hands a finished node to its parent (or makes it the root).
     fn complete(
         &mut self,
-        value: Value,
+        value: Json,
         slot_index: usize,
         anchor: usize,
         height: usize,
@@ -407,10 +407,9 @@ impl DocumentBuilder {
         // Checked as each member completes: errors inside its value come
         // first. (A failed document's stacks are cleared by the next one.)
         self.values.push(value);
-        let (keys, values) = (&mut self.keys, &mut self.values);
         mapping
             .members
-            .add(keys, values, frame.first_value, pending.key)
+            .add(&mut self.keys, pending.key)
             .map_err(|key| duplicate_failure(key_position, &key))
     }
 
@@ -418,23 +417,23 @@ impl DocumentBuilder {
     /// have; earlier merge sources win over later ones, as YAML specifies.
     fn apply_merges(
         &mut self,
-        mut members: Map<String, Value>,
+        mut members: Object,
         merges: Vec<MergeSource>,
-    ) -> Result<Map<String, Value>, Failure> {
+    ) -> Result<Object, Failure> {
         for source in merges {
             match source.value {
-                Value::Object(source_members) => merge_members(
+                Json::Object(source_members) => merge_members(
                     &mut members,
                     &mut self.slots,
                     source_members,
                     source.slots.get(1..).unwrap_or_default(),
                 ),
-                Value::Array(items) => {
+                Json::Array(items) => {
                     let mut cursor = 1;
                     for item in items {
                         let item_slot = source.slots.get(cursor).copied();
                         let item_len = item_slot.map_or(1, |slot| slot.subtree_len as usize);
-                        let Value::Object(item_members) = item else {
+                        let Json::Object(item_members) = item else {
                             let position = item_slot.map_or(source.position, |slot| slot.position);
                             return Err(merge_failure(position));
                         };
@@ -458,7 +457,7 @@ impl DocumentBuilder {
         }
         Some(Document {
             index,
-            value: self.root.take().unwrap_or(Value::Null),
+            value: self.root.take().unwrap_or(Json::Null),
             // A copy at the exact size: the builder's slots keep their
             // capacity for the next document.
             positions: PositionTree::from_slots(self.slots.clone()),
@@ -487,9 +486,9 @@ fn open_slot(frames: &[Frame], slots: &mut Vec<Slot>, position: Position) -> usi
 /// Copies the members of one merged mapping (and their slots, which follow
 /// each other in `member_slots`) that `target` lacks.
 fn merge_members(
-    target: &mut Map<String, Value>,
+    target: &mut Object,
     slots: &mut Vec<Slot>,
-    source_members: Map<String, Value>,
+    source_members: Object,
     member_slots: &[Slot],
 ) {
     let mut cursor = 0;

@@ -5,7 +5,7 @@
 use super::members::Members;
 use super::positions::{Position, PositionTree, Slot};
 use super::{Document, LoadLimits};
-use serde_json::{Map, Number, Value};
+use crate::json::{Json, Number, Object};
 
 /// Why the JSON reader gave up.
 #[derive(Debug)]
@@ -89,7 +89,7 @@ struct Reader<'t> {
     /// vector are built at their final size from their run at the end (no
     /// growing member by member), and the stack's memory is reused by the
     /// next ones.
-    values: Vec<Value>,
+    values: Vec<Json>,
     /// The keys of the objects' members on `values`, in the same order.
     keys: Vec<String>,
 }
@@ -167,14 +167,14 @@ impl Reader<'_> {
             Some(b'[') => self.array(depth)?,
             Some(b'"') => {
                 let text = self.string()?;
-                self.values.push(Value::String(text));
+                self.values.push(Json::String(text));
             }
-            Some(b't') => self.keyword("true", Value::Bool(true))?,
-            Some(b'f') => self.keyword("false", Value::Bool(false))?,
-            Some(b'n') => self.keyword("null", Value::Null)?,
+            Some(b't') => self.keyword("true", Json::Bool(true))?,
+            Some(b'f') => self.keyword("false", Json::Bool(false))?,
+            Some(b'n') => self.keyword("null", Json::Null)?,
             Some(b'-' | b'0'..=b'9') => {
                 let number = self.number()?;
-                self.values.push(Value::Number(number));
+                self.values.push(Json::Number(number));
             }
             _ => return Err(self.failure("expected a JSON value", true)),
         }
@@ -190,7 +190,7 @@ impl Reader<'_> {
         self.skip_whitespace();
         if self.bytes.get(self.offset) == Some(&b'}') {
             self.offset += 1;
-            self.values.push(Value::Object(Map::new()));
+            self.values.push(Json::Object(Object::new()));
             return Ok(());
         }
         let first_value = self.values.len();
@@ -209,7 +209,7 @@ impl Reader<'_> {
             self.offset += 1;
             self.skip_whitespace();
             self.value(depth + 1, key_position)?;
-            if let Err(key) = members.add(&mut self.keys, &mut self.values, first_value, key) {
+            if let Err(key) = members.add(&mut self.keys, key) {
                 return Err(Box::new(JsonFailure {
                     position: key_position,
                     message: format!("duplicate key `{key}`"),
@@ -222,7 +222,7 @@ impl Reader<'_> {
                 Some(b'}') => {
                     self.offset += 1;
                     let map = members.close(&mut self.keys, &mut self.values, first_value);
-                    self.values.push(Value::Object(map));
+                    self.values.push(Json::Object(map));
                     return Ok(());
                 }
                 _ => return Err(self.failure("expected `,` or `}`", true)),
@@ -235,7 +235,7 @@ impl Reader<'_> {
         self.skip_whitespace();
         if self.bytes.get(self.offset) == Some(&b']') {
             self.offset += 1;
-            self.values.push(Value::Array(Vec::new()));
+            self.values.push(Json::Array(Vec::new()));
             return Ok(());
         }
         let first_item = self.values.len();
@@ -249,7 +249,7 @@ impl Reader<'_> {
                 Some(b']') => {
                     self.offset += 1;
                     let items = self.values.drain(first_item..).collect();
-                    self.values.push(Value::Array(items));
+                    self.values.push(Json::Array(items));
                     return Ok(());
                 }
                 _ => return Err(self.failure("expected `,` or `]`", true)),
@@ -257,7 +257,7 @@ impl Reader<'_> {
         }
     }
 
-    fn keyword(&mut self, word: &str, value: Value) -> Result<(), Failure> {
+    fn keyword(&mut self, word: &str, value: Json) -> Result<(), Failure> {
         if self.bytes.get(self.offset..self.offset + word.len()) == Some(word.as_bytes()) {
             self.offset += word.len();
             self.values.push(value);

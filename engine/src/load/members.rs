@@ -5,21 +5,20 @@
 //! refused as the member arrives, so that it is reported before any error
 //! further on.
 
-use serde_json::map::Entry;
-use serde_json::{Map, Value};
+use crate::json::{Json, Object};
+use std::collections::HashSet;
 
 /// Up to this many members, duplicate keys are found by comparing the new
 /// key with the earlier ones, cheaper than hashing for the small objects of
-/// most manifests; a larger object goes on in a map.
+/// most manifests; a larger object goes on with a set of its keys.
 const LINEAR_MEMBERS: usize = 16;
 
 /// An object being built.
 pub(super) struct Members {
     /// Where the object's keys start on the key stack.
     first_key: usize,
-    /// The members once there are more than [`LINEAR_MEMBERS`] of them;
-    /// later members go straight in.
-    large: Option<Map<String, Value>>,
+    /// The keys once there are more than [`LINEAR_MEMBERS`] of them.
+    large: Option<HashSet<String>>,
 }
 
 impl Members {
@@ -32,26 +31,18 @@ impl Members {
         }
     }
 
-    /// Adds the member `key`, whose value is the last of `values` (the
-    /// object's values start at `first_value`). `Err` with the key when the
-    /// object has it already. (Called for every member read: in line, since
-    /// the JSON reader was 3% slower with it as a call.)
+    /// Adds the member `key`, whose value is the last of the values pushed.
+    /// `Err` with the key when the object has it already. (Called for every
+    /// member read: in line, since the JSON reader was 3% slower with it as
+    /// a call.)
     #[inline(always)]
-    pub(super) fn add(
-        &mut self,
-        keys: &mut Vec<String>,
-        values: &mut Vec<Value>,
-        first_value: usize,
-        key: String,
-    ) -> Result<(), String> {
-        if let Some(map) = &mut self.large {
-            return match map.entry(key) {
-                Entry::Occupied(entry) => Err(entry.key().clone()),
-                Entry::Vacant(entry) => {
-                    entry.insert(values.pop().unwrap_or_default());
-                    Ok(())
-                }
-            };
+    pub(super) fn add(&mut self, keys: &mut Vec<String>, key: String) -> Result<(), String> {
+        if let Some(seen) = &mut self.large {
+            if !seen.insert(key.clone()) {
+                return Err(key);
+            }
+            keys.push(key);
+            return Ok(());
         }
         let earlier = keys.get(self.first_key..).unwrap_or_default();
         if earlier.contains(&key) {
@@ -59,39 +50,32 @@ impl Members {
         }
         keys.push(key);
         if keys.len() - self.first_key > LINEAR_MEMBERS {
-            self.large = Some(take(keys, values, self.first_key, first_value));
+            self.large = Some(
+                keys.get(self.first_key..)
+                    .unwrap_or_default()
+                    .iter()
+                    .cloned()
+                    .collect(),
+            );
         }
         Ok(())
     }
 
-    /// The finished object's members, taken off the stacks.
+    /// The finished object's members, keys from the object's first on and
+    /// values from `first_value` on, taken off the stacks.
     #[inline]
     pub(super) fn close(
         self,
         keys: &mut Vec<String>,
-        values: &mut Vec<Value>,
+        values: &mut Vec<Json>,
         first_value: usize,
-    ) -> Map<String, Value> {
-        match self.large {
-            Some(map) => map,
-            None => take(keys, values, self.first_key, first_value),
-        }
+    ) -> Object {
+        let first_key = self.first_key.min(keys.len());
+        let first_value = first_value.min(values.len());
+        let members = keys
+            .drain(first_key..)
+            .zip(values.drain(first_value..))
+            .collect();
+        Object::from_unique(members)
     }
-}
-
-/// Moves the members, keys from `first_key` on and values from `first_value`
-/// on, off the stacks into a map of their number.
-fn take(
-    keys: &mut Vec<String>,
-    values: &mut Vec<Value>,
-    first_key: usize,
-    first_value: usize,
-) -> Map<String, Value> {
-    let first_key = first_key.min(keys.len());
-    let first_value = first_value.min(values.len());
-    let mut members = Map::with_capacity(keys.len() - first_key);
-    for (key, value) in keys.drain(first_key..).zip(values.drain(first_value..)) {
-        members.insert(key, value);
-    }
-    members
 }

@@ -1,5 +1,5 @@
 //! The manifest loader: YAML (multi-document) or JSON text to
-//! `serde_json::Value` documents that keep the line and column of every
+//! documents (`crate::json::Json`) that keep the line and column of every
 //! node, so that a finding's JSON pointer can be shown as `file:line:column`.
 //!
 //! This module takes text and never touches the filesystem (it builds for
@@ -19,8 +19,8 @@
 //! JSON needs nothing special: YAML 1.2 is a superset of JSON, so the same
 //! parser reads it, with positions (columns matter on single-line JSON).
 
+use crate::json::Json;
 use serde::Serialize;
-use serde_json::Value;
 
 mod build_failure;
 mod builder;
@@ -70,7 +70,7 @@ pub struct Document {
     /// all (empty, or only comments) has no documents.
     pub index: usize,
     /// The document's content: `null` for an empty document.
-    pub value: Value,
+    pub value: Json,
     /// Where each node of `value` starts in the text.
     pub positions: PositionTree,
 }

@@ -1,10 +1,10 @@
 //! Source positions of a loaded document, kept beside (not inside) the
-//! `serde_json::Value` tree so that the value stays a plain value.
+//! `Json` tree so that the value stays a plain value.
 
 use std::borrow::Cow;
 
+use crate::json::Json;
 use serde::Serialize;
-use serde_json::Value;
 
 /// A place in the source text: 1-based line and 1-based column.
 ///
@@ -87,7 +87,7 @@ impl PositionTree {
     /// returned, so a finding can always be shown somewhere sensible.
     /// Returns `None` only for an empty tree or a pointer that is neither
     /// empty nor starts with `/`.
-    pub fn locate(&self, value: &Value, pointer: &str) -> Option<Position> {
+    pub fn locate(&self, value: &Json, pointer: &str) -> Option<Position> {
         let mut slot_index = 0usize;
         let mut position = self.slots.first()?.position;
         if pointer.is_empty() {
@@ -119,9 +119,9 @@ impl PositionTree {
 
 /// The child of `node` named by one pointer token, with its ordinal among
 /// the node's children.
-fn child_of<'value>(node: &'value Value, raw_token: &str) -> Option<(usize, &'value Value)> {
+fn child_of<'value>(node: &'value Json, raw_token: &str) -> Option<(usize, &'value Json)> {
     match node {
-        Value::Object(members) => {
+        Json::Object(members) => {
             let token = unescape_token(raw_token);
             members
                 .iter()
@@ -129,7 +129,7 @@ fn child_of<'value>(node: &'value Value, raw_token: &str) -> Option<(usize, &'va
                 .find(|(_, (key, _))| key.as_str() == token.as_ref())
                 .map(|(ordinal, (_, child))| (ordinal, child))
         }
-        Value::Array(items) => {
+        Json::Array(items) => {
             // RFC 6901: digits only, no leading zero (except "0" itself).
             let well_formed = !raw_token.is_empty()
                 && raw_token.bytes().all(|byte| byte.is_ascii_digit())

@@ -1,6 +1,6 @@
 //! From loaded documents to the Kubernetes objects policies run on.
 
-use serde_json::Value;
+use crate::json::Json;
 
 use super::{Document, LoadError, Position};
 
@@ -13,7 +13,7 @@ pub struct Resource<'a> {
     /// itself, `"/items/3"` for an item of a `kind: List` document.
     pub pointer: String,
     /// The object, a mapping with string `apiVersion` and `kind`.
-    pub value: &'a Value,
+    pub value: &'a Json,
 }
 
 /// Lists the Kubernetes objects of `documents`, in order.
@@ -65,7 +65,7 @@ pub fn resources<'a>(documents: &'a [Document], errors: &mut Vec<LoadError>) -> 
 }
 
 /// The `items` of a list document, if `value` is one.
-fn list_items(value: &Value) -> Option<&Vec<Value>> {
+fn list_items(value: &Json) -> Option<&Vec<Json>> {
     let kind = value.get("kind")?.as_str()?;
     if !kind.ends_with("List") {
         return None;
@@ -74,22 +74,22 @@ fn list_items(value: &Value) -> Option<&Vec<Value>> {
 }
 
 /// Why `value` is not a Kubernetes object, if it is not.
-fn object_problem(value: &Value) -> Option<String> {
-    let Value::Object(members) = value else {
+fn object_problem(value: &Json) -> Option<String> {
+    let Json::Object(members) = value else {
         let found = match value {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "a sequence",
-            Value::Object(_) => "a mapping",
+            Json::Null => "null",
+            Json::Bool(_) => "a boolean",
+            Json::Number(_) => "a number",
+            Json::String(_) => "a string",
+            Json::Array(_) => "a sequence",
+            Json::Object(_) => "a mapping",
         };
         return Some(format!("it is {found}, not a mapping"));
     };
     let mut missing = Vec::new();
     for field in ["apiVersion", "kind"] {
         match members.get(field) {
-            Some(Value::String(_)) => {}
+            Some(Json::String(_)) => {}
             Some(_) => return Some(format!("`{field}` is not a string")),
             None => missing.push(format!("`{field}`")),
         }

@@ -18,42 +18,42 @@
 
 use std::borrow::Cow;
 
+use crate::json::{Json, Number};
 use saphyr_parser::{ScalarStyle, Tag};
-use serde_json::{Number, Value};
 
 /// Converts one scalar event to a value; the error is a user-facing message.
 pub(super) fn resolve(
     text: Cow<'_, str>,
     style: ScalarStyle,
     tag: Option<&Tag>,
-) -> Result<Value, String> {
+) -> Result<Json, String> {
     if let Some(tag) = tag {
         if tag.is_yaml_core_schema() {
             return resolve_core_tag(text, style, &tag.suffix);
         }
         // `! text`: the non-specific tag, which forces a string.
         if tag.handle.is_empty() && tag.suffix == "!" {
-            return Ok(Value::String(text.into_owned()));
+            return Ok(Json::String(text.into_owned()));
         }
     }
     if style == ScalarStyle::Plain {
         Ok(resolve_plain(text))
     } else {
-        Ok(Value::String(text.into_owned()))
+        Ok(Json::String(text.into_owned()))
     }
 }
 
 /// Applies a `!!suffix` tag of the core schema.
-fn resolve_core_tag(text: Cow<'_, str>, style: ScalarStyle, suffix: &str) -> Result<Value, String> {
+fn resolve_core_tag(text: Cow<'_, str>, style: ScalarStyle, suffix: &str) -> Result<Json, String> {
     let mismatch = |text: &str| format!("`{text}` is not a valid `!!{suffix}`");
     match suffix {
-        "str" => Ok(Value::String(text.into_owned())),
+        "str" => Ok(Json::String(text.into_owned())),
         "null" => match resolve_plain_keyword(&text) {
-            Some(Value::Null) => Ok(Value::Null),
+            Some(Json::Null) => Ok(Json::Null),
             _ => Err(mismatch(&text)),
         },
         "bool" => match resolve_plain_keyword(&text) {
-            Some(boolean @ Value::Bool(_)) => Ok(boolean),
+            Some(boolean @ Json::Bool(_)) => Ok(boolean),
             _ => Err(mismatch(&text)),
         },
         "int" => resolve_integer(&text).ok_or_else(|| mismatch(&text)),
@@ -66,17 +66,17 @@ fn resolve_core_tag(text: Cow<'_, str>, style: ScalarStyle, suffix: &str) -> Res
             } else {
                 None
             };
-            float.map(Value::Number).ok_or_else(|| mismatch(&text))
+            float.map(Json::Number).ok_or_else(|| mismatch(&text))
         }
         _ if style == ScalarStyle::Plain => Ok(resolve_plain(text)),
-        _ => Ok(Value::String(text.into_owned())),
+        _ => Ok(Json::String(text.into_owned())),
     }
 }
 
 /// Resolves an untagged plain scalar.
-pub(super) fn resolve_plain(text: Cow<'_, str>) -> Value {
+pub(super) fn resolve_plain(text: Cow<'_, str>) -> Json {
     let Some(&first) = text.as_bytes().first() else {
-        return Value::Null;
+        return Json::Null;
     };
     // Cheap dispatch on the first byte: most scalars in manifests are names
     // and images that cannot be anything but strings.
@@ -93,21 +93,21 @@ pub(super) fn resolve_plain(text: Cow<'_, str>) -> Value {
         }
         _ => {}
     }
-    Value::String(text.into_owned())
+    Json::String(text.into_owned())
 }
 
 /// Null and boolean keywords of the core schema.
-fn resolve_plain_keyword(text: &str) -> Option<Value> {
+fn resolve_plain_keyword(text: &str) -> Option<Json> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
-        "true" | "True" | "TRUE" => Some(Value::Bool(true)),
-        "false" | "False" | "FALSE" => Some(Value::Bool(false)),
+        "" | "~" | "null" | "Null" | "NULL" => Some(Json::Null),
+        "true" | "True" | "TRUE" => Some(Json::Bool(true)),
+        "false" | "False" | "FALSE" => Some(Json::Bool(false)),
         _ => None,
     }
 }
 
 /// Integers, floats and the special floats (kept as strings).
-fn resolve_number(text: &str) -> Option<Value> {
+fn resolve_number(text: &str) -> Option<Json> {
     if let Some(integer) = resolve_integer(text) {
         return Some(integer);
     }
@@ -117,15 +117,15 @@ fn resolve_number(text: &str) -> Option<Value> {
     if is_float(text) {
         // A float that overflows (`1e999`) has no JSON form: keep the text.
         return Some(match text.parse::<f64>().ok().and_then(Number::from_f64) {
-            Some(number) => Value::Number(number),
-            None => Value::String(text.to_owned()),
+            Some(number) => Json::Number(number),
+            None => Json::String(text.to_owned()),
         });
     }
     None
 }
 
 /// `[-+]?[0-9]+`, `0o[0-7]+`, `0x[0-9a-fA-F]+`.
-fn resolve_integer(text: &str) -> Option<Value> {
+fn resolve_integer(text: &str) -> Option<Json> {
     if let Some(digits) = text.strip_prefix("0x") {
         return radix_integer(digits, 16);
     }
@@ -136,25 +136,25 @@ fn resolve_integer(text: &str) -> Option<Value> {
         return None;
     }
     if let Ok(signed) = text.parse::<i64>() {
-        return Some(Value::from(signed));
+        return Some(Json::from(signed));
     }
     if let Ok(unsigned) = text.parse::<u64>() {
-        return Some(Value::from(unsigned));
+        return Some(Json::from(unsigned));
     }
     // Beyond 64 bits: the nearest float is the best JSON can hold.
     text.parse::<f64>()
         .ok()
         .and_then(Number::from_f64)
-        .map(Value::Number)
+        .map(Json::Number)
 }
 
 /// Parses the digits after `0x` or `0o`.
-fn radix_integer(digits: &str, radix: u32) -> Option<Value> {
+fn radix_integer(digits: &str, radix: u32) -> Option<Json> {
     // `from_str_radix` accepts a sign, which YAML does not allow here.
     if digits.is_empty() || !digits.bytes().all(|byte| (byte as char).is_digit(radix)) {
         return None;
     }
-    u64::from_str_radix(digits, radix).ok().map(Value::from)
+    u64::from_str_radix(digits, radix).ok().map(Json::from)
 }
 
 /// `[-+]?[0-9]+`.
@@ -200,9 +200,9 @@ fn is_float(text: &str) -> bool {
 
 /// `.inf`, `+.inf`, `-.inf`, `.nan` in their three spellings, kept as
 /// strings because JSON cannot represent them.
-fn special_float(text: &str) -> Option<Value> {
+fn special_float(text: &str) -> Option<Json> {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     let is_infinity = matches!(unsigned, ".inf" | ".Inf" | ".INF");
     let is_nan = matches!(text, ".nan" | ".NaN" | ".NAN");
-    (is_infinity || is_nan).then(|| Value::String(text.to_owned()))
+    (is_infinity || is_nan).then(|| Json::String(text.to_owned()))
 }

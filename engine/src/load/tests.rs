@@ -1,5 +1,6 @@
 use std::time::{Duration, Instant};
 
+use crate::json::Json;
 use serde_json::json;
 
 use super::*;
@@ -94,7 +95,7 @@ fn multi_document_indexes_count_empty_documents() {
     assert_eq!(outcome.errors, vec![]);
     let indexes: Vec<usize> = outcome.documents.iter().map(|d| d.index).collect();
     assert_eq!(indexes, vec![0, 1, 2, 3, 4]);
-    assert_eq!(outcome.documents[1].value, Value::Null);
+    assert_eq!(outcome.documents[1].value, Json::Null);
     assert_eq!(outcome.documents[3].value, json!({"b": 2}));
     assert_eq!(at(&outcome.documents[4], "/c"), (9, 1));
     assert!(load("").documents.is_empty());
@@ -207,7 +208,7 @@ fn resources_report_missing_kind() {
 fn syntax_error_keeps_earlier_documents() {
     let text = "a: 1\n---\nb: 2\n---\nc: [1, 2\nd: 3\n---\ne: 5\n";
     let outcome = load(text);
-    let values: Vec<&Value> = outcome.documents.iter().map(|d| &d.value).collect();
+    let values: Vec<&Json> = outcome.documents.iter().map(|d| &d.value).collect();
     assert_eq!(values, vec![&json!({"a": 1}), &json!({"b": 2})]);
     assert_eq!(outcome.errors.len(), 1);
     let error = &outcome.errors[0];
@@ -470,7 +471,7 @@ fn json_input_has_positions() {
 
 #[test]
 fn large_single_line_json_parses_with_columns() {
-    let items: Vec<Value> = (0..2000)
+    let items: Vec<serde_json::Value> = (0..2000)
         .map(|ordinal| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{ordinal}")}}))
         .collect();
     let text = serde_json::to_string(&json!({"apiVersion": "v1", "kind": "List", "items": items}))

@@ -5,7 +5,7 @@ use super::types::Ty;
 use crate::ast::{Expression, ExpressionKind, Name, Span};
 use crate::schema;
 use rampart_engine::ir::{Builtin, Expr};
-use serde_json::Value as Json;
+use rampart_engine::json::Json;
 
 /// What a builtin accepts, argument by argument.
 #[derive(Clone, Copy)]

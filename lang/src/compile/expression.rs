@@ -5,7 +5,7 @@ use super::types::{IMAGE_FIELDS, POD_FIELDS, Ty};
 use crate::ast::{Binding, Expression, ExpressionKind, Name};
 use crate::schema;
 use rampart_engine::ir::{BinaryOp, Expr, UnaryOp};
-use serde_json::Value as Json;
+use rampart_engine::json::Json;
 use std::sync::Arc;
 
 /// Names that are always defined in a policy body.

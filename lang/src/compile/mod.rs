@@ -269,7 +269,7 @@ impl<'f, 's> Compiler<'f, 's> {
                     name: String::new(),
                     arity: 0,
                     slots: 0,
-                    body: rampart_engine::ir::Expr::Literal(serde_json::Value::Null),
+                    body: rampart_engine::ir::Expr::Literal(rampart_engine::json::Json::Null),
                 })
             })
             .collect()

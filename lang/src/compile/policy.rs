@@ -9,7 +9,7 @@ use rampart_engine::ir::{
     self, Expr, Fix, KindSelector, KubeVersion, Matcher, Param, PathExpr, PathRoot, PathStep,
     Policy, Severity, Stmt, TemplatePart,
 };
-use serde_json::Value as Json;
+use rampart_engine::json::Json;
 use std::sync::Arc;
 
 impl Compiler<'_, '_> {

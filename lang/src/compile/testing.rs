@@ -5,8 +5,8 @@ use super::policy::constant_pointer;
 use crate::ast::{Expectation, Given, TestDecl};
 use crate::schema;
 use rampart_engine::ir::{Action, Expr, KubeVersion, PolicySet};
+use rampart_engine::json::Json;
 use serde::Serialize;
-use serde_json::Value as Json;
 
 /// A test, compiled: constant resources and expectations.
 #[derive(Clone, Debug, Serialize)]
@@ -254,7 +254,7 @@ pub(crate) fn constant(expr: &Expr) -> Option<Json> {
             .collect::<Option<Vec<_>>>()
             .map(Json::Array),
         Expr::Object(members) => {
-            let mut object = serde_json::Map::new();
+            let mut object = rampart_engine::json::Object::new();
             for (key, value) in members {
                 object.insert(key.to_string(), constant(value)?);
             }
@@ -276,7 +276,7 @@ pub(crate) fn constant(expr: &Expr) -> Option<Json> {
 /// Puts `apiVersion`, `kind` and a default name in front of a test object,
 /// unless it sets them itself.
 fn with_identity(json: Json, api_version: &str, kind: &str) -> Json {
-    let mut object = serde_json::Map::new();
+    let mut object = rampart_engine::json::Object::new();
     object.insert(
         "apiVersion".to_owned(),
         Json::String(api_version.to_owned()),
@@ -284,7 +284,7 @@ fn with_identity(json: Json, api_version: &str, kind: &str) -> Json {
     object.insert("kind".to_owned(), Json::String(kind.to_owned()));
     object.insert(
         "metadata".to_owned(),
-        serde_json::json!({"name": "test", "namespace": "default"}),
+        Json::from(serde_json::json!({"name": "test", "namespace": "default"})),
     );
     if let Json::Object(members) = json {
         for (key, value) in members {

@@ -242,7 +242,12 @@ fn run_playground_test(set: &PolicySet, test: &CompiledTest) -> Json {
 
 /// `Kind namespace/name` of a resource, for messages.
 fn describe(resource: &Resource<'_>) -> String {
-    let field = |path: &str| resource.value.pointer(path).and_then(Json::as_str);
+    let field = |path: &str| {
+        resource
+            .value
+            .pointer(path)
+            .and_then(rampart_engine::json::Json::as_str)
+    };
     let kind = field("/kind").unwrap_or("object");
     match (field("/metadata/namespace"), field("/metadata/name")) {
         (Some(namespace), Some(name)) => format!("{kind} {namespace}/{name}"),

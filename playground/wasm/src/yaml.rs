@@ -3,8 +3,8 @@
 //! them back as the same string and double-quoted (JSON escapes, which YAML
 //! reads too) everywhere else.
 
+use rampart_engine::json::Json;
 use rampart_engine::load::{LoadLimits, load_str};
-use serde_json::Value as Json;
 
 /// Writes `value` as one YAML document (no `---`), ending with a newline.
 pub fn to_yaml(value: &Json) -> String {
