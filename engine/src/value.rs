@@ -14,8 +14,12 @@ use std::sync::Arc;
 pub enum Value<'a> {
     /// `null`, also the value of every absent field.
     Null,
-    /// A boolean.
-    Bool(bool),
+    /// `true`. (The two booleans are variants of their own rather than a
+    /// `Bool(bool)`: a one-byte payload made every move of a value copy it
+    /// in odd-sized pieces, and reading those back stalled the processor.)
+    True,
+    /// `false`.
+    False,
     /// A 64-bit integer.
     Int(i64),
     /// A float (quantities, JSON floats).
@@ -40,7 +44,7 @@ impl<'a> Value<'a> {
     pub fn from_json(json: &'a Json) -> Value<'a> {
         match json {
             Json::Null => Value::Null,
-            Json::Bool(flag) => Value::Bool(*flag),
+            Json::Bool(flag) => Value::bool(*flag),
             Json::Number(number) => number
                 .as_i64()
                 .map(Value::Int)
@@ -48,6 +52,12 @@ impl<'a> Value<'a> {
             Json::String(text) => Value::Str(text),
             Json::Array(_) | Json::Object(_) => Value::Json(json),
         }
+    }
+
+    /// A boolean.
+    #[inline(always)]
+    pub fn bool(flag: bool) -> Value<'a> {
+        if flag { Value::True } else { Value::False }
     }
 
     /// A computed string.
@@ -63,7 +73,7 @@ impl<'a> Value<'a> {
     /// Only the boolean `true` counts as true: a condition that is null or
     /// not a boolean does not fire.
     pub fn is_true(&self) -> bool {
-        matches!(self, Value::Bool(true))
+        matches!(self, Value::True)
     }
 
     /// The string inside, if the value is one.
@@ -197,7 +207,7 @@ impl<'a> Value<'a> {
     pub fn equals(&self, other: &Value<'_>) -> bool {
         match (self, other) {
             (Value::Null, Value::Null) => true,
-            (Value::Bool(left), Value::Bool(right)) => left == right,
+            (Value::True, Value::True) | (Value::False, Value::False) => true,
             (Value::Int(left), Value::Int(right)) => left == right,
             (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
                 self.as_f64() == other.as_f64()
@@ -301,7 +311,8 @@ impl<'a> Value<'a> {
     pub fn to_json(&self) -> Json {
         match self {
             Value::Null => Json::Null,
-            Value::Bool(flag) => Json::Bool(*flag),
+            Value::True => Json::Bool(true),
+            Value::False => Json::Bool(false),
             Value::Int(number) => Json::from(*number),
             Value::Float(number) => serde_json::Number::from_f64(*number)
                 .map(Json::Number)
@@ -326,7 +337,8 @@ impl<'a> Value<'a> {
             Value::Str(text) => (*text).clone(),
             Value::String(text) => (**text).clone(),
             Value::Null => "null".to_owned(),
-            Value::Bool(flag) => flag.to_string(),
+            Value::True => "true".to_owned(),
+            Value::False => "false".to_owned(),
             Value::Int(number) => number.to_string(),
             Value::Float(number) => format_float(*number),
             other => other.to_json().to_string(),

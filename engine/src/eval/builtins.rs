@@ -25,16 +25,16 @@ impl<'v> Run<'v> {
             Builtin::StartsWith => both_text(text(0), text(1), |s, p| s.starts_with(p)),
             Builtin::EndsWith => both_text(text(0), text(1), |s, p| s.ends_with(p)),
             Builtin::Contains => match (text(0), text(1)) {
-                (Some(whole), Some(part)) => Value::Bool(whole.contains(part)),
-                _ => Value::Bool(
+                (Some(whole), Some(part)) => Value::bool(whole.contains(part)),
+                _ => Value::bool(
                     argument(1).is_in(&first) && !matches!(first, Value::Str(_) | Value::String(_)),
                 ),
             },
             Builtin::Matches => match (text(0), text(1)) {
                 (Some(subject), Some(pattern)) => {
-                    Value::Bool(self.evaluator.regex(pattern)?.is_match(subject))
+                    Value::bool(self.evaluator.regex(pattern)?.is_match(subject))
                 }
-                _ => Value::Bool(false),
+                _ => Value::False,
             },
             Builtin::Glob => both_text(text(0), text(1), |s, p| glob::matches(p, s)),
             Builtin::Lower => map_text(text(0), str::to_lowercase),
@@ -74,8 +74,8 @@ impl<'v> Run<'v> {
             Builtin::Max => {
                 fold_numbers(&first, |numbers| numbers.iter().copied().reduce(f64::max))
             }
-            Builtin::AnyTrue => Value::Bool(some_element(&first, |item| item.is_true())),
-            Builtin::AllTrue => Value::Bool(!some_element(&first, |item| !item.is_true())),
+            Builtin::AnyTrue => Value::bool(some_element(&first, |item| item.is_true())),
+            Builtin::AllTrue => Value::bool(!some_element(&first, |item| !item.is_true())),
             Builtin::Quantity => match &first {
                 Value::Int(_) | Value::Float(_) => first.as_f64().map_or(Value::Null, Value::Float),
                 other => other
@@ -100,13 +100,13 @@ impl<'v> Run<'v> {
             Builtin::Selects => {
                 let selector_json = first.to_json();
                 let labels_json = argument(1).to_json();
-                Value::Bool(selector::selects(&selector_json, labels_json.as_object()))
+                Value::bool(selector::selects(&selector_json, labels_json.as_object()))
             }
             Builtin::VersionAtLeast => match first.as_str().and_then(KubeVersion::parse) {
-                Some(version) => Value::Bool(self.evaluator.options.version >= version),
+                Some(version) => Value::bool(self.evaluator.options.version >= version),
                 None => Value::Null,
             },
-            Builtin::IsNull => Value::Bool(first.is_null()),
+            Builtin::IsNull => Value::bool(first.is_null()),
             Builtin::ToInt => match &first {
                 Value::Int(_) => first.clone(),
                 Value::Float(number) if number.is_finite() => Value::Int(number.trunc() as i64),
@@ -115,7 +115,7 @@ impl<'v> Run<'v> {
                     .and_then(|text| text.trim().parse::<i64>().ok())
                     .map_or(Value::Null, Value::Int),
             },
-            Builtin::HasKey => Value::Bool(text(1).is_some_and(|key| first.has_key(key))),
+            Builtin::HasKey => Value::bool(text(1).is_some_and(|key| first.has_key(key))),
         })
     }
 }
@@ -126,8 +126,8 @@ fn both_text<'v>(
     test: impl Fn(&str, &str) -> bool,
 ) -> Value<'v> {
     match (subject, other) {
-        (Some(subject), Some(other)) => Value::Bool(test(subject, other)),
-        _ => Value::Bool(false),
+        (Some(subject), Some(other)) => Value::bool(test(subject, other)),
+        _ => Value::False,
     }
 }
 

@@ -202,7 +202,7 @@ impl<'v> Run<'v> {
                     then,
                     otherwise,
                 } => {
-                    if self.eval(condition)?.is_true() {
+                    if self.condition(condition)? {
                         self.statements(then)?;
                     } else {
                         self.statements(otherwise)?;
@@ -224,7 +224,7 @@ impl<'v> Run<'v> {
     }
 
     fn rule(&mut self, rule: &'v Rule) -> Result<(), Stop> {
-        if !self.eval(&rule.condition)?.is_true() {
+        if !self.condition(&rule.condition)? {
             return Ok(());
         }
         let pointer_segments = match &rule.at {

@@ -87,13 +87,13 @@ impl<'v> Run<'v> {
                         run.bind(*key_slot, key, None);
                     }
                     run.bind(*value_slot, value, location);
-                    if run.eval(predicate)?.is_true() == looking_for {
+                    if run.condition(predicate)? == looking_for {
                         found = true;
                         return Ok(false);
                     }
                     Ok(true)
                 })?;
-                Value::Bool(if looking_for { found } else { !found })
+                Value::bool(if looking_for { found } else { !found })
             }
             Expr::Comprehension {
                 key_slot,
@@ -109,7 +109,7 @@ impl<'v> Run<'v> {
                     }
                     run.bind(*value_slot, value, location);
                     if let Some(filter) = filter
-                        && !run.eval(filter)?.is_true()
+                        && !run.condition(filter)?
                     {
                         return Ok(true);
                     }
@@ -119,7 +119,7 @@ impl<'v> Run<'v> {
                 Value::List(Rc::new(items))
             }
             Expr::Conditional(condition, then, otherwise) => {
-                if self.eval(condition)?.is_true() {
+                if self.condition(condition)? {
                     self.eval(then)?
                 } else {
                     self.eval(otherwise)?
@@ -315,6 +315,39 @@ impl<'v> Run<'v> {
         }
     }
 
+    /// Whether an expression is `true`: exactly `self.eval(expr)?.is_true()`,
+    /// the same steps charged in the same order, but conditions (`and`,
+    /// `or`, `not`, comparisons, `in`) answer with a `bool` instead of
+    /// building a boolean value for each node on the way up: moving those
+    /// through memory stalled the processor on every rule's condition.
+    pub(super) fn condition(&mut self, expr: &'v Expr) -> Result<bool, Stop> {
+        match expr {
+            Expr::Unary(UnaryOp::Not, operand) => {
+                self.budget.spend()?;
+                Ok(!self.condition(operand)?)
+            }
+            Expr::Binary(operator, left, right) => {
+                self.budget.spend()?;
+                match operator {
+                    BinaryOp::And => Ok(self.condition(left)? && self.condition(right)?),
+                    BinaryOp::Or => Ok(self.condition(left)? || self.condition(right)?),
+                    BinaryOp::Equal | BinaryOp::NotEqual => {
+                        let left = self.operand(left)?;
+                        let right = self.operand(right)?;
+                        Ok(left.equals(&right) == matches!(operator, BinaryOp::Equal))
+                    }
+                    BinaryOp::In | BinaryOp::NotIn => {
+                        let left = self.operand(left)?;
+                        let right = self.operand(right)?;
+                        Ok(left.is_in(&right) == matches!(operator, BinaryOp::In))
+                    }
+                    _ => Ok(self.binary(*operator, left, right)?.is_true()),
+                }
+            }
+            _ => Ok(self.operand(expr)?.is_true()),
+        }
+    }
+
     fn binary(
         &mut self,
         operator: BinaryOp,
@@ -323,29 +356,29 @@ impl<'v> Run<'v> {
     ) -> Result<Value<'v>, Stop> {
         let left = self.operand(left)?;
         match operator {
-            BinaryOp::And if !left.is_true() => return Ok(Value::Bool(false)),
-            BinaryOp::Or if left.is_true() => return Ok(Value::Bool(true)),
+            BinaryOp::And if !left.is_true() => return Ok(Value::False),
+            BinaryOp::Or if left.is_true() => return Ok(Value::True),
             BinaryOp::Coalesce if !left.is_null() => return Ok(left),
             _ => {}
         }
         let right = self.operand(right)?;
         Ok(match operator {
-            BinaryOp::And | BinaryOp::Or => Value::Bool(right.is_true()),
+            BinaryOp::And | BinaryOp::Or => Value::bool(right.is_true()),
             BinaryOp::Coalesce => right,
-            BinaryOp::Equal => Value::Bool(left.equals(&right)),
-            BinaryOp::NotEqual => Value::Bool(!left.equals(&right)),
-            BinaryOp::Less => Value::Bool(left.compare(&right).is_some_and(|order| order.is_lt())),
+            BinaryOp::Equal => Value::bool(left.equals(&right)),
+            BinaryOp::NotEqual => Value::bool(!left.equals(&right)),
+            BinaryOp::Less => Value::bool(left.compare(&right).is_some_and(|order| order.is_lt())),
             BinaryOp::LessEqual => {
-                Value::Bool(left.compare(&right).is_some_and(|order| order.is_le()))
+                Value::bool(left.compare(&right).is_some_and(|order| order.is_le()))
             }
             BinaryOp::Greater => {
-                Value::Bool(left.compare(&right).is_some_and(|order| order.is_gt()))
+                Value::bool(left.compare(&right).is_some_and(|order| order.is_gt()))
             }
             BinaryOp::GreaterEqual => {
-                Value::Bool(left.compare(&right).is_some_and(|order| order.is_ge()))
+                Value::bool(left.compare(&right).is_some_and(|order| order.is_ge()))
             }
-            BinaryOp::In => Value::Bool(left.is_in(&right)),
-            BinaryOp::NotIn => Value::Bool(!left.is_in(&right)),
+            BinaryOp::In => Value::bool(left.is_in(&right)),
+            BinaryOp::NotIn => Value::bool(!left.is_in(&right)),
             BinaryOp::Add => add(left, right),
             BinaryOp::Subtract => arithmetic(left, right, i64::checked_sub, |a, b| a - b),
             BinaryOp::Multiply => arithmetic(left, right, i64::checked_mul, |a, b| a * b),
@@ -379,7 +412,7 @@ impl<'v> Run<'v> {
 
 fn unary(operator: UnaryOp, operand: Value<'_>) -> Value<'_> {
     match operator {
-        UnaryOp::Not => Value::Bool(!operand.is_true()),
+        UnaryOp::Not => Value::bool(!operand.is_true()),
         UnaryOp::Negate => match operand {
             Value::Int(number) => number.checked_neg().map_or(Value::Null, Value::Int),
             Value::Float(number) => Value::Float(-number),

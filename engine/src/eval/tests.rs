@@ -398,3 +398,71 @@ fn plans_can_be_shared_across_threads() {
     });
     assert_eq!(findings, 1);
 }
+
+/// `Run::condition` is `Run::eval(..).is_true()` without the boolean
+/// values: the same answer and the same steps charged, for every operator
+/// it answers itself and for those it hands back to `eval`.
+#[test]
+fn a_condition_answers_and_charges_as_evaluating_it_would() {
+    let literal = |value: crate::json::Json| Box::new(Expr::Literal(value));
+    let slot = |index: u32| Box::new(Expr::Slot(index));
+    let binary = |operator, left, right| Box::new(Expr::Binary(operator, left, right));
+    let not = |operand| Box::new(Expr::Unary(UnaryOp::Not, operand));
+    let leaves = [
+        slot(0),
+        slot(1),
+        literal(json!(null)),
+        literal(json!("a")),
+        literal(json!(["a", "b"])),
+        Box::new(path(Expr::Resource, &["spec", "flag"])),
+    ];
+    let operators = [
+        BinaryOp::And,
+        BinaryOp::Or,
+        BinaryOp::Equal,
+        BinaryOp::NotEqual,
+        BinaryOp::In,
+        BinaryOp::NotIn,
+        BinaryOp::Coalesce,
+        BinaryOp::Less,
+        BinaryOp::Add,
+    ];
+    let mut expressions = Vec::new();
+    for operator in operators {
+        for left in &leaves {
+            for right in &leaves {
+                let pair = binary(operator, left.clone(), right.clone());
+                expressions.push(not(pair.clone()));
+                expressions.push(binary(BinaryOp::Or, not(left.clone()), pair.clone()));
+                expressions.push(pair);
+            }
+        }
+    }
+    let resource = json!({"spec": {"flag": true}});
+    let set = set_of(policy(vec![], 2, Scope::All));
+    let evaluator = Evaluator::new(&set, EvalOptions::default());
+    let subject = Subject::new(&resource);
+    let run_of = || {
+        let mut run = exec::Run::new(
+            &evaluator,
+            &set.policies[0],
+            Arc::from("test.policy"),
+            &subject,
+            None,
+            &NO_PLAN,
+        );
+        run.slots = vec![crate::value::Value::True, crate::value::Value::string("a")];
+        run
+    };
+    for expression in &expressions {
+        let (mut by_value, mut by_condition) = (run_of(), run_of());
+        let value = by_value.eval(expression).map(|value| value.is_true());
+        let condition = by_condition.condition(expression);
+        assert_eq!(value.ok(), condition.ok(), "{expression:?}");
+        assert_eq!(
+            by_value.budget.remaining.get(),
+            by_condition.budget.remaining.get(),
+            "steps of {expression:?}"
+        );
+    }
+}
