@@ -34,6 +34,7 @@ fn native(set: &PolicySet, version: KubeVersion, resource: &Manifest) -> (Json, 
         resource,
         old_resource: None,
         inventory: Some(&inventory),
+        keys: None,
     });
     let findings: Vec<Json> = evaluation
         .findings

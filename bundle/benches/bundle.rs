@@ -45,6 +45,7 @@ fn benches(criterion: &mut Criterion) {
                 resource: black_box(&manifest),
                 old_resource: None,
                 inventory: Some(&inventory),
+                keys: None,
             })
         });
     });

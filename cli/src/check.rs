@@ -364,6 +364,7 @@ pub fn evaluate_with(
                 resource: resource.value,
                 old_resource: None,
                 inventory: Some(&inventory),
+                keys: resource.document.keys.as_ref(),
             };
             let outcome = evaluate_one(&subject);
             judge.judge(&name, resource, outcome, (0, 0), &mut judged);

@@ -292,6 +292,7 @@ fn run_part(
                 resource: resource.value,
                 old_resource: None,
                 inventory,
+                keys: resource.document.keys.as_ref(),
             })
         });
         measure(enabled, &mut timings.judge, || {

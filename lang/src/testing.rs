@@ -69,6 +69,7 @@ pub fn run_test(set: &PolicySet, test: &CompiledTest, resources: &[Json]) -> Tes
             resource,
             old_resource: None,
             inventory: Some(&inventory),
+            keys: None,
         };
         let evaluation = evaluator.evaluate(&subject);
         for error in evaluation.errors {

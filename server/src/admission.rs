@@ -153,6 +153,7 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
         resource: &resource,
         old_resource: request.old_object,
         inventory: None,
+        keys: None,
     };
     let evaluation =
         Evaluator::with_plans(&state.set, state.options.clone(), &state.plans).evaluate(&subject);

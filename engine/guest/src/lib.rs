@@ -188,6 +188,7 @@ impl Guest {
             index: 0,
             value: object,
             positions: load::PositionTree::default(),
+            keys: None,
         };
         let documents = std::slice::from_ref(&document);
         let mut load_errors = Vec::new();
@@ -213,6 +214,7 @@ impl Guest {
                 resource: resource.value,
                 old_resource: old_object.as_ref(),
                 inventory: Some(&inventory),
+                keys: resource.document.keys.as_ref(),
             };
             let evaluation = self.evaluator.evaluate(&subject);
             for finding in evaluation.findings {

@@ -26,7 +26,7 @@
 use super::Evaluator;
 use super::constants::{lasting_json, run_without_resource};
 use crate::ir::{BinaryOp, Builtin, Expr, Policy, Quantifier, Stmt, UnaryOp};
-use crate::json::Json;
+use crate::json::{Json, KeyFilter};
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -40,84 +40,6 @@ const MOST_FILTERS: usize = 32;
 
 /// Constant lists longer than this are not unrolled by the analysis.
 const MOST_UNROLLED: usize = 64;
-
-/// Key names as a 256-bit Bloom filter with one hash: a set that may claim a
-/// name it does not hold, never the other way round.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct KeyFilter([u64; 4]);
-
-impl KeyFilter {
-    /// Every member name of every object in the resource.
-    pub(super) fn of_resource(resource: &Json) -> KeyFilter {
-        let mut filter = KeyFilter::default();
-        let mut pending: Vec<&Json> = vec![resource];
-        while let Some(value) = pending.pop() {
-            match value {
-                Json::Object(members) => {
-                    for (key, member) in members {
-                        filter.insert(key);
-                        if is_container(member) {
-                            pending.push(member);
-                        }
-                    }
-                }
-                Json::Array(items) => {
-                    pending.extend(items.iter().filter(|item| is_container(item)))
-                }
-                _ => {}
-            }
-        }
-        filter
-    }
-
-    fn of_keys(keys: &[Arc<str>]) -> KeyFilter {
-        let mut filter = KeyFilter::default();
-        for key in keys {
-            filter.insert(key);
-        }
-        filter
-    }
-
-    fn insert(&mut self, key: &str) {
-        let bit = bit_of(key);
-        if let Some(word) = self.0.get_mut(bit / 64) {
-            *word |= 1 << (bit % 64);
-        }
-    }
-
-    /// Whether every name of `wanted` may be in this set.
-    pub(super) fn covers(&self, wanted: &KeyFilter) -> bool {
-        self.0
-            .iter()
-            .zip(wanted.0)
-            .all(|(held, wanted)| held & wanted == wanted)
-    }
-}
-
-fn is_container(value: &Json) -> bool {
-    matches!(value, Json::Object(_) | Json::Array(_))
-}
-
-/// A bit for a key name, from its length and its first and last eight bytes
-/// read as two words: every key of every resource goes through here, and
-/// the two ends tell Kubernetes' names apart well enough for a filter that
-/// may only err towards running a policy.
-fn bit_of(key: &str) -> usize {
-    let bytes = key.as_bytes();
-    let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-        (Some(head), Some(tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
-        _ => {
-            // Shorter than eight bytes: all of it, once.
-            let short = bytes
-                .iter()
-                .fold(0u64, |word, byte| (word << 8) | u64::from(*byte));
-            (short, 0)
-        }
-    };
-    let mixed =
-        (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> 56) as usize
-}
 
 /// The filters of the paths one of which a resource must hold for `policy`
 /// to fire on it (none: it never fires); `None` when the policy may fire on
@@ -145,7 +67,7 @@ pub(super) fn of_policy(
         if path.is_empty() {
             return None;
         }
-        let filter = KeyFilter::of_keys(path);
+        let filter = filter_of_keys(path);
         if !filters.contains(&filter) {
             filters.push(filter);
         }
@@ -269,7 +191,7 @@ impl Analysis<'_> {
                 Ok(())
             }
             // Anything else but a list or a map runs the body zero times.
-            Abstract::Known(known) if !is_container(&known) => Ok(()),
+            Abstract::Known(known) if !matches!(known, Json::Object(_) | Json::Array(_)) => Ok(()),
             _ => self.body(
                 key_slot,
                 value_slot,
@@ -492,4 +414,13 @@ fn iterates_nothing(value: &Json) -> bool {
         Json::Object(members) => members.is_empty(),
         _ => true,
     }
+}
+
+/// The filter of one path's keys.
+fn filter_of_keys(keys: &[Arc<str>]) -> KeyFilter {
+    let mut filter = KeyFilter::default();
+    for key in keys {
+        filter.insert(key);
+    }
+    filter
 }

@@ -1,10 +1,9 @@
 //! The key index: which policies it skips, and that skipping changes nothing.
 
-use super::key_index::KeyFilter;
 use super::*;
 use crate::ir::*;
 use crate::json;
-use crate::json::Json;
+use crate::json::{Json, KeyFilter};
 use crate::test_support::{path, policy, set_of};
 use std::sync::Arc;
 
@@ -44,7 +43,7 @@ fn filter(keys: &[&str]) -> KeyFilter {
     for key in keys.iter().rev() {
         resource = json!({ *key: resource });
     }
-    KeyFilter::of_resource(&resource)
+    KeyFilter::of(&resource)
 }
 
 /// `for c in pod.containers { deny c.securityContext.privileged == true }`
@@ -216,7 +215,7 @@ fn rules_that_cannot_fire_skip_every_resource_and_cross_resource_checks_are_not_
 fn a_resource_filter_holds_every_key_at_every_depth() {
     let resource = json!({"spec": {"containers": [{"securityContext": {"privileged": true}}],
         "volumes": [[{"hostPath": {"path": "/"}}]]}});
-    let keys = KeyFilter::of_resource(&resource);
+    let keys = KeyFilter::of(&resource);
     for wanted in [
         filter(&["spec", "containers"]),
         filter(&["securityContext", "privileged"]),
@@ -226,6 +225,6 @@ fn a_resource_filter_holds_every_key_at_every_depth() {
         assert!(keys.covers(&wanted));
     }
     // Eight bytes or more, and shorter names, with a shared prefix.
-    let long = KeyFilter::of_resource(&json!({"allowPrivilegeEscalation": 1, "a": 2}));
+    let long = KeyFilter::of(&json!({"allowPrivilegeEscalation": 1, "a": 2}));
     assert!(long.covers(&filter(&["allowPrivilegeEscalation", "a"])));
 }

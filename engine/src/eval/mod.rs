@@ -23,7 +23,7 @@ pub use location::Segment;
 use crate::finding::{EvalError, Evaluation};
 use crate::helpers::glob;
 use crate::ir::{KubeVersion, Matcher, Policy, PolicySet, Scope};
-use crate::json::Json;
+use crate::json::{Json, KeyFilter};
 use crate::value::member;
 use crate::workload;
 use regex::Regex;
@@ -94,6 +94,10 @@ pub struct Subject<'a> {
     pub old_resource: Option<&'a Json>,
     /// The whole input, for cross-resource policies.
     pub inventory: Option<&'a Inventory<'a>>,
+    /// Every member name the resource holds (or more), when the loader made
+    /// it ([`crate::load::Resource::keys`]); otherwise the evaluator makes it
+    /// when a policy with a key index first asks.
+    pub keys: Option<&'a KeyFilter>,
 }
 
 impl<'a> Subject<'a> {
@@ -103,6 +107,7 @@ impl<'a> Subject<'a> {
             resource,
             old_resource: None,
             inventory: None,
+            keys: None,
         }
     }
 }
@@ -150,7 +155,7 @@ struct Plan {
     lets: Vec<LetKind>,
     /// The key filters one of which a resource must cover for the policy to
     /// fire on it; `None` when it may fire on any ([`key_index`]).
-    index: Option<Vec<key_index::KeyFilter>>,
+    index: Option<Vec<KeyFilter>>,
 }
 
 /// How a `let` runs.
@@ -262,7 +267,7 @@ impl<'p> Evaluator<'p> {
     pub fn evaluate(&self, subject: &Subject<'_>) -> Evaluation {
         let mut evaluation = Evaluation::default();
         // What every policy's matcher asks of the resource, read once.
-        let facts = ResourceFacts::of(subject.resource);
+        let facts = ResourceFacts::of(subject.resource, subject.keys);
         let mut run = None;
         for (position, policy) in self.set.policies.iter().enumerate() {
             let plan = self.plans.by_policy.get(position).unwrap_or(&NO_PLAN);
@@ -278,7 +283,7 @@ impl<'p> Evaluator<'p> {
         subject: &Subject<'_>,
         evaluation: &mut Evaluation,
     ) {
-        let facts = ResourceFacts::of(subject.resource);
+        let facts = ResourceFacts::of(subject.resource, subject.keys);
         // Plans are made for the policies of this evaluator's set; any other
         // policy computes every let as it goes and locates every variable.
         let plan = self
@@ -396,12 +401,13 @@ struct ResourceFacts<'r> {
     /// up once, not once per policy).
     pod_path: Option<&'static [&'static str]>,
     resource: &'r Json,
-    /// The key names the resource holds, once a policy with an index asks.
-    keys: OnceCell<key_index::KeyFilter>,
+    /// The key names the resource holds: the loader's, or made once a
+    /// policy with an index asks.
+    keys: OnceCell<KeyFilter>,
 }
 
 impl<'r> ResourceFacts<'r> {
-    fn of(resource: &'r Json) -> ResourceFacts<'r> {
+    fn of(resource: &'r Json, keys: Option<&KeyFilter>) -> ResourceFacts<'r> {
         let text = |value: Option<&'r Json>| value.and_then(Json::as_str);
         let metadata = member(resource, "metadata");
         let kind = text(member(resource, "kind"));
@@ -418,13 +424,12 @@ impl<'r> ResourceFacts<'r> {
                 .and_then(Json::as_object),
             pod_path: kind.and_then(workload::pod_template_path),
             resource,
-            keys: OnceCell::new(),
+            keys: keys.map_or_else(OnceCell::new, |keys| OnceCell::from(*keys)),
         }
     }
 
-    fn keys(&self) -> &key_index::KeyFilter {
-        self.keys
-            .get_or_init(|| key_index::KeyFilter::of_resource(self.resource))
+    fn keys(&self) -> &KeyFilter {
+        self.keys.get_or_init(|| KeyFilter::of(self.resource))
     }
 }
 

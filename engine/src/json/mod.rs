@@ -9,8 +9,11 @@
 //! [`Object`]). It serializes and deserializes as plain JSON, and converts to
 //! and from `serde_json::Value` at the edges (reports, protocols).
 
+mod key_filter;
 mod object;
 mod serde_impl;
+
+pub use key_filter::KeyFilter;
 
 pub(crate) use object::same_text;
 pub use object::{Iter, Object};

@@ -461,6 +461,9 @@ impl DocumentBuilder {
             // A copy at the exact size: the builder's slots keep their
             // capacity for the next document.
             positions: PositionTree::from_slots(self.slots.clone()),
+            // Merges and aliases bring keys in without reading them here:
+            // the evaluator makes the filter from the value if it needs one.
+            keys: None,
         })
     }
 }

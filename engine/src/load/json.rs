@@ -5,7 +5,7 @@
 use super::members::Members;
 use super::positions::{Position, PositionTree, Slot};
 use super::{Document, LoadLimits};
-use crate::json::{Json, Number, Object};
+use crate::json::{Json, KeyFilter, Number, Object};
 
 /// Why the JSON reader gave up.
 #[derive(Debug)]
@@ -38,6 +38,7 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> (Vec<Document>, Option<Js
         limits,
         values: Vec::new(),
         keys: Vec::new(),
+        key_filter: KeyFilter::default(),
     };
     if text.starts_with('\u{FEFF}') {
         reader.offset = 3;
@@ -65,6 +66,7 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> (Vec<Document>, Option<Js
             index: documents.len(),
             value,
             positions: PositionTree::from_slots(slots),
+            keys: Some(std::mem::take(&mut reader.key_filter)),
         });
     }
     (documents, None)
@@ -92,6 +94,8 @@ struct Reader<'t> {
     values: Vec<Json>,
     /// The keys of the objects' members on `values`, in the same order.
     keys: Vec<String>,
+    /// Every key of the document being read.
+    key_filter: KeyFilter,
 }
 
 impl Reader<'_> {
@@ -202,6 +206,7 @@ impl Reader<'_> {
             }
             let key_position = self.position();
             let key = self.string()?;
+            self.key_filter.insert(&key);
             self.skip_whitespace();
             if self.bytes.get(self.offset) != Some(&b':') {
                 return Err(self.failure("expected `:` after a key", true));

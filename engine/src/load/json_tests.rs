@@ -106,7 +106,12 @@ fn a_large_object_keeps_its_order_and_positions() {
         fast.errors,
         yaml.errors
     );
-    assert_eq!(fast.documents[0], yaml.documents[0]);
+    // Equal but for the key filter, which only the JSON reader makes.
+    let (read, built) = (&fast.documents[0], &yaml.documents[0]);
+    assert_eq!(
+        (read.index, &read.value, &read.positions),
+        (built.index, &built.value, &built.positions)
+    );
     let second = &fast.documents[1];
     let position = second
         .positions
@@ -150,4 +155,38 @@ fn a_duplicate_key_is_reported_at_the_second_key_before_later_errors() {
         Some(column as usize),
         text.find("\"k3\": 0").map(|offset| offset + 1)
     );
+}
+
+/// The filter the reader makes while reading is the one made from the
+/// value afterwards: every key of every document, nested and escaped ones
+/// included, and no key of the document before it.
+#[test]
+fn json_documents_carry_the_filter_of_their_keys() {
+    let text = concat!(
+        "{\"kind\": \"Pod\", \"spec\": {\"a\": [1, {\"b\\u0020c\": true}], \"hostPath\": {}}}\n",
+        "{\"kind\": \"Service\", \"spec\": {\"ports\": [{\"port\": 80}]}}\n",
+        "[{\"inside\": {\"deeper\": 1}}]\n",
+    );
+    let outcome = load(text);
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    assert_eq!(outcome.documents.len(), 3);
+    for document in &outcome.documents {
+        assert_eq!(
+            document.keys,
+            Some(crate::json::KeyFilter::of(&document.value)),
+            "{:?}",
+            document.value
+        );
+    }
+    assert_ne!(outcome.documents[0].keys, outcome.documents[1].keys);
+    let mut only_service = crate::json::KeyFilter::default();
+    only_service.insert("hostPath");
+    let second = outcome.documents[1].keys.unwrap_or_default();
+    assert!(!second.covers(&only_service), "a key of the first document");
+}
+
+#[test]
+fn yaml_documents_leave_the_filter_to_the_evaluator() {
+    let outcome = load("kind: Pod\nspec: {}\n");
+    assert_eq!(outcome.documents[0].keys, None);
 }

@@ -19,7 +19,7 @@
 //! JSON needs nothing special: YAML 1.2 is a superset of JSON, so the same
 //! parser reads it, with positions (columns matter on single-line JSON).
 
-use crate::json::Json;
+use crate::json::{Json, KeyFilter};
 use serde::Serialize;
 
 mod build_failure;
@@ -73,6 +73,9 @@ pub struct Document {
     pub value: Json,
     /// Where each node of `value` starts in the text.
     pub positions: PositionTree,
+    /// Every member name in `value`, made while reading it (`None` for a
+    /// document built otherwise): pass it on in [`crate::Subject::keys`].
+    pub keys: Option<KeyFilter>,
 }
 
 /// A problem with the text: a syntax error, a limit exceeded, a duplicate

@@ -57,6 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             resource: resource.value,
             old_resource: None,
             inventory: Some(&inventory),
+            keys: resource.document.keys.as_ref(),
         });
         for finding in &evaluation.findings {
             let pointer = format!("{}{}", resource.pointer, finding.pointer);

@@ -126,6 +126,7 @@ pub fn evaluate(policy: &str, manifest: &str) -> Json {
             resource: resource.value,
             old_resource: None,
             inventory: Some(&inventory),
+            keys: resource.document.keys.as_ref(),
         };
         let evaluation = evaluator.evaluate(&subject);
         let described = describe(resource);
