@@ -165,6 +165,12 @@ pub fn run(arguments: CheckArguments) -> u8 {
             inventory.add(resource);
         }
         let inventory = (!kinds.is_empty()).then_some(&inventory);
+        // The streaming path reports no per-resource coverage (JUnit and
+        // PolicyReport take the other).
+        let options = EvalOptions {
+            record_matched: false,
+            ..options.clone()
+        };
         let (report, files, phases) =
             stream::check(&loaded, &files, &options, threads, keep_text, inventory);
         read_files = files;

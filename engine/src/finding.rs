@@ -78,7 +78,8 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     /// Policies that could not finish (step budget, invalid regex, …).
     pub errors: Vec<EvalError>,
-    /// For each policy that matched the resource, its id (coverage, reports).
+    /// For each policy that matched the resource, its id (coverage,
+    /// reports); empty when [`crate::EvalOptions::record_matched`] is off.
     pub matched: Vec<Arc<str>>,
     /// Why findings fired, when the evaluator explains (`EvalOptions::explain`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

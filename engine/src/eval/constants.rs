@@ -12,7 +12,6 @@ use super::{Evaluator, NO_PLAN, Subject};
 use crate::ir::{Builtin, Expr, Policy, Stmt};
 use crate::json::Json;
 use crate::value::Value;
-use std::sync::Arc;
 
 /// What is evaluated when the evaluator is made reads instead of a resource.
 static NO_RESOURCE: Json = Json::Null;
@@ -22,10 +21,9 @@ static NO_RESOURCE: Json = Json::Null;
 pub(super) fn run_without_resource<'v>(
     evaluator: &'v Evaluator<'v>,
     policy: &'v Policy,
-    id: Arc<str>,
 ) -> Run<'v> {
     let subject = Subject::new(&NO_RESOURCE);
-    Run::new(evaluator, policy, id, &subject, None, &NO_PLAN)
+    Run::new(evaluator, policy, &subject, None, &NO_PLAN)
 }
 
 /// The value as JSON, if it survives the trip unchanged (not infinities or
@@ -45,7 +43,7 @@ pub(super) fn of_policy(evaluator: &Evaluator<'_>, policy: &Policy) -> Vec<Optio
     if lets.is_empty() {
         return values;
     }
-    let mut run = run_without_resource(evaluator, policy, policy.id.as_str().into());
+    let mut run = run_without_resource(evaluator, policy);
     // Pre-order: a constant let only reads lets bound before it.
     for (slot, expr) in lets {
         let Ok(value) = run.eval(expr) else {

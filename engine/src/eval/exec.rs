@@ -9,7 +9,6 @@ use crate::ir::{
 use crate::json::Json;
 use crate::value::Value;
 use std::cell::Cell;
-use std::sync::Arc;
 
 /// The deepest chain of user-function calls; the compiler already refuses
 /// recursion, so this only guards a hand-made or corrupted IR.
@@ -20,8 +19,6 @@ const MAXIMUM_CALL_DEPTH: u32 = 64;
 pub(super) struct Run<'v> {
     pub(super) evaluator: &'v Evaluator<'v>,
     pub(super) policy: &'v Policy,
-    /// The policy's id, shared by its findings.
-    id: Arc<str>,
     pub(super) subject: Subject<'v>,
     pub(super) pod_value: Value<'v>,
     pub(super) pod_location: Option<Location>,
@@ -51,7 +48,6 @@ impl<'v> Run<'v> {
     pub(super) fn new(
         evaluator: &'v Evaluator<'v>,
         policy: &'v Policy,
-        id: Arc<str>,
         subject: &Subject<'v>,
         pod_path: Option<&'static [&'static str]>,
         plan: &'v Plan,
@@ -59,7 +55,6 @@ impl<'v> Run<'v> {
         let mut run = Run {
             evaluator,
             policy,
-            id: id.clone(),
             subject: *subject,
             pod_value: Value::Null,
             pod_location: None,
@@ -78,7 +73,7 @@ impl<'v> Run<'v> {
             findings: Vec::new(),
             explanations: Vec::new(),
         };
-        run.restart(policy, id, pod_path, plan);
+        run.restart(policy, pod_path, plan);
         run
     }
 
@@ -86,12 +81,10 @@ impl<'v> Run<'v> {
     pub(super) fn restart(
         &mut self,
         policy: &'v Policy,
-        id: Arc<str>,
         pod_path: Option<&'static [&'static str]>,
         plan: &'v Plan,
     ) {
         self.policy = policy;
-        self.id = id;
         self.plan = plan;
         self.budget
             .remaining
@@ -253,7 +246,7 @@ impl<'v> Run<'v> {
         }
         let action: Action = self.policy.action_override.unwrap_or(rule.action);
         self.findings.push(Finding {
-            policy: self.id.clone(),
+            policy: self.plan.shared_id(self.policy),
             rule: rule.index,
             action,
             severity: self.policy.severity,

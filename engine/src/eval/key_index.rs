@@ -52,7 +52,6 @@ pub(super) fn of_policy(
     let mut analysis = Analysis {
         evaluator,
         policy,
-        id: Arc::from(policy.id.as_str()),
         constants,
         slots: vec![Abstract::Unknown; policy.slots as usize],
         absent: Vec::new(),
@@ -94,8 +93,6 @@ struct MayFire;
 struct Analysis<'a> {
     evaluator: &'a Evaluator<'a>,
     policy: &'a Policy,
-    /// The policy's id, for the runs that compute known values.
-    id: Arc<str>,
     constants: &'a [Option<Json>],
     slots: Vec<Abstract>,
     /// The paths assumed absent so far.
@@ -389,7 +386,7 @@ impl Analysis<'_> {
 
     /// Evaluates an expression of literals with the evaluator.
     fn known(&mut self, expr: Expr) -> Abstract {
-        let mut run = run_without_resource(self.evaluator, self.policy, self.id.clone());
+        let mut run = run_without_resource(self.evaluator, self.policy);
         // A value JSON cannot hold (NaN) is left unknown.
         run.eval(&expr)
             .ok()

@@ -42,6 +42,11 @@ pub struct EvalOptions {
     /// Record, for each finding, the values that decided it
     /// ([`crate::Evaluation::explanations`]).
     pub explain: bool,
+    /// List the policies that matched each resource
+    /// ([`crate::Evaluation::matched`]; coverage reports need it). Off, the
+    /// list stays empty: a shared id per policy and resource is a cost a
+    /// caller that never reads it need not pay.
+    pub record_matched: bool,
 }
 
 impl Default for EvalOptions {
@@ -50,6 +55,7 @@ impl Default for EvalOptions {
             version: KubeVersion::LATEST,
             step_budget: 1_000_000,
             explain: false,
+            record_matched: true,
         }
     }
 }
@@ -139,6 +145,16 @@ pub struct Plans {
 }
 
 type RegexCache = HashMap<String, Result<Regex, String>>;
+
+impl Plan {
+    /// The policy's id as its findings share it: the plan's, or a new one
+    /// for a policy without a plan.
+    fn shared_id(&self, policy: &Policy) -> Arc<str> {
+        self.id
+            .clone()
+            .unwrap_or_else(|| Arc::from(policy.id.as_str()))
+    }
+}
 
 /// What is worked out about a policy once, when the evaluator is made.
 #[derive(Debug, Default)]
@@ -311,11 +327,9 @@ impl<'p> Evaluator<'p> {
         let Some(pod_path) = match_resource(&policy.matcher, facts) else {
             return;
         };
-        let id = plan
-            .id
-            .clone()
-            .unwrap_or_else(|| Arc::from(policy.id.as_str()));
-        evaluation.matched.push(id.clone());
+        if self.options.record_matched {
+            evaluation.matched.push(plan.shared_id(policy));
+        }
         if let Some(filters) = &plan.index
             && (filters.is_empty() || !filters.iter().any(|filter| facts.keys().covers(filter)))
         {
@@ -325,17 +339,10 @@ impl<'p> Evaluator<'p> {
         // the pod it found are reused.
         let run = match run {
             Some(run) => {
-                run.restart(policy, id.clone(), pod_path, plan);
+                run.restart(policy, pod_path, plan);
                 run
             }
-            None => run.insert(exec::Run::new(
-                self,
-                policy,
-                id.clone(),
-                subject,
-                pod_path,
-                plan,
-            )),
+            None => run.insert(exec::Run::new(self, policy, subject, pod_path, plan)),
         };
         let first = evaluation.findings.len();
         let outcome = run.execute();
@@ -350,7 +357,7 @@ impl<'p> Evaluator<'p> {
                     }));
             }
             Err(message) => evaluation.errors.push(EvalError {
-                policy: id.to_string(),
+                policy: policy.id.clone(),
                 message: *message,
             }),
         }

@@ -91,6 +91,21 @@ fn finds_privileged_containers_in_pod_templates_with_pointers() {
 }
 
 #[test]
+fn without_recording_matches_findings_still_name_their_policy() {
+    let set = set_of(privileged_policy());
+    let options = EvalOptions {
+        record_matched: false,
+        ..EvalOptions::default()
+    };
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"containers": [{"name": "bad", "securityContext": {"privileged": true}}]}}}});
+    let evaluation = Evaluator::new(&set, options).evaluate(&Subject::new(&deployment));
+    assert!(evaluation.matched.is_empty());
+    assert_eq!(evaluation.findings.len(), 1);
+    assert_eq!(&*evaluation.findings[0].policy, "test.policy");
+}
+
+#[test]
 fn kinds_without_pods_do_not_match_pod_policies() {
     let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
     let evaluation = evaluate(privileged_policy(), &config_map);
@@ -443,14 +458,7 @@ fn a_condition_answers_and_charges_as_evaluating_it_would() {
     let evaluator = Evaluator::new(&set, EvalOptions::default());
     let subject = Subject::new(&resource);
     let run_of = || {
-        let mut run = exec::Run::new(
-            &evaluator,
-            &set.policies[0],
-            Arc::from("test.policy"),
-            &subject,
-            None,
-            &NO_PLAN,
-        );
+        let mut run = exec::Run::new(&evaluator, &set.policies[0], &subject, None, &NO_PLAN);
         run.slots = vec![crate::value::Value::True, crate::value::Value::string("a")];
         run
     };
