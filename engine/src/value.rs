@@ -9,6 +9,9 @@ use std::cmp::Ordering;
 use std::rc::Rc;
 use std::sync::Arc;
 
+/// The empty list, shared by every computed list that comes out empty.
+static EMPTY_ARRAY: Json = Json::Array(Vec::new());
+
 /// A value during evaluation.
 #[derive(Clone, Debug)]
 pub enum Value<'a> {
@@ -58,6 +61,18 @@ impl<'a> Value<'a> {
     #[inline(always)]
     pub fn bool(flag: bool) -> Value<'a> {
         if flag { Value::True } else { Value::False }
+    }
+
+    /// A computed list. An empty one is the empty JSON array, which needs
+    /// no allocation: a filter that keeps nothing (`[x for x in xs if ...]`
+    /// over a clean manifest) is the common case.
+    #[inline]
+    pub fn list(items: Vec<Value<'a>>) -> Value<'a> {
+        if items.is_empty() {
+            Value::Json(&EMPTY_ARRAY)
+        } else {
+            Value::List(Rc::new(items))
+        }
     }
 
     /// A computed string.

@@ -42,7 +42,7 @@ impl<'v> Run<'v> {
             Builtin::Trim => map_text(text(0), |s| s.trim().to_owned()),
             Builtin::Split => match (text(0), text(1)) {
                 (Some(whole), Some(separator)) => {
-                    Value::List(Rc::new(whole.split(separator).map(Value::string).collect()))
+                    Value::list(whole.split(separator).map(Value::string).collect())
                 }
                 _ => Value::Null,
             },
@@ -88,14 +88,14 @@ impl<'v> Run<'v> {
                 None => Value::Null,
             },
             Builtin::Resources => match (first.as_str(), self.subject.inventory) {
-                (Some(kind), Some(inventory)) => Value::List(Rc::new(
+                (Some(kind), Some(inventory)) => Value::list(
                     inventory
                         .of_kind(kind)
                         .iter()
                         .map(|resource| Value::from_json(resource))
                         .collect(),
-                )),
-                _ => Value::List(Rc::new(Vec::new())),
+                ),
+                _ => Value::list(Vec::new()),
             },
             Builtin::Selects => {
                 let selector_json = first.to_json();
@@ -144,7 +144,7 @@ fn collect<'v>(
         items.push(pick(key, item));
         Ok(true)
     });
-    Value::List(Rc::new(items))
+    Value::list(items)
 }
 
 fn some_element(collection: &Value<'_>, test: impl Fn(&Value<'_>) -> bool) -> bool {

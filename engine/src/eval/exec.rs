@@ -14,6 +14,10 @@ use std::cell::Cell;
 /// recursion, so this only guards a hand-made or corrupted IR.
 const MAXIMUM_CALL_DEPTH: u32 = 64;
 
+/// Locations a resource's run has room for from the start: a pod's
+/// containers and their fields for a few policies, without regrowing.
+const PLACES_RESERVED: usize = 64;
+
 /// The state of one resource's evaluation, restarted for each policy: its
 /// vectors, and the pod with its location, outlive the policy that made them.
 pub(super) struct Run<'v> {
@@ -63,9 +67,9 @@ impl<'v> Run<'v> {
             budget: Budget {
                 remaining: Cell::new(evaluator.options.step_budget),
             },
-            slots: Vec::new(),
-            locations: Vec::new(),
-            places: Places::new(),
+            slots: Vec::with_capacity(evaluator.most_slots),
+            locations: Vec::with_capacity(evaluator.most_slots),
+            places: Places::with_capacity(PLACES_RESERVED),
             located: Vec::new(),
             call_depth: 0,
             plan,

@@ -39,7 +39,7 @@ impl<'v> Run<'v> {
                     items.push(value);
                     Ok(true)
                 })?;
-                Value::List(Rc::new(items))
+                Value::list(items)
             }
             Expr::Param(index) => self
                 .policy
@@ -64,7 +64,7 @@ impl<'v> Run<'v> {
                 for element in elements {
                     items.push(self.eval(element)?);
                 }
-                Value::List(Rc::new(items))
+                Value::list(items)
             }
             Expr::Object(members) => {
                 let mut object = Vec::with_capacity(members.len());
@@ -116,7 +116,7 @@ impl<'v> Run<'v> {
                     items.push(run.eval(map)?);
                     Ok(true)
                 })?;
-                Value::List(Rc::new(items))
+                Value::list(items)
             }
             Expr::Conditional(condition, then, otherwise) => {
                 if self.condition(condition)? {
@@ -434,7 +434,7 @@ fn add<'v>(left: Value<'v>, right: Value<'v>) -> Value<'v> {
                 Ok(true)
             });
         }
-        return Value::List(Rc::new(items));
+        return Value::list(items);
     }
     arithmetic(left, right, i64::checked_add, |a, b| a + b)
 }

@@ -40,11 +40,11 @@ pub struct Places<'v> {
 }
 
 impl<'v> Places<'v> {
-    /// A table holding only the root.
-    pub fn new() -> Places<'v> {
-        Places {
-            nodes: vec![Node::Root],
-        }
+    /// A table holding only the root, with room for `capacity` locations.
+    pub fn with_capacity(capacity: usize) -> Places<'v> {
+        let mut nodes = Vec::with_capacity(capacity.max(1));
+        nodes.push(Node::Root);
+        Places { nodes }
     }
 
     /// Forgets every location made after the first `kept` (the root is

@@ -126,6 +126,9 @@ pub struct Evaluator<'p> {
     regexes: RefCell<RegexCache>,
     /// What is known of each policy before it runs, by position in the set.
     plans: Plans,
+    /// The most slots any policy of the set has: a resource's run reserves
+    /// them once instead of growing its vectors policy by policy.
+    most_slots: usize,
 }
 
 /// What an evaluator works out about its policies before the first resource
@@ -145,6 +148,14 @@ pub struct Plans {
 }
 
 type RegexCache = HashMap<String, Result<Regex, String>>;
+
+fn most_slots(set: &PolicySet) -> usize {
+    set.policies
+        .iter()
+        .map(|policy| policy.slots as usize)
+        .max()
+        .unwrap_or(0)
+}
 
 impl Plan {
     /// The policy's id as its findings share it: the plan's, or a new one
@@ -213,6 +224,7 @@ impl<'p> Evaluator<'p> {
             options,
             regexes: RefCell::new(HashMap::new()),
             plans: Plans::default(),
+            most_slots: most_slots(set),
         };
         let by_policy: Vec<Plan> = set
             .policies
@@ -265,6 +277,7 @@ impl<'p> Evaluator<'p> {
             options,
             regexes: RefCell::new(HashMap::new()),
             plans: plans.clone(),
+            most_slots: most_slots(set),
         }
     }
 

@@ -474,3 +474,15 @@ fn a_condition_answers_and_charges_as_evaluating_it_would() {
         );
     }
 }
+
+/// A computed list that comes out empty is the shared empty array: equal to
+/// `[]` and to an empty list, in conditions and in fixes alike.
+#[test]
+fn empty_computed_lists_behave_as_empty_lists() {
+    let empty = crate::value::Value::list(Vec::new());
+    assert!(empty.equals(&crate::value::Value::Json(&json!([]))));
+    assert!(empty.index(&crate::value::Value::Int(0)).is_null());
+    assert_eq!(empty.to_json(), json!([]));
+    let one = crate::value::Value::list(vec![crate::value::Value::Int(1)]);
+    assert!(!one.equals(&empty));
+}
