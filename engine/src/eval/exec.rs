@@ -28,6 +28,10 @@ pub(super) struct Run<'v> {
     pub(super) pod_location: Option<Location>,
     /// The resource's pod and its location once a policy has asked for it.
     pod: Option<(Value<'v>, Location)>,
+    /// The pod's `containers`, `initContainers` and `ephemeralContainers`
+    /// once a policy has looped over them: every pod policy does, and the
+    /// two lists most pods lack cost a scan of the whole spec each time.
+    pub(super) pod_lists: Option<[Value<'v>; 3]>,
     /// The places every policy keeps (the root and the pod's path).
     kept_places: usize,
     pub(super) budget: Budget,
@@ -63,6 +67,7 @@ impl<'v> Run<'v> {
             pod_value: Value::Null,
             pod_location: None,
             pod: None,
+            pod_lists: None,
             kept_places: 1,
             budget: Budget {
                 remaining: Cell::new(evaluator.options.step_budget),

@@ -216,14 +216,26 @@ impl<'v> Run<'v> {
         located: bool,
         visit: &mut Visitor<'_, 'v>,
     ) -> Result<(), Stop> {
-        let (pod, location) = self.eval_maybe_located(pod, located)?;
-        let spec = pod.field("spec");
+        let (pod_value, location) = self.eval_maybe_located(pod, located)?;
+        let lists = match (&self.pod_lists, pod) {
+            (Some(lists), Expr::Pod) => lists.clone(),
+            _ => {
+                let spec = pod_value.field("spec");
+                let lists = CONTAINER_LISTS.map(|list| spec.field(list));
+                if matches!(pod, Expr::Pod) {
+                    self.pod_lists = Some(lists.clone());
+                }
+                lists
+            }
+        };
         let spec_location = location.map(|location| self.places.member(location, "spec"));
         let mut ordinal = 0i64;
-        for list in CONTAINER_LISTS {
-            let list_location = spec_location.map(|location| self.places.member(location, list));
-            let (going_on, visited) =
-                self.iterate_value(spec.field(list), list_location, ordinal, visit)?;
+        for (list, name) in lists.into_iter().zip(CONTAINER_LISTS) {
+            if list.is_null() {
+                continue;
+            }
+            let list_location = spec_location.map(|location| self.places.member(location, name));
+            let (going_on, visited) = self.iterate_value(list, list_location, ordinal, visit)?;
             ordinal += visited;
             if !going_on {
                 break;
