@@ -486,3 +486,40 @@ fn empty_computed_lists_behave_as_empty_lists() {
     let one = crate::value::Value::list(vec![crate::value::Value::Int(1)]);
     assert!(!one.equals(&empty));
 }
+
+/// The pod's container lists are kept for the resource's later policies,
+/// but only for the pod: containers of another object are looked up anew.
+#[test]
+fn kept_container_lists_are_the_pods_only() {
+    let other_containers = policy(
+        vec![Stmt::For {
+            key_slot: None,
+            value_slot: 0,
+            collection: Expr::PodContainers(Box::new(path(Expr::Resource, &["other"]))),
+            body: vec![Stmt::Rule(privileged_rule())],
+        }],
+        1,
+        Scope::Pods,
+    );
+    let mut set = set_of(privileged_policy());
+    set.policies.push(Policy {
+        id: "test.other".into(),
+        ..other_containers
+    });
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "mine", "securityContext": {"privileged": true}}]},
+        "other": {"spec": {"initContainers": [{"name": "theirs", "securityContext": {"privileged": true}}]}}});
+    let evaluation = Evaluator::new(&set, EvalOptions::default()).evaluate(&Subject::new(&pod));
+    let found: Vec<(&str, &str)> = evaluation
+        .findings
+        .iter()
+        .map(|finding| (&*finding.policy, finding.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("test.policy", "container mine is privileged"),
+            ("test.other", "container theirs is privileged")
+        ]
+    );
+}
