@@ -8,6 +8,7 @@ use crate::ir::{
 };
 use crate::json::Json;
 use crate::value::Value;
+use std::borrow::Cow;
 use std::cell::Cell;
 
 /// The deepest chain of user-function calls; the compiler already refuses
@@ -298,7 +299,7 @@ impl<'v> Run<'v> {
     }
 
     /// The segments of a path from the resource root.
-    fn resolve_path(&mut self, path: &'v PathExpr) -> Result<Vec<Segment>, Stop> {
+    fn resolve_path(&mut self, path: &'v PathExpr) -> Result<Vec<Segment<'v>>, Stop> {
         let mut segments = match &path.root {
             PathRoot::Resource => Vec::new(),
             PathRoot::Pod => self
@@ -315,13 +316,13 @@ impl<'v> Run<'v> {
         };
         for step in &path.steps {
             match step {
-                PathStep::Field(name) => segments.push(Segment::Member(name.clone())),
+                PathStep::Field(name) => segments.push(Segment::Member(Cow::Borrowed(name))),
                 PathStep::Index(index) => match self.eval(index)? {
                     Value::Int(position) if position >= 0 => {
                         segments.push(Segment::Element(position as usize))
                     }
                     other => match other.as_str() {
-                        Some(key) => segments.push(Segment::Member(key.into())),
+                        Some(key) => segments.push(Segment::Member(Cow::Owned(key.to_owned()))),
                         None => break,
                     },
                 },

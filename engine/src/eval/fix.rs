@@ -8,7 +8,7 @@ use crate::finding::{PatchKind, PatchOperation};
 use crate::json::Json;
 
 /// A patch that sets the value at `segments` to `value`.
-pub fn set(resource: &Json, segments: &[Segment], value: Json) -> Vec<PatchOperation> {
+pub fn set(resource: &Json, segments: &[Segment<'_>], value: Json) -> Vec<PatchOperation> {
     let (existing, missing) = split_existing(resource, segments);
     if missing.is_empty() {
         return vec![PatchOperation {
@@ -21,7 +21,7 @@ pub fn set(resource: &Json, segments: &[Segment], value: Json) -> Vec<PatchOpera
 }
 
 /// A patch that appends `value` to the list at `segments`, creating it when absent.
-pub fn append(resource: &Json, segments: &[Segment], value: Json) -> Vec<PatchOperation> {
+pub fn append(resource: &Json, segments: &[Segment<'_>], value: Json) -> Vec<PatchOperation> {
     let (existing, missing) = split_existing(resource, segments);
     if missing.is_empty() && matches!(lookup(resource, segments), Some(Json::Array(_))) {
         return vec![PatchOperation {
@@ -41,7 +41,7 @@ pub fn append(resource: &Json, segments: &[Segment], value: Json) -> Vec<PatchOp
 }
 
 /// A patch that removes the value at `segments`; empty when it is absent.
-pub fn remove(resource: &Json, segments: &[Segment]) -> Vec<PatchOperation> {
+pub fn remove(resource: &Json, segments: &[Segment<'_>]) -> Vec<PatchOperation> {
     match lookup(resource, segments) {
         Some(_) => vec![PatchOperation {
             op: PatchKind::Remove,
@@ -53,7 +53,7 @@ pub fn remove(resource: &Json, segments: &[Segment]) -> Vec<PatchOperation> {
 }
 
 /// Adds the first missing member, holding the rest of the path as nested objects.
-fn create(existing: &[Segment], missing: &[Segment], value: Json) -> Vec<PatchOperation> {
+fn create(existing: &[Segment<'_>], missing: &[Segment<'_>], value: Json) -> Vec<PatchOperation> {
     let mut nested = value;
     for segment in missing.iter().skip(1).rev() {
         let mut object = crate::json::Object::new();
@@ -78,11 +78,14 @@ fn create(existing: &[Segment], missing: &[Segment], value: Json) -> Vec<PatchOp
 }
 
 /// Splits the path into the part that exists (and is not null) and the rest.
-fn split_existing<'s>(resource: &Json, segments: &'s [Segment]) -> (&'s [Segment], &'s [Segment]) {
+fn split_existing<'s>(
+    resource: &Json,
+    segments: &'s [Segment],
+) -> (&'s [Segment<'s>], &'s [Segment<'s>]) {
     let mut current = resource;
     for (position, segment) in segments.iter().enumerate() {
         let next = match (segment, current) {
-            (Segment::Member(name), Json::Object(members)) => members.get(name),
+            (Segment::Member(name), Json::Object(members)) => members.get(name.as_ref()),
             (Segment::Element(index), Json::Array(items)) => items.get(*index),
             _ => None,
         };
@@ -94,11 +97,11 @@ fn split_existing<'s>(resource: &Json, segments: &'s [Segment]) -> (&'s [Segment
     (segments, &[])
 }
 
-fn lookup<'j>(resource: &'j Json, segments: &[Segment]) -> Option<&'j Json> {
+fn lookup<'j>(resource: &'j Json, segments: &[Segment<'_>]) -> Option<&'j Json> {
     let mut current = resource;
     for segment in segments {
         current = match (segment, current) {
-            (Segment::Member(name), Json::Object(members)) => members.get(name)?,
+            (Segment::Member(name), Json::Object(members)) => members.get(name.as_ref())?,
             (Segment::Element(index), Json::Array(items)) => items.get(*index)?,
             _ => return None,
         };

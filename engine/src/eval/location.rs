@@ -9,17 +9,20 @@
 //! finding is actually produced.
 
 use crate::finding::escape_pointer_token;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A position in the resource: an index into [`Places`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Location(u32);
 
-/// One step of a location, from the root.
+/// One step of a location, from the root. A member's name is borrowed
+/// from the policy or the resource (only a computed name is owned): a
+/// finding's pointer is built from these, and findings are many.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Segment {
+pub enum Segment<'a> {
     /// An object member.
-    Member(Arc<str>),
+    Member(Cow<'a, str>),
     /// A list element.
     Element(usize),
 }
@@ -91,18 +94,18 @@ impl<'v> Places<'v> {
     }
 
     /// The steps from the root to `location`.
-    pub fn segments(&self, location: Location) -> Vec<Segment> {
+    pub fn segments(&self, location: Location) -> Vec<Segment<'v>> {
         let mut segments = Vec::new();
         let mut index = location.0 as usize;
         while let Some(node) = self.nodes.get(index) {
             match node {
                 Node::Root => break,
                 Node::Member(parent, name) => {
-                    segments.push(Segment::Member((*name).into()));
+                    segments.push(Segment::Member(Cow::Borrowed(name)));
                     index = parent.0 as usize;
                 }
                 Node::ComputedMember(parent, name) => {
-                    segments.push(Segment::Member(name.clone()));
+                    segments.push(Segment::Member(Cow::Owned(name.to_string())));
                     index = parent.0 as usize;
                 }
                 Node::Element(parent, position) => {
@@ -117,7 +120,7 @@ impl<'v> Places<'v> {
 }
 
 /// The RFC 6901 pointer of a list of segments.
-pub fn pointer_of(segments: &[Segment]) -> String {
+pub fn pointer_of(segments: &[Segment<'_>]) -> String {
     let mut pointer = String::new();
     for segment in segments {
         pointer.push('/');
