@@ -27,12 +27,15 @@ pub enum Segment<'a> {
     Element(usize),
 }
 
-#[derive(Debug)]
+/// A node: plain data, so that forgetting the nodes of the previous policy
+/// is a truncation, not a walk over them.
+#[derive(Clone, Copy, Debug)]
 enum Node<'v> {
     Root,
     Member(Location, &'v str),
-    /// A member whose name was computed (`x[key]` with a built string).
-    ComputedMember(Location, Arc<str>),
+    /// A member whose name was computed (`x[key]` with a built string): the
+    /// name is at this position of [`Places::computed`].
+    ComputedMember(Location, usize),
     Element(Location, usize),
 }
 
@@ -40,6 +43,8 @@ enum Node<'v> {
 #[derive(Debug)]
 pub struct Places<'v> {
     nodes: Vec<Node<'v>>,
+    /// The computed member names, kept for the whole evaluation.
+    computed: Vec<Arc<str>>,
 }
 
 impl<'v> Places<'v> {
@@ -47,7 +52,10 @@ impl<'v> Places<'v> {
     pub fn with_capacity(capacity: usize) -> Places<'v> {
         let mut nodes = Vec::with_capacity(capacity.max(1));
         nodes.push(Node::Root);
-        Places { nodes }
+        Places {
+            nodes,
+            computed: Vec::new(),
+        }
     }
 
     /// Forgets every location made after the first `kept` (the root is
@@ -85,7 +93,8 @@ impl<'v> Places<'v> {
 
     /// The member `name` (a computed string) of the object at `parent`.
     pub fn computed_member(&mut self, parent: Location, name: Arc<str>) -> Location {
-        self.push(Node::ComputedMember(parent, name))
+        self.computed.push(name);
+        self.push(Node::ComputedMember(parent, self.computed.len() - 1))
     }
 
     /// The element `index` of the list at `parent`.
@@ -105,7 +114,8 @@ impl<'v> Places<'v> {
                     index = parent.0 as usize;
                 }
                 Node::ComputedMember(parent, name) => {
-                    segments.push(Segment::Member(Cow::Owned(name.to_string())));
+                    let name = self.computed.get(*name).map_or("", |name| &**name);
+                    segments.push(Segment::Member(Cow::Owned(name.to_owned())));
                     index = parent.0 as usize;
                 }
                 Node::Element(parent, position) => {
