@@ -2,7 +2,7 @@
 
 use super::location::{Location, Places, Segment};
 use super::{Budget, Evaluator, LetKind, Plan, Stop, Subject, fix};
-use crate::finding::{Explanation, Finding};
+use crate::finding::{Evaluation, Explanation, Finding};
 use crate::ir::{
     Action, Expr, Fix, PathExpr, PathRoot, PathStep, Policy, Rule, Stmt, TemplatePart,
 };
@@ -134,12 +134,25 @@ impl<'v> Run<'v> {
         }
     }
 
-    pub(super) fn execute(&mut self) -> Result<(Vec<Finding>, Vec<Explanation>), Stop> {
-        self.statements(&self.policy.body)?;
-        Ok((
-            std::mem::take(&mut self.findings),
-            std::mem::take(&mut self.explanations),
-        ))
+    /// Runs the policy, moving its findings and explanations (numbered from
+    /// the evaluation's findings on) into `evaluation`; a policy that fails
+    /// adds none, only the error.
+    pub(super) fn execute(&mut self, evaluation: &mut Evaluation) -> Result<(), Stop> {
+        let outcome = self.statements(&self.policy.body);
+        if outcome.is_err() {
+            self.findings.clear();
+            self.explanations.clear();
+            return outcome;
+        }
+        let first = evaluation.findings.len();
+        evaluation.findings.append(&mut self.findings);
+        evaluation
+            .explanations
+            .extend(self.explanations.drain(..).map(|mut explanation| {
+                explanation.finding += first;
+                explanation
+            }));
+        Ok(())
     }
 
     fn statements(&mut self, statements: &'v [Stmt]) -> Result<(), Stop> {

@@ -357,22 +357,11 @@ impl<'p> Evaluator<'p> {
             }
             None => run.insert(exec::Run::new(self, policy, subject, pod_path, plan)),
         };
-        let first = evaluation.findings.len();
-        let outcome = run.execute();
-        match outcome {
-            Ok((findings, explanations)) => {
-                evaluation.findings.extend(findings);
-                evaluation
-                    .explanations
-                    .extend(explanations.into_iter().map(|mut explanation| {
-                        explanation.finding += first;
-                        explanation
-                    }));
-            }
-            Err(message) => evaluation.errors.push(EvalError {
+        if let Err(message) = run.execute(evaluation) {
+            evaluation.errors.push(EvalError {
                 policy: policy.id.clone(),
                 message: *message,
-            }),
+            });
         }
     }
 

@@ -523,3 +523,49 @@ fn kept_container_lists_are_the_pods_only() {
         ]
     );
 }
+
+/// A policy that runs out of steps after a finding reports only its error:
+/// its finding is dropped, and not carried into the next policy's.
+#[test]
+fn a_failed_policy_leaves_no_finding_behind() {
+    let always = |index| {
+        Stmt::Rule(Rule {
+            index,
+            action: Action::Deny,
+            condition: Expr::Literal(json!(true)),
+            at: None,
+            message: vec![TemplatePart::Text("fired".into())],
+            fixes: vec![],
+            explain: vec![],
+        })
+    };
+    let long_loop = Stmt::For {
+        key_slot: None,
+        value_slot: 0,
+        collection: Expr::Literal(json!((0..100).collect::<Vec<u32>>())),
+        body: vec![],
+    };
+    let failing = Policy {
+        id: "test.failing".into(),
+        ..policy(vec![always(0), long_loop], 1, Scope::All)
+    };
+    let mut set = set_of(failing);
+    set.policies.push(Policy {
+        id: "test.after".into(),
+        ..policy(vec![always(0)], 1, Scope::All)
+    });
+    let options = EvalOptions {
+        step_budget: 50,
+        ..EvalOptions::default()
+    };
+    let resource = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    let evaluation = Evaluator::new(&set, options).evaluate(&Subject::new(&resource));
+    let policies: Vec<&str> = evaluation
+        .findings
+        .iter()
+        .map(|finding| &*finding.policy)
+        .collect();
+    assert_eq!(policies, ["test.after"]);
+    assert_eq!(evaluation.errors.len(), 1);
+    assert_eq!(evaluation.errors[0].policy, "test.failing");
+}
