@@ -110,7 +110,10 @@ fn restore_broken_pipe_behaviour() {}
 /// Transparent huge pages make the allocator's first touch of each 2 MiB
 /// region fault in (and zero) the whole region: on 100,000 manifests that
 /// was a fifth of the peak resident memory and a tenth of the CPU profile,
-/// for no measurable speed. The process asks the kernel for small pages.
+/// for no measurable speed. The process asks the kernel for small pages (and
+/// the allocator is built with `no_thp`, so that it does not ask for huge
+/// ones on the regions it reserves before `main` runs: 30 -> 28 MiB peak
+/// at 20,000 manifests).
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code, reason = "asking for small pages is a libc call")]
 fn prefer_small_pages() {
