@@ -13,7 +13,7 @@ impl<'v> Run<'v> {
     pub(super) fn call_builtin(
         &mut self,
         builtin: Builtin,
-        arguments: Vec<Value<'v>>,
+        arguments: &[Value<'v>],
     ) -> Result<Value<'v>, Stop> {
         let argument = |position: usize| arguments.get(position).cloned().unwrap_or(Value::Null);
         let text = |position: usize| arguments.get(position).and_then(Value::as_str);

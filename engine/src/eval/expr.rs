@@ -52,11 +52,21 @@ impl<'v> Run<'v> {
                 base.index(&index)
             }
             Expr::Call(builtin, arguments) => {
-                let mut values = Vec::with_capacity(arguments.len());
-                for argument in arguments {
-                    values.push(self.eval(argument)?);
+                // No builtin takes more than three arguments: they are kept
+                // on the stack rather than in a vector made for each call.
+                let mut values = [Value::Null, Value::Null, Value::Null];
+                if arguments.len() > values.len() {
+                    let values: Vec<Value<'v>> = arguments
+                        .iter()
+                        .map(|argument| self.eval(argument))
+                        .collect::<Result<_, _>>()?;
+                    self.call_builtin(*builtin, &values)?
+                } else {
+                    for (place, argument) in values.iter_mut().zip(arguments) {
+                        *place = self.eval(argument)?;
+                    }
+                    self.call_builtin(*builtin, &values[..arguments.len()])?
                 }
-                self.call_builtin(*builtin, values)?
             }
             Expr::CallFunction(index, arguments) => self.call_function(*index, arguments)?,
             Expr::List(elements) => {
