@@ -79,7 +79,7 @@ impl<'v> Run<'v> {
             located: Vec::new(),
             call_depth: 0,
             plan,
-            pending: Vec::new(),
+            pending: Vec::with_capacity(evaluator.most_slots),
             findings: Vec::new(),
             explanations: Vec::new(),
         };
