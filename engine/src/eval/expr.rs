@@ -227,12 +227,15 @@ impl<'v> Run<'v> {
         visit: &mut Visitor<'_, 'v>,
     ) -> Result<(), Stop> {
         let (pod_value, location) = self.eval_maybe_located(pod, located)?;
-        let lists = match (&self.pod_lists, pod) {
-            (Some(lists), Expr::Pod) => lists.clone(),
+        // Kept only for the resource's pod, as a policy about pods sees it
+        // (in any other policy `pod` is null).
+        let the_pod = matches!(pod, Expr::Pod) && self.pod_location.is_some();
+        let lists = match &self.pod_lists {
+            Some(lists) if the_pod => lists.clone(),
             _ => {
                 let spec = pod_value.field("spec");
                 let lists = CONTAINER_LISTS.map(|list| spec.field(list));
-                if matches!(pod, Expr::Pod) {
+                if the_pod {
                     self.pod_lists = Some(lists.clone());
                 }
                 lists

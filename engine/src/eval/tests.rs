@@ -506,6 +506,21 @@ fn kept_container_lists_are_the_pods_only() {
         id: "test.other".into(),
         ..other_containers
     });
+    // A hand-made policy not about pods that reads `pod`: null there, even
+    // after a pod policy kept the lists.
+    set.policies.push(Policy {
+        id: "test.not_pods".into(),
+        ..policy(
+            vec![Stmt::For {
+                key_slot: None,
+                value_slot: 0,
+                collection: Expr::PodContainers(Box::new(Expr::Pod)),
+                body: vec![Stmt::Rule(privileged_rule())],
+            }],
+            1,
+            Scope::All,
+        )
+    });
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"containers": [{"name": "mine", "securityContext": {"privileged": true}}]},
         "other": {"spec": {"initContainers": [{"name": "theirs", "securityContext": {"privileged": true}}]}}});
