@@ -1,7 +1,7 @@
 //! The members of an object being built, for the JSON reader and the YAML
 //! builder alike. Both keep the values read and not yet placed on one stack
-//! (shared with lists) and the members' keys on another; an object's map is
-//! built at its final size from its run when it ends, and a duplicate key is
+//! (shared with lists) and the members' keys on another; an object's members are
+//! moved into place at their final size when it ends, and a duplicate key is
 //! refused as the member arrives, so that it is reported before any error
 //! further on.
 
