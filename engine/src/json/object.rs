@@ -1,6 +1,7 @@
 //! The members of a JSON object, in the order they were written.
 
 use super::Json;
+use std::collections::HashMap;
 
 /// Objects with up to this many members are searched member by member,
 /// which for the small objects of manifests is cheaper than any index.
@@ -17,7 +18,8 @@ pub struct Object {
     members: Vec<(String, Json)>,
     /// For an object of more than [`LINEAR_MEMBERS`] members, the member
     /// numbers in the order of their keys.
-    sorted: Option<Box<[u32]>>,
+    /// (Boxed: a thin pointer keeps every value at four words.)
+    sorted: Option<Box<Vec<u32>>>,
 }
 
 impl Object {
@@ -47,16 +49,28 @@ impl Object {
     /// An object of members that may repeat a key: the first place of a
     /// key is kept, with the last value given for it.
     pub fn from_members(members: Vec<(String, Json)>) -> Object {
-        let mut object = Object::from_unique(members);
-        if object.has_duplicates() {
-            let members = std::mem::take(&mut object.members);
-            let mut unique = Object::with_capacity(members.len());
-            for (key, value) in members {
-                unique.insert(key, value);
-            }
-            return unique;
+        let object = Object::from_unique(members);
+        if !object.has_duplicates() {
+            return object;
         }
-        object
+        // Rare (only deserializing meets it), and kept linear: a hostile
+        // object repeating keys must not cost a search per member.
+        let mut places: HashMap<String, usize> = HashMap::with_capacity(object.len());
+        let mut unique: Vec<(String, Json)> = Vec::with_capacity(object.len());
+        for (key, value) in object.members {
+            match places.get(&key) {
+                Some(&at) => {
+                    if let Some(member) = unique.get_mut(at) {
+                        member.1 = value;
+                    }
+                }
+                None => {
+                    places.insert(key.clone(), unique.len());
+                    unique.push((key, value));
+                }
+            }
+        }
+        Object::from_unique(unique)
     }
 
     fn has_duplicates(&self) -> bool {
@@ -86,7 +100,7 @@ impl Object {
         }
         let mut sorted: Vec<u32> = (0..self.members.len() as u32).collect();
         sorted.sort_by(|left, right| self.key_at(*left).cmp(self.key_at(*right)));
-        self.sorted = Some(sorted.into_boxed_slice());
+        self.sorted = Some(Box::new(sorted));
     }
 
     /// Where the member `key` is among the members.
@@ -144,9 +158,19 @@ impl Object {
                 .get_mut(at)
                 .map(|(_, old)| std::mem::replace(old, value));
         }
+        let number = self.members.len() as u32;
+        let place = self
+            .sorted
+            .as_ref()
+            .map(|sorted| sorted.partition_point(|other| self.key_at(*other) < key.as_str()));
         self.members.push((key, value));
-        if self.members.len() > LINEAR_MEMBERS {
-            self.index();
+        match (&mut self.sorted, place) {
+            // One more number in its place: inserting member by member (a
+            // YAML merge of a large mapping) stays quadratic at worst in
+            // moves, not in sorts.
+            (Some(sorted), Some(place)) => sorted.insert(place, number),
+            _ if self.members.len() > LINEAR_MEMBERS => self.index(),
+            _ => {}
         }
         None
     }

@@ -90,10 +90,45 @@ fn pointers_follow_members_and_elements() {
     assert_eq!(value["a/b"]["c~d"][0], Json::Null);
 }
 
-/// A value is five words: an array's elements and an object's members are
+/// A value is four words: an array's elements and an object's members are
 /// scanned by stride, and `serde_json`'s value (nine words with ordered
 /// maps) is what this type replaced.
 #[test]
-fn a_value_is_at_most_five_words() {
-    assert!(std::mem::size_of::<Json>() <= 5 * std::mem::size_of::<usize>());
+fn a_value_is_at_most_four_words() {
+    assert!(std::mem::size_of::<Json>() <= 4 * std::mem::size_of::<usize>());
+}
+
+#[test]
+fn members_inserted_one_by_one_into_a_large_object_stay_found() {
+    let mut object = Object::new();
+    // Keys arrive out of order, so each goes into the middle of the index.
+    let keys: Vec<String> = (0..200)
+        .map(|n| format!("k{:03}", (n * 37) % 200))
+        .collect();
+    for (value, key) in keys.iter().enumerate() {
+        assert_eq!(object.insert(key.clone(), Json::from(value)), None);
+    }
+    for (value, key) in keys.iter().enumerate() {
+        assert_eq!(object.get(key), Some(&Json::from(value)), "{key}");
+    }
+    assert_eq!(object.get("k200"), None);
+    assert_eq!(object.keys().next().map(String::as_str), Some("k000"));
+    assert_eq!(object.keys().nth(1).map(String::as_str), Some("k037"));
+}
+
+#[test]
+fn a_large_object_repeating_every_key_keeps_first_places_and_last_values() {
+    let mut text = String::from("{");
+    for round in 0..3 {
+        for n in 0..50 {
+            text.push_str(&format!("\"k{n}\": {}, ", round * 100 + n));
+        }
+    }
+    text.push_str("\"end\": true}");
+    let value: Json = serde_json::from_str(&text).unwrap();
+    let object = value.as_object().unwrap();
+    assert_eq!(object.len(), 51);
+    assert_eq!(object.get("k7"), Some(&Json::from(207)));
+    assert_eq!(object.keys().next().map(String::as_str), Some("k0"));
+    assert_eq!(object.keys().last().map(String::as_str), Some("end"));
 }
