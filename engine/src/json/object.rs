@@ -18,7 +18,10 @@ pub struct Object {
     members: Vec<(String, Json)>,
     /// For an object of more than [`LINEAR_MEMBERS`] members, the member
     /// numbers in the order of their keys.
-    /// (Boxed: a thin pointer keeps every value at four words.)
+    #[allow(
+        clippy::box_collection,
+        reason = "a thin pointer keeps every JSON value at four words"
+    )]
     sorted: Option<Box<Vec<u32>>>,
 }
 
