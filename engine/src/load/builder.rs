@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::json::{Json, Object};
+use crate::json::{Json, KeyFilter, Object};
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
 use super::build_failure::{
@@ -114,6 +114,10 @@ struct DocumentBuilder {
     keys: Vec<String>,
     /// Completed anchored nodes of this document, by saphyr's anchor id.
     anchors: HashMap<usize, Anchor>,
+    /// Every key read in the document: a superset of the keys of its value,
+    /// since aliases and merges only repeat what was read before them in
+    /// the same document (anchors do not cross documents).
+    key_filter: KeyFilter,
     root: Option<Json>,
 }
 
@@ -176,6 +180,7 @@ impl DocumentBuilder {
         self.values.clear();
         self.keys.clear();
         self.anchors.clear();
+        self.key_filter = KeyFilter::default();
         self.root = None;
     }
 
@@ -258,6 +263,7 @@ impl DocumentBuilder {
         position: Position,
         anchor: usize,
     ) -> Result<(), Failure> {
+        self.key_filter.insert(&key);
         self.slots.push(Slot::leaf(position));
         let value_slot = self.slots.len() - 1;
         if anchor != 0 {
@@ -461,9 +467,7 @@ impl DocumentBuilder {
             // A copy at the exact size: the builder's slots keep their
             // capacity for the next document.
             positions: PositionTree::from_slots(self.slots.clone()),
-            // Merges and aliases bring keys in without reading them here:
-            // the evaluator makes the filter from the value if it needs one.
-            keys: None,
+            keys: Some(std::mem::take(&mut self.key_filter)),
         })
     }
 }

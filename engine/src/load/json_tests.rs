@@ -186,7 +186,25 @@ fn json_documents_carry_the_filter_of_their_keys() {
 }
 
 #[test]
-fn yaml_documents_leave_the_filter_to_the_evaluator() {
-    let outcome = load("kind: Pod\nspec: {}\n");
-    assert_eq!(outcome.documents[0].keys, None);
+fn yaml_documents_carry_a_filter_covering_their_keys() {
+    let outcome = load(concat!(
+        "kind: Pod\nspec: {hostPath: {}}\n",
+        "---\n",
+        "base: &base {inherited: 1, shared: 2}\n",
+        "copy: *base\n",
+        "merged: {<<: *base, own: 3}\n",
+        "name: &label aliased\n",
+        "*label : x\n",
+    ));
+    assert_eq!(outcome.documents.len(), 2, "{:?}", outcome.errors);
+    let first = &outcome.documents[0];
+    assert_eq!(first.keys, Some(crate::json::KeyFilter::of(&first.value)));
+    // Aliases and merges repeat keys read earlier in the same document: the
+    // filter of every key read covers the value's.
+    let second = &outcome.documents[1];
+    let keys = second.keys.unwrap_or_default();
+    assert!(keys.covers(&crate::json::KeyFilter::of(&second.value)));
+    let mut host_path = crate::json::KeyFilter::default();
+    host_path.insert("hostPath");
+    assert!(!keys.covers(&host_path), "a key of the first document");
 }

@@ -73,8 +73,10 @@ pub struct Document {
     pub value: Json,
     /// Where each node of `value` starts in the text.
     pub positions: PositionTree,
-    /// Every member name in `value`, made while reading it (`None` for a
-    /// document built otherwise): pass it on in [`crate::Subject::keys`].
+    /// Every member name in `value` (or more: a YAML document's holds every
+    /// key read in it, merge keys included), made while reading it (`None`
+    /// for a document built otherwise): pass it on in
+    /// [`crate::Subject::keys`].
     pub keys: Option<KeyFilter>,
 }
 
