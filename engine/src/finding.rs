@@ -103,3 +103,26 @@ pub fn escape_pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Borrowed(token)
     }
 }
+
+/// Decodes one reference token of a JSON pointer: `~1` to `/` and `~0` to
+/// `~`, borrowing when there is nothing to decode (the common case).
+pub fn unescape_pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains('~') {
+        std::borrow::Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        std::borrow::Cow::Borrowed(token)
+    }
+}
+
+/// The list position a JSON pointer token names: digits only, without a
+/// leading zero unless it is `0` itself (RFC 6901).
+pub fn pointer_index(token: &str) -> Option<usize> {
+    let well_formed = !token.is_empty()
+        && token.bytes().all(|byte| byte.is_ascii_digit())
+        && (token == "0" || !token.starts_with('0'));
+    if well_formed {
+        token.parse().ok()
+    } else {
+        None
+    }
+}

@@ -12,7 +12,7 @@ mod render;
 mod yaml_edit;
 
 use rampart_engine::PatchOperation;
-use rampart_engine::finding::PatchKind;
+use rampart_engine::finding::{PatchKind, unescape_pointer_token};
 use rampart_engine::json::Json as Value;
 use rampart_engine::load::{self, Document, LoadLimits};
 use std::collections::VecDeque;
@@ -142,7 +142,7 @@ fn kind_name(kind: PatchKind) -> &'static str {
 /// `/a/b` to (`/a`, `b` unescaped).
 fn split_pointer(pointer: &str) -> Option<(&str, String)> {
     let (parent, token) = pointer.rsplit_once('/')?;
-    Some((parent, token.replace("~1", "/").replace("~0", "~")))
+    Some((parent, unescape_pointer_token(token).into_owned()))
 }
 
 fn child_pointer(parent: &str, key: &str) -> String {

@@ -19,6 +19,9 @@ pub(crate) use object::same_text;
 pub use object::{Iter, Object};
 pub use serde_json::Number;
 
+use crate::finding::{pointer_index, unescape_pointer_token};
+use std::borrow::Cow;
+
 /// A [`Json`] value from JSON-like syntax, as `serde_json::json!` writes
 /// it (interpolated expressions must be `Serialize`).
 #[macro_export]
@@ -165,52 +168,35 @@ impl Json {
 
     /// The node at an RFC 6901 JSON pointer (`""` is the value itself).
     pub fn pointer(&self, pointer: &str) -> Option<&Json> {
-        if pointer.is_empty() {
-            return Some(self);
-        }
-        let rest = pointer.strip_prefix('/')?;
-        rest.split('/').try_fold(self, |node, token| {
-            let token = unescape(token);
-            match node {
-                Json::Object(members) => members.get(&token),
-                Json::Array(items) => array_index(&token).and_then(|at| items.get(at)),
-                _ => None,
-            }
+        pointer_tokens(pointer)?.try_fold(self, |node, token| match node {
+            Json::Object(members) => members.get(&token),
+            Json::Array(items) => pointer_index(&token).and_then(|at| items.get(at)),
+            _ => None,
         })
     }
 
     /// The node at an RFC 6901 JSON pointer, to change.
     pub fn pointer_mut(&mut self, pointer: &str) -> Option<&mut Json> {
-        if pointer.is_empty() {
-            return Some(self);
-        }
-        let rest = pointer.strip_prefix('/')?;
-        rest.split('/').try_fold(self, |node, token| {
-            let token = unescape(token);
-            match node {
-                Json::Object(members) => members.get_mut(&token),
-                Json::Array(items) => array_index(&token).and_then(|at| items.get_mut(at)),
-                _ => None,
-            }
+        pointer_tokens(pointer)?.try_fold(self, |node, token| match node {
+            Json::Object(members) => members.get_mut(&token),
+            Json::Array(items) => pointer_index(&token).and_then(|at| items.get_mut(at)),
+            _ => None,
         })
     }
 }
 
-/// A pointer token with `~1` and `~0` turned back into `/` and `~`.
-fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains('~') {
-        token.replace("~1", "/").replace("~0", "~").into()
-    } else {
-        token.into()
-    }
-}
-
-/// An array position in a pointer: digits, without a leading zero.
-fn array_index(token: &str) -> Option<usize> {
-    if token.starts_with('+') || (token.starts_with('0') && token.len() > 1) {
-        return None;
-    }
-    token.parse().ok()
+/// The decoded tokens of a JSON pointer: none for `""`; `None` when the
+/// pointer neither is empty nor starts with `/`.
+fn pointer_tokens(pointer: &str) -> Option<impl Iterator<Item = Cow<'_, str>>> {
+    let rest = match pointer {
+        "" => None,
+        _ => Some(pointer.strip_prefix('/')?),
+    };
+    Some(
+        rest.into_iter()
+            .flat_map(|rest| rest.split('/'))
+            .map(unescape_pointer_token),
+    )
 }
 
 impl std::ops::Index<&str> for Json {

@@ -1,8 +1,7 @@
 //! Source positions of a loaded document, kept beside (not inside) the
 //! `Json` tree so that the value stays a plain value.
 
-use std::borrow::Cow;
-
+use crate::finding::{pointer_index, unescape_pointer_token};
 use crate::json::Json;
 use serde::Serialize;
 
@@ -122,34 +121,15 @@ impl PositionTree {
 fn child_of<'value>(node: &'value Json, raw_token: &str) -> Option<(usize, &'value Json)> {
     match node {
         Json::Object(members) => {
-            let token = unescape_token(raw_token);
+            let ordinal = members.position(&unescape_pointer_token(raw_token))?;
             members
-                .iter()
-                .enumerate()
-                .find(|(_, (key, _))| key.as_str() == token.as_ref())
-                .map(|(ordinal, (_, child))| (ordinal, child))
+                .get_index(ordinal)
+                .map(|(_, child)| (ordinal, child))
         }
         Json::Array(items) => {
-            // RFC 6901: digits only, no leading zero (except "0" itself).
-            let well_formed = !raw_token.is_empty()
-                && raw_token.bytes().all(|byte| byte.is_ascii_digit())
-                && (raw_token == "0" || !raw_token.starts_with('0'));
-            if !well_formed {
-                return None;
-            }
-            let ordinal: usize = raw_token.parse().ok()?;
+            let ordinal = pointer_index(raw_token)?;
             items.get(ordinal).map(|child| (ordinal, child))
         }
         _ => None,
-    }
-}
-
-/// Decodes `~1` to `/` and `~0` to `~`, borrowing when there is nothing to
-/// decode (the common case).
-fn unescape_token(raw_token: &str) -> Cow<'_, str> {
-    if raw_token.contains('~') {
-        Cow::Owned(raw_token.replace("~1", "/").replace("~0", "~"))
-    } else {
-        Cow::Borrowed(raw_token)
     }
 }
