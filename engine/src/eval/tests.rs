@@ -42,15 +42,20 @@ fn privileged_rule() -> Rule {
 }
 
 fn privileged_policy() -> Policy {
+    privileged_in(Expr::Pod, Scope::Pods)
+}
+
+/// The privileged rule over every container of `pod`, in a policy of `scope`.
+fn privileged_in(pod: Expr, scope: Scope) -> Policy {
     policy(
         vec![Stmt::For {
             key_slot: None,
             value_slot: 0,
-            collection: Expr::PodContainers(Box::new(Expr::Pod)),
+            collection: Expr::PodContainers(Box::new(pod)),
             body: vec![Stmt::Rule(privileged_rule())],
         }],
         1,
-        Scope::Pods,
+        scope,
     )
 }
 
@@ -491,35 +496,16 @@ fn empty_computed_lists_behave_as_empty_lists() {
 /// but only for the pod: containers of another object are looked up anew.
 #[test]
 fn kept_container_lists_are_the_pods_only() {
-    let other_containers = policy(
-        vec![Stmt::For {
-            key_slot: None,
-            value_slot: 0,
-            collection: Expr::PodContainers(Box::new(path(Expr::Resource, &["other"]))),
-            body: vec![Stmt::Rule(privileged_rule())],
-        }],
-        1,
-        Scope::Pods,
-    );
     let mut set = set_of(privileged_policy());
     set.policies.push(Policy {
         id: "test.other".into(),
-        ..other_containers
+        ..privileged_in(path(Expr::Resource, &["other"]), Scope::Pods)
     });
     // A hand-made policy not about pods that reads `pod`: null there, even
     // after a pod policy kept the lists.
     set.policies.push(Policy {
         id: "test.not_pods".into(),
-        ..policy(
-            vec![Stmt::For {
-                key_slot: None,
-                value_slot: 0,
-                collection: Expr::PodContainers(Box::new(Expr::Pod)),
-                body: vec![Stmt::Rule(privileged_rule())],
-            }],
-            1,
-            Scope::All,
-        )
+        ..privileged_in(Expr::Pod, Scope::All)
     });
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
         "spec": {"containers": [{"name": "mine", "securityContext": {"privileged": true}}]},
