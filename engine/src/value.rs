@@ -112,7 +112,7 @@ impl<'a> Value<'a> {
     /// A member of an object; null for anything else or an absent member.
     pub fn field(&self, name: &str) -> Value<'a> {
         match self {
-            Value::Json(json) => member(json, name).map_or(Value::Null, Value::from_json),
+            Value::Json(json) => json.get(name).map_or(Value::Null, Value::from_json),
             Value::Object(members) => members
                 .iter()
                 .find(|(key, _)| same_text(key, name))
@@ -374,14 +374,5 @@ pub fn format_float(number: f64) -> String {
         format!("{}", number as i64)
     } else {
         format!("{number}")
-    }
-}
-
-/// A member of a JSON object; `None` for anything else or an absent member.
-#[inline]
-pub fn member<'a>(json: &'a Json, name: &str) -> Option<&'a Json> {
-    match json {
-        Json::Object(members) => members.get(name),
-        _ => None,
     }
 }

@@ -24,7 +24,6 @@ use crate::finding::{EvalError, Evaluation};
 use crate::helpers::glob;
 use crate::ir::{KubeVersion, Matcher, Policy, PolicySet, Scope};
 use crate::json::{Json, KeyFilter};
-use crate::value::member;
 use crate::workload;
 use regex::Regex;
 use std::cell::{Cell, OnceCell, RefCell};
@@ -418,18 +417,18 @@ struct ResourceFacts<'r> {
 impl<'r> ResourceFacts<'r> {
     fn of(resource: &'r Json, keys: Option<&KeyFilter>) -> ResourceFacts<'r> {
         let text = |value: Option<&'r Json>| value.and_then(Json::as_str);
-        let metadata = member(resource, "metadata");
-        let kind = text(member(resource, "kind"));
+        let metadata = resource.get("metadata");
+        let kind = text(resource.get("kind"));
         ResourceFacts {
             kind: kind.unwrap_or_default(),
-            group: text(member(resource, "apiVersion"))
+            group: text(resource.get("apiVersion"))
                 .map(|api_version| api_version.rsplit_once('/').map_or("", |(group, _)| group))
                 .unwrap_or_default(),
             // A manifest without a namespace is applied to the default one.
-            namespace: text(metadata.and_then(|metadata| member(metadata, "namespace")))
+            namespace: text(metadata.and_then(|metadata| metadata.get("namespace")))
                 .unwrap_or("default"),
             labels: metadata
-                .and_then(|metadata| member(metadata, "labels"))
+                .and_then(|metadata| metadata.get("labels"))
                 .and_then(Json::as_object),
             pod_path: kind.and_then(workload::pod_template_path),
             resource,

@@ -151,6 +151,7 @@ impl Json {
     }
 
     /// The member `key`, if the value is an object that has it.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Json> {
         self.as_object().and_then(|members| members.get(key))
     }
