@@ -121,7 +121,10 @@ impl Object {
         }
     }
 
-    /// The value of the member `key`.
+    /// The value of the member `key`. (The small-object scan is written
+    /// out here rather than going through [`Object::position`]: every field
+    /// a policy reads comes through here, and the detour measured 6% of
+    /// evaluation.)
     #[inline]
     pub fn get(&self, key: &str) -> Option<&Json> {
         if self.sorted.is_none() {
