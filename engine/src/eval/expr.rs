@@ -345,6 +345,11 @@ impl<'v> Run<'v> {
     /// `or`, `not`, comparisons, `in`) answer with a `bool` instead of
     /// building a boolean value for each node on the way up: moving those
     /// through memory stalled the processor on every rule's condition.
+    /// (`and`, `or`, `==`, `!=`, `in` and `not in` are thus written here and
+    /// in [`Run::binary`]; routing `binary` through one shared function
+    /// measured 3% slower evaluation. The test
+    /// `a_condition_answers_and_charges_as_evaluating_it_would` holds the
+    /// two to the same answers and steps.)
     pub(super) fn condition(&mut self, expr: &'v Expr) -> Result<bool, Stop> {
         match expr {
             Expr::Unary(UnaryOp::Not, operand) => {
