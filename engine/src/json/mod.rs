@@ -309,12 +309,6 @@ impl From<Json> for serde_json::Value {
     }
 }
 
-impl From<&Json> for serde_json::Value {
-    fn from(value: &Json) -> serde_json::Value {
-        serde_json::Value::from(value.clone())
-    }
-}
-
 /// Compares with a `serde_json` value as JSON (object members in any order).
 impl PartialEq<serde_json::Value> for Json {
     fn eq(&self, other: &serde_json::Value) -> bool {
@@ -335,12 +329,6 @@ impl PartialEq<serde_json::Value> for Json {
             }
             _ => false,
         }
-    }
-}
-
-impl PartialEq<Json> for serde_json::Value {
-    fn eq(&self, other: &Json) -> bool {
-        other == self
     }
 }
 
