@@ -72,13 +72,25 @@ fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
     }
 }
 
-/// The standard library as compiled when the binary was built, if it compiled.
-pub fn precompiled_stdlib() -> Option<rampart_engine::PolicySet> {
-    let ir = include_str!(concat!(env!("OUT_DIR"), "/stdlib-ir.json"));
-    if ir.is_empty() {
+include!(concat!(env!("OUT_DIR"), "/stdlib-ir.rs"));
+
+/// The standard library as compiled when the binary was built, if it
+/// compiled: its functions and the policies whose id `wanted` accepts (the
+/// others are not even deserialized).
+pub fn precompiled_stdlib(wanted: impl Fn(&str) -> bool) -> Option<PolicySet> {
+    if !STDLIB_COMPILED {
         return None;
     }
-    serde_json::from_str(ir).ok()
+    let policies = STDLIB_POLICIES
+        .iter()
+        .filter(|(id, _)| wanted(id))
+        .map(|(_, ir)| serde_json::from_str(ir).ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some(PolicySet {
+        version: STDLIB_IR_VERSION,
+        policies,
+        functions: serde_json::from_str(STDLIB_FUNCTIONS).ok()?,
+    })
 }
 
 /// The standard library's sources.
@@ -131,13 +143,14 @@ pub fn load(policy_paths: &[PathBuf], set_names: &[String]) -> LoadedPolicies {
     let user = rampart_lang::compile(&user_sources);
     let mut diagnostics = user.diagnostics;
     let mut sources = user_sources;
+    let selected = |id: &str| patterns.iter().any(|pattern| glob::matches(pattern, id));
     let mut set = if patterns.is_empty() {
         rampart_engine::PolicySet {
             version: rampart_engine::ir::IR_VERSION,
             ..Default::default()
         }
     } else {
-        match precompiled_stdlib() {
+        match precompiled_stdlib(selected) {
             Some(set) => set,
             None => {
                 let stdlib = stdlib_sources();
@@ -148,11 +161,7 @@ pub fn load(policy_paths: &[PathBuf], set_names: &[String]) -> LoadedPolicies {
             }
         }
     };
-    set.policies.retain(|policy| {
-        patterns
-            .iter()
-            .any(|pattern| glob::matches(pattern, &policy.id))
-    });
+    set.policies.retain(|policy| selected(&policy.id));
     for duplicate in set.merge(user.set) {
         problems.push(format!(
             "policy `{duplicate}` is defined by the standard library and again by a policy file"

@@ -1,5 +1,5 @@
 //! The fast path of `rampart check`: files are read incrementally and cut
-//! at document boundaries into parts of about 256 KiB; a reader thread fills a
+//! at document boundaries into parts of about 128 KiB; a reader thread fills a
 //! bounded queue of parts, and the parts are parsed, judged and dropped on
 //! every core. Only the located findings are kept, so memory stays flat
 //! however many manifests come in (the text is kept only when the report
@@ -22,8 +22,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Files larger than twice this are split into parts of about this size:
-/// small enough that the documents of the parts in flight stay a few MiB.
-const PART_BYTES: usize = 256 << 10;
+/// small enough that the documents of the parts in flight stay a few MiB,
+/// and that at 2,000 manifests (3.6 MB) two workers get enough parts to
+/// finish together (half of 256 KiB: 4% faster end to end at `-j2`, no
+/// change at 20,000).
+const PART_BYTES: usize = 128 << 10;
 
 /// How much is read from a file at a time.
 const READ_BYTES: usize = 128 << 10;
