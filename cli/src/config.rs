@@ -249,9 +249,12 @@ fn read_params(
         };
         for (name, value) in params {
             let position = at(&format!("/params/{policy}/{name}"));
-            config
-                .params
-                .push((policy.clone(), name.clone(), value.clone(), position));
+            config.params.push((
+                policy.to_string(),
+                name.to_string(),
+                value.clone(),
+                position,
+            ));
         }
     }
 }
@@ -285,7 +288,7 @@ fn read_actions(
                 continue;
             }
         };
-        config.actions.push((policy.clone(), action, position));
+        config.actions.push((policy.to_string(), action, position));
     }
 }
 

@@ -4,7 +4,7 @@
 //! of a manifest never copies it. Only computed values (lists built by a
 //! comprehension, strings built by a helper) own their data.
 
-use crate::json::{Json, same_text};
+use crate::json::{Json, Key, same_text};
 use std::cmp::Ordering;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -32,6 +32,10 @@ pub enum Value<'a> {
     /// pointers keep a value at two words, which the evaluator returns from
     /// every node in registers.)
     Str(&'a String),
+    /// A member name of an object borrowed from the manifest or the IR (the
+    /// key of a `for` over a map): a string like the others to every
+    /// operation.
+    Name(&'a Key),
     /// A computed string.
     String(Rc<String>),
     /// A JSON array or object borrowed from the manifest or the IR.
@@ -95,6 +99,7 @@ impl<'a> Value<'a> {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(text) => Some(text.as_str()),
+            Value::Name(name) => Some(name.as_str()),
             Value::String(text) => Some(text.as_str()),
             _ => None,
         }
@@ -172,6 +177,7 @@ impl<'a> Value<'a> {
             Value::List(items) => Some(items.len()),
             Value::Object(members) => Some(members.len()),
             Value::Str(text) => Some(text.chars().count()),
+            Value::Name(name) => Some(name.chars().count()),
             Value::String(text) => Some(text.chars().count()),
             _ => None,
         }
@@ -194,7 +200,7 @@ impl<'a> Value<'a> {
             }
             Value::Json(Json::Object(members)) => {
                 for (key, item) in members {
-                    if !visit(Value::Str(key), Value::from_json(item))? {
+                    if !visit(Value::Name(key), Value::from_json(item))? {
                         break;
                     }
                 }
@@ -307,10 +313,12 @@ impl<'a> Value<'a> {
             Value::Json(Json::Object(_)) | Value::Object(_) => {
                 self.as_str().is_some_and(|key| collection.has_key(key))
             }
-            Value::Str(_) | Value::String(_) => match (self.as_str(), collection.as_str()) {
-                (Some(part), Some(whole)) => whole.contains(part),
-                _ => false,
-            },
+            Value::Str(_) | Value::Name(_) | Value::String(_) => {
+                match (self.as_str(), collection.as_str()) {
+                    (Some(part), Some(whole)) => whole.contains(part),
+                    _ => false,
+                }
+            }
             _ => {
                 let mut found = false;
                 let _ = collection.for_each::<()>(|_, item| {
@@ -333,6 +341,7 @@ impl<'a> Value<'a> {
                 .map(Json::Number)
                 .unwrap_or(Json::Null),
             Value::Str(text) => Json::String((*text).clone()),
+            Value::Name(name) => Json::String(name.to_string()),
             Value::String(text) => Json::String((**text).clone()),
             Value::Json(json) => (*json).clone(),
             Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
@@ -350,6 +359,7 @@ impl<'a> Value<'a> {
     pub fn to_message_text(&self) -> String {
         match self {
             Value::Str(text) => (*text).clone(),
+            Value::Name(name) => name.to_string(),
             Value::String(text) => (**text).clone(),
             Value::Null => "null".to_owned(),
             Value::True => "true".to_owned(),

@@ -27,7 +27,8 @@ impl<'v> Run<'v> {
             Builtin::Contains => match (text(0), text(1)) {
                 (Some(whole), Some(part)) => Value::bool(whole.contains(part)),
                 _ => Value::bool(
-                    argument(1).is_in(&first) && !matches!(first, Value::Str(_) | Value::String(_)),
+                    argument(1).is_in(&first)
+                        && !matches!(first, Value::Str(_) | Value::Name(_) | Value::String(_)),
                 ),
             },
             Builtin::Matches => match (text(0), text(1)) {

@@ -4,7 +4,7 @@ use super::Stop;
 use super::exec::Run;
 use super::location::Location;
 use crate::ir::{BinaryOp, Expr, Quantifier, UnaryOp};
-use crate::json::Json;
+use crate::json::{Json, Key};
 use crate::value::Value;
 use crate::workload::CONTAINER_LISTS;
 use std::rc::Rc;
@@ -181,6 +181,10 @@ impl<'v> Run<'v> {
                         let key: &'v String = key;
                         Some(self.places.member(location, key.as_str()))
                     }
+                    (Value::Name(key), Some(location)) => {
+                        let key: &'v Key = key;
+                        Some(self.places.member(location, key.as_str()))
+                    }
                     (other, Some(location)) => other
                         .as_str()
                         .map(|key| self.places.computed_member(location, key.into())),
@@ -285,7 +289,12 @@ impl<'v> Run<'v> {
                     visited += 1;
                     let item_location =
                         location.map(|location| self.places.member(location, key.as_str()));
-                    if !visit(self, Value::Str(key), Value::from_json(item), item_location)? {
+                    if !visit(
+                        self,
+                        Value::Name(key),
+                        Value::from_json(item),
+                        item_location,
+                    )? {
                         return Ok((false, visited));
                     }
                 }

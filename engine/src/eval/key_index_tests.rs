@@ -138,7 +138,7 @@ fn a_loop_whose_body_fires_on_absence_needs_its_collection() {
         .get_mut("spec")
         .and_then(Json::as_object_mut)
         .unwrap()
-        .insert("volumes".into(), json!([{"name": "cache"}]));
+        .insert("volumes", json!([{"name": "cache"}]));
     assert_eq!(
         evaluator
             .evaluate(&Subject::new(&with_volume))

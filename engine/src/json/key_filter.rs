@@ -4,6 +4,7 @@
 //! read its keys, which costs less than walking the value again afterwards.
 
 use super::Json;
+use super::key::name_hash;
 
 /// Key names as a 256-bit Bloom filter with one hash: a set that may claim a
 /// name it does not hold, never the other way round. A filter that holds
@@ -39,7 +40,17 @@ impl KeyFilter {
     /// Adds a name.
     #[inline]
     pub fn insert(&mut self, key: &str) {
-        let bit = bit_of(key);
+        self.insert_bit(bit_of(key));
+    }
+
+    /// Adds a name whose [`name_hash`] the caller has computed.
+    #[inline]
+    pub(crate) fn insert_hashed(&mut self, hash: u64) {
+        self.insert_bit(bit_of_hash(hash));
+    }
+
+    #[inline]
+    fn insert_bit(&mut self, bit: usize) {
         if let Some(word) = self.0.get_mut(bit / 64) {
             *word |= 1 << (bit % 64);
         }
@@ -59,24 +70,13 @@ fn is_container(value: &Json) -> bool {
     matches!(value, Json::Object(_) | Json::Array(_))
 }
 
-/// A bit for a key name, from its length and its first and last eight bytes
-/// read as two words: every key of every resource goes through here, and
-/// the two ends tell Kubernetes' names apart well enough for a filter that
-/// may only err towards running a policy.
+/// A bit for a key name: the top eight bits of its [`name_hash`].
 #[inline]
 fn bit_of(key: &str) -> usize {
-    let bytes = key.as_bytes();
-    let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-        (Some(head), Some(tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
-        _ => {
-            // Shorter than eight bytes: all of it, once.
-            let short = bytes
-                .iter()
-                .fold(0u64, |word, byte| (word << 8) | u64::from(*byte));
-            (short, 0)
-        }
-    };
-    let mixed =
-        (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> 56) as usize
+    bit_of_hash(name_hash(key.as_bytes()))
+}
+
+#[inline]
+fn bit_of_hash(hash: u64) -> usize {
+    (hash >> 56) as usize
 }

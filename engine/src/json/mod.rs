@@ -9,10 +9,14 @@
 //! [`Object`]). It serializes and deserializes as plain JSON, and converts to
 //! and from `serde_json::Value` at the edges (reports, protocols).
 
+mod key;
 mod key_filter;
+mod known_names;
 mod object;
 mod serde_impl;
 
+pub use key::Key;
+pub(crate) use key::name_hash;
 pub use key_filter::KeyFilter;
 
 pub(crate) use object::same_text;
@@ -282,7 +286,7 @@ impl From<serde_json::Value> for Json {
             serde_json::Value::Object(members) => Json::Object(Object::from_unique(
                 members
                     .into_iter()
-                    .map(|(key, value)| (key, Json::from(value)))
+                    .map(|(key, value)| (Key::from(key), Json::from(value)))
                     .collect(),
             )),
         }
@@ -302,7 +306,7 @@ impl From<Json> for serde_json::Value {
             Json::Object(members) => serde_json::Value::Object(
                 members
                     .into_iter()
-                    .map(|(key, value)| (key, serde_json::Value::from(value)))
+                    .map(|(key, value)| (String::from(key), serde_json::Value::from(value)))
                     .collect(),
             ),
         }
@@ -323,9 +327,9 @@ impl PartialEq<serde_json::Value> for Json {
             }
             (Json::Object(left), serde_json::Value::Object(right)) => {
                 left.len() == right.len()
-                    && left
-                        .iter()
-                        .all(|(key, value)| right.get(key).is_some_and(|other| value == other))
+                    && left.iter().all(|(key, value)| {
+                        right.get(key.as_str()).is_some_and(|other| value == other)
+                    })
             }
             _ => false,
         }

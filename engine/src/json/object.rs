@@ -1,6 +1,6 @@
 //! The members of a JSON object, in the order they were written.
 
-use super::Json;
+use super::{Json, Key};
 use std::collections::HashMap;
 
 /// Objects with up to this many members are searched member by member,
@@ -15,7 +15,7 @@ const LINEAR_MEMBERS: usize = 16;
 /// [`Object::insert`] replaces.
 #[derive(Clone, Default)]
 pub struct Object {
-    members: Vec<(String, Json)>,
+    members: Vec<(Key, Json)>,
     /// For an object of more than [`LINEAR_MEMBERS`] members, the member
     /// numbers in the order of their keys.
     #[allow(
@@ -40,7 +40,7 @@ impl Object {
     }
 
     /// An object of members whose keys the caller knows to be unique.
-    pub(crate) fn from_unique(members: Vec<(String, Json)>) -> Object {
+    pub(crate) fn from_unique(members: Vec<(Key, Json)>) -> Object {
         let mut object = Object {
             members,
             sorted: None,
@@ -52,14 +52,24 @@ impl Object {
     /// An object of members that may repeat a key: the first place of a
     /// key is kept, with the last value given for it.
     pub fn from_members(members: Vec<(String, Json)>) -> Object {
+        Object::from_keyed_members(
+            members
+                .into_iter()
+                .map(|(key, value)| (Key::from(key), value))
+                .collect(),
+        )
+    }
+
+    /// [`Object::from_members`] for keys made already.
+    pub fn from_keyed_members(members: Vec<(Key, Json)>) -> Object {
         let object = Object::from_unique(members);
         if !object.has_duplicates() {
             return object;
         }
         // Rare (only deserializing meets it), and kept linear: a hostile
         // object repeating keys must not cost a search per member.
-        let mut places: HashMap<String, usize> = HashMap::with_capacity(object.len());
-        let mut unique: Vec<(String, Json)> = Vec::with_capacity(object.len());
+        let mut places: HashMap<Key, usize> = HashMap::with_capacity(object.len());
+        let mut unique: Vec<(Key, Json)> = Vec::with_capacity(object.len());
         for (key, value) in object.members {
             match places.get(&key) {
                 Some(&at) => {
@@ -146,7 +156,7 @@ impl Object {
     }
 
     /// The member at `position` (in written order) with its key.
-    pub fn get_index(&self, position: usize) -> Option<(&String, &Json)> {
+    pub fn get_index(&self, position: usize) -> Option<(&Key, &Json)> {
         self.members.get(position).map(|(key, value)| (key, value))
     }
 
@@ -157,7 +167,8 @@ impl Object {
 
     /// Sets the member `key`: a new key goes last, an existing one keeps its
     /// place. Returns the value replaced.
-    pub fn insert(&mut self, key: String, value: Json) -> Option<Json> {
+    pub fn insert(&mut self, key: impl Into<Key>, value: Json) -> Option<Json> {
+        let key = key.into();
         if let Some(at) = self.position(&key) {
             return self
                 .members
@@ -194,7 +205,7 @@ impl Object {
         let at = match self.position(key) {
             Some(at) => at,
             None => {
-                self.insert(key.to_owned(), make());
+                self.insert(key, make());
                 self.members.len() - 1
             }
         };
@@ -220,12 +231,12 @@ impl Object {
     /// The members in written order, their values to change.
     pub fn iter_mut(
         &mut self,
-    ) -> impl ExactSizeIterator<Item = (&String, &mut Json)> + DoubleEndedIterator {
+    ) -> impl ExactSizeIterator<Item = (&Key, &mut Json)> + DoubleEndedIterator {
         self.members.iter_mut().map(|(key, value)| (&*key, value))
     }
 
     /// The keys in written order.
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &String> + DoubleEndedIterator {
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Key> + DoubleEndedIterator {
         self.members.iter().map(|(key, _)| key)
     }
 
@@ -261,15 +272,15 @@ impl std::ops::Index<&str> for Object {
 }
 
 impl IntoIterator for Object {
-    type Item = (String, Json);
-    type IntoIter = std::vec::IntoIter<(String, Json)>;
+    type Item = (Key, Json);
+    type IntoIter = std::vec::IntoIter<(Key, Json)>;
     fn into_iter(self) -> Self::IntoIter {
         self.members.into_iter()
     }
 }
 
 impl<'a> IntoIterator for &'a Object {
-    type Item = (&'a String, &'a Json);
+    type Item = (&'a Key, &'a Json);
     type IntoIter = Iter<'a>;
     #[inline]
     fn into_iter(self) -> Iter<'a> {
@@ -279,10 +290,10 @@ impl<'a> IntoIterator for &'a Object {
 
 /// The members of an object in written order, as key and value.
 #[derive(Clone, Debug)]
-pub struct Iter<'a>(std::slice::Iter<'a, (String, Json)>);
+pub struct Iter<'a>(std::slice::Iter<'a, (Key, Json)>);
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a String, &'a Json);
+    type Item = (&'a Key, &'a Json);
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next().map(|(key, value)| (key, value))
@@ -305,6 +316,12 @@ impl ExactSizeIterator for Iter<'_> {}
 impl FromIterator<(String, Json)> for Object {
     fn from_iter<T: IntoIterator<Item = (String, Json)>>(members: T) -> Object {
         Object::from_members(members.into_iter().collect())
+    }
+}
+
+impl FromIterator<(Key, Json)> for Object {
+    fn from_iter<T: IntoIterator<Item = (Key, Json)>>(members: T) -> Object {
+        Object::from_keyed_members(members.into_iter().collect())
     }
 }
 

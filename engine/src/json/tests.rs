@@ -1,4 +1,4 @@
-use super::{Json, Object};
+use super::{Json, Key, Object};
 
 fn object_of(count: usize) -> Object {
     (0..count)
@@ -26,11 +26,11 @@ fn small_and_large_objects_find_every_member_and_no_other() {
 fn insert_keeps_the_written_order_and_replaces_in_place() {
     let mut object = object_of(20);
     assert_eq!(
-        object.insert("key005".into(), Json::Null),
+        object.insert("key005", Json::Null),
         Some(Json::from(5usize))
     );
-    assert_eq!(object.insert("a".into(), Json::Bool(true)), None);
-    let keys: Vec<&String> = object.keys().collect();
+    assert_eq!(object.insert("a", Json::Bool(true)), None);
+    let keys: Vec<&Key> = object.keys().collect();
     assert_eq!(keys[5], "key005");
     assert_eq!(keys.last().map(|key| key.as_str()), Some("a"));
     assert_eq!(object.get("a"), Some(&Json::Bool(true)));
@@ -112,8 +112,8 @@ fn members_inserted_one_by_one_into_a_large_object_stay_found() {
         assert_eq!(object.get(key), Some(&Json::from(value)), "{key}");
     }
     assert_eq!(object.get("k200"), None);
-    assert_eq!(object.keys().next().map(String::as_str), Some("k000"));
-    assert_eq!(object.keys().nth(1).map(String::as_str), Some("k037"));
+    assert_eq!(object.keys().next().map(Key::as_str), Some("k000"));
+    assert_eq!(object.keys().nth(1).map(Key::as_str), Some("k037"));
 }
 
 #[test]
@@ -129,6 +129,6 @@ fn a_large_object_repeating_every_key_keeps_first_places_and_last_values() {
     let object = value.as_object().unwrap();
     assert_eq!(object.len(), 51);
     assert_eq!(object.get("k7"), Some(&Json::from(207)));
-    assert_eq!(object.keys().next().map(String::as_str), Some("k0"));
-    assert_eq!(object.keys().last().map(String::as_str), Some("end"));
+    assert_eq!(object.keys().next().map(Key::as_str), Some("k0"));
+    assert_eq!(object.keys().last().map(Key::as_str), Some("end"));
 }

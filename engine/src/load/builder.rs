@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::json::{Json, KeyFilter, Object};
+use crate::json::{Json, Key, KeyFilter, Object, name_hash};
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
 use super::build_failure::{
@@ -111,7 +111,7 @@ struct DocumentBuilder {
     values: Vec<Json>,
     /// The keys of the mapping members whose values are on `values`, in the
     /// same order.
-    keys: Vec<String>,
+    keys: Vec<Key>,
     /// Completed anchored nodes of this document, by saphyr's anchor id.
     anchors: HashMap<usize, Anchor>,
     /// Every key read in the document: a superset of the keys of its value,
@@ -150,7 +150,7 @@ struct MappingFrame {
 }
 
 struct PendingKey {
-    key: String,
+    key: Key,
     is_merge: bool,
     /// Index of the slot that holds the key's position and stands for the
     /// value (an object member is located at its key).
@@ -263,7 +263,8 @@ impl DocumentBuilder {
         position: Position,
         anchor: usize,
     ) -> Result<(), Failure> {
-        self.key_filter.insert(&key);
+        let hash = name_hash(key.as_bytes());
+        self.key_filter.insert_hashed(hash);
         self.slots.push(Slot::leaf(position));
         let value_slot = self.slots.len() - 1;
         if anchor != 0 {
@@ -283,7 +284,7 @@ impl DocumentBuilder {
         }) = self.frames.last_mut()
         {
             mapping.pending_key = Some(PendingKey {
-                key,
+                key: Key::from_string_hashed(key, hash),
                 is_merge,
                 value_slot,
             });

@@ -5,7 +5,7 @@
 use super::members::Members;
 use super::positions::{Position, PositionTree, Slot};
 use super::{Document, LoadLimits};
-use crate::json::{Json, KeyFilter, Number, Object};
+use crate::json::{Json, Key, KeyFilter, Number, Object, name_hash};
 
 /// Why the JSON reader gave up.
 #[derive(Debug)]
@@ -93,7 +93,7 @@ struct Reader<'t> {
     /// next ones.
     values: Vec<Json>,
     /// The keys of the objects' members on `values`, in the same order.
-    keys: Vec<String>,
+    keys: Vec<Key>,
     /// Every key of the document being read.
     key_filter: KeyFilter,
 }
@@ -205,8 +205,7 @@ impl Reader<'_> {
                 return Err(self.failure("expected a string key", true));
             }
             let key_position = self.position();
-            let key = self.string()?;
-            self.key_filter.insert(&key);
+            let key = self.key()?;
             self.skip_whitespace();
             if self.bytes.get(self.offset) != Some(&b':') {
                 return Err(self.failure("expected `:` after a key", true));
@@ -297,6 +296,31 @@ impl Reader<'_> {
             Some(number) => Ok(number),
             None => Err(self.failure(format!("`{literal}` is not a number"), true)),
         }
+    }
+
+    /// A member name, entered in the document's key filter on the way. A
+    /// name without escapes is hashed once for both the filter and the
+    /// known-name table, and a known one is not copied (see [`Key`]).
+    fn key(&mut self) -> Result<Key, Failure> {
+        let start = self.offset + 1;
+        let mut end = start;
+        while let Some(&byte) = self.bytes.get(end) {
+            match byte {
+                b'"' => {
+                    let text = self.text.get(start..end).unwrap_or_default();
+                    let hash = name_hash(text.as_bytes());
+                    self.key_filter.insert_hashed(hash);
+                    self.offset = end + 1;
+                    return Ok(Key::hashed(text, hash));
+                }
+                b'\\' | b'\n' => break,
+                _ => end += 1,
+            }
+        }
+        // Escapes, or no end: the general path, which reports the error.
+        let text = self.string()?;
+        self.key_filter.insert(&text);
+        Ok(Key::from(text))
     }
 
     fn string(&mut self) -> Result<String, Failure> {

@@ -118,7 +118,7 @@ fn a_large_object_keeps_its_order_and_positions() {
         .locate(&second.value, "/after/1/b")
         .unwrap();
     assert_eq!((position.line, position.column), (2, 16));
-    let keys: Vec<&String> = fast.documents[0]
+    let keys: Vec<&crate::json::Key> = fast.documents[0]
         .value
         .as_object()
         .unwrap()

@@ -5,7 +5,7 @@
 //! refused as the member arrives, so that it is reported before any error
 //! further on.
 
-use crate::json::{Json, Object};
+use crate::json::{Json, Key, Object};
 use std::collections::HashSet;
 
 /// Up to this many members, duplicate keys are found by comparing the new
@@ -18,13 +18,13 @@ pub(super) struct Members {
     /// Where the object's keys start on the key stack.
     first_key: usize,
     /// The keys once there are more than [`LINEAR_MEMBERS`] of them.
-    large: Option<HashSet<String>>,
+    large: Option<HashSet<Key>>,
 }
 
 impl Members {
     /// An object whose first key will be pushed on `keys`.
     #[inline]
-    pub(super) fn open(keys: &[String]) -> Members {
+    pub(super) fn open(keys: &[Key]) -> Members {
         Members {
             first_key: keys.len(),
             large: None,
@@ -36,7 +36,7 @@ impl Members {
     /// member read: in line, since the JSON reader was 3% slower with it as
     /// a call.)
     #[inline(always)]
-    pub(super) fn add(&mut self, keys: &mut Vec<String>, key: String) -> Result<(), String> {
+    pub(super) fn add(&mut self, keys: &mut Vec<Key>, key: Key) -> Result<(), Key> {
         if let Some(seen) = &mut self.large {
             if !seen.insert(key.clone()) {
                 return Err(key);
@@ -66,7 +66,7 @@ impl Members {
     #[inline]
     pub(super) fn close(
         self,
-        keys: &mut Vec<String>,
+        keys: &mut Vec<Key>,
         values: &mut Vec<Json>,
         first_value: usize,
     ) -> Object {

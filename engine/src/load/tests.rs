@@ -596,7 +596,7 @@ fn large_mappings_keep_order_positions_and_nested_siblings() {
     );
     let document = single(&text);
     let large = document.value["large"].as_object().unwrap();
-    let keys: Vec<&str> = large.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = large.keys().map(|key| key.as_str()).collect();
     let expected: Vec<String> = (0..40).map(|number| format!("k{number}")).collect();
     assert_eq!(keys, expected);
     assert_eq!(document.value["large"]["k39"], json!(39));
@@ -641,7 +641,10 @@ fn merge_into_a_large_mapping_keeps_explicit_keys() {
     let large = document.value["large"].as_object().unwrap();
     assert_eq!(large.len(), 21);
     assert_eq!(large["k3"], json!(3));
-    assert_eq!(large.keys().next_back().map(String::as_str), Some("extra"));
+    assert_eq!(
+        large.keys().next_back().map(|key| key.as_str()),
+        Some("extra")
+    );
     assert_eq!(at(&document, "/large/k19"), (24, 3));
     assert_eq!(at(&document, "/large/extra"), (25, 7));
 }

@@ -6,6 +6,8 @@
 //!
 //! Only stable (GA) API versions are included, one version per group.
 
+#[cfg(test)]
+mod known_names_test;
 mod suggest;
 mod table;
 #[cfg(test)]
