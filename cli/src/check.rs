@@ -154,6 +154,8 @@ pub fn run(arguments: CheckArguments) -> u8 {
     let mut report = if streaming {
         // Code frames (human) and SARIF fixes need the files' text.
         let keep_text = matches!(arguments.format, Format::Human | Format::Sarif);
+        // The JSON report can render findings as they come instead of keeping them.
+        let render_json = arguments.format == Format::Json;
         let kinds = inventory_kinds.unwrap_or_default();
         let kept = if kinds.is_empty() {
             Vec::new()
@@ -171,8 +173,15 @@ pub fn run(arguments: CheckArguments) -> u8 {
             record_matched: false,
             ..options.clone()
         };
-        let (report, files, phases) =
-            stream::check(&loaded, &files, &options, threads, keep_text, inventory);
+        let (report, files, phases) = stream::check(
+            &loaded,
+            &files,
+            &options,
+            threads,
+            keep_text,
+            render_json,
+            inventory,
+        );
         read_files = files;
         timings = Some(phases);
         report
@@ -213,7 +222,7 @@ pub fn run(arguments: CheckArguments) -> u8 {
         // Written as it is serialized, not built as one string first: for
         // 100,000 manifests the report is about 50 MB of text.
         Format::Json => {
-            if let Err(error) = write_json(arguments.output.as_ref(), &report) {
+            if let Err(error) = write_json(arguments.output.as_ref(), &mut report) {
                 eprintln!("error: {error}");
                 return exit::INCOMPLETE;
             }
@@ -270,11 +279,10 @@ pub fn run(arguments: CheckArguments) -> u8 {
 
 /// Writes the report as pretty JSON (what `serde_json::to_string_pretty`
 /// gives, and a line end) straight to the output.
-fn write_json(path: Option<&PathBuf>, report: &Report) -> Result<(), String> {
-    let write = |writer: &mut dyn Write| -> std::io::Result<()> {
+fn write_json(path: Option<&PathBuf>, report: &mut Report) -> Result<(), String> {
+    let mut write = |writer: &mut dyn Write| -> std::io::Result<()> {
         let mut writer = std::io::BufWriter::with_capacity(1 << 16, writer);
-        serde_json::to_writer_pretty(&mut writer, report)?;
-        writer.write_all(b"\n")?;
+        report::rendered::write_json(report, &mut writer)?;
         writer.flush()
     };
     match path {

@@ -11,11 +11,12 @@
 //! computed at run time could be any kind: both keep the whole input instead
 //! (`check::run` decides).
 
-use crate::stream::{self, Parts};
+use crate::stream::{self, Event, Parts};
 use rampart_engine::json::Json;
 use rampart_engine::load::{self, LoadLimits};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::mpsc::Sender;
 
 /// The resources of `kinds` in `paths`, in input order (files, then
 /// documents, then `kind: List` items). Unreadable files and documents that
@@ -27,7 +28,8 @@ pub fn collect(paths: &[PathBuf], kinds: &BTreeSet<String>, threads: usize) -> V
         false,
         false,
         "finding the resources policies look across",
-        |parts| keep_kinds(parts, kinds),
+        |parts, _: &Sender<Event<()>>| keep_kinds(parts, kinds),
+        |_| {},
     );
     let mut found: Vec<(usize, Vec<Json>)> = by_worker.into_iter().flatten().collect();
     found.sort_unstable_by_key(|(sequence, _)| *sequence);

@@ -63,7 +63,7 @@ pub(super) fn policies() -> PolicySet {
     compilation.set
 }
 
-pub(super) fn identity(
+pub(crate) fn identity(
     api_version: &str,
     kind: &str,
     namespace: Option<&str>,
@@ -85,7 +85,12 @@ fn web() -> ResourceIdentity {
 /// character that some format must escape.
 const ROLES_FILE: &str = "deploy/cluster roles,v1.yaml";
 
-fn finding(policy: &str, action: Action, severity: Severity, message: &str) -> ReportFinding {
+pub(crate) fn finding(
+    policy: &str,
+    action: Action,
+    severity: Severity,
+    message: &str,
+) -> ReportFinding {
     ReportFinding {
         policy: policy.into(),
         action,

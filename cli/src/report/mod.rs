@@ -1,11 +1,12 @@
 //! The result of a check, and its formats.
 
 #[cfg(test)]
-mod format_tests;
+pub(crate) mod format_tests;
 pub mod github;
 pub mod human;
 pub mod junit;
 pub mod policy_report;
+pub mod rendered;
 pub mod sarif;
 mod sarif_fix;
 #[cfg(test)]
@@ -38,6 +39,10 @@ pub struct Report {
     /// on the path that keeps every resource.
     #[serde(skip)]
     pub matched: Vec<junit::FileResources>,
+    /// For `--format json` on the streaming path: the findings, already
+    /// rendered (`findings` is then empty).
+    #[serde(skip)]
+    pub rendered: Option<rendered::RenderedFindings>,
 }
 
 /// Counts of a report.
@@ -180,6 +185,9 @@ impl Report {
             .filter(|finding| finding.action == Action::Warn)
             .count();
         self.summary.errors = self.errors.len();
+        if let Some(rendered) = &self.rendered {
+            rendered.count_into(&mut self.summary);
+        }
     }
 
     /// The exit code the report calls for.

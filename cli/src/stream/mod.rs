@@ -9,15 +9,18 @@
 //! `RAMPART_TIMINGS=1` prints where the time went (read, parse, evaluate,
 //! judge, report: seconds summed over threads) to standard error.
 
+mod merge;
+
 use crate::inputs;
 use crate::judge::{Judge, Judged};
 use crate::policies::LoadedPolicies;
 use crate::report::{Report, ReportError};
+use merge::Merger;
 use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -55,7 +58,7 @@ pub(crate) struct Part {
 }
 
 /// What judging one part produced; document indices are local to the part.
-struct PartOutcome {
+pub(crate) struct PartOutcome {
     sequence: usize,
     file: usize,
     judged: Judged,
@@ -109,28 +112,35 @@ pub fn print_timings(timings: &Timings, report: Duration, threads: usize) {
 /// Reads, parses, evaluates and judges every file on `threads` threads
 /// (plus one reading thread). The files' texts are returned only when
 /// `keep_text` (for code frames); the report is in file and document order.
+/// With `render_json`, a run with many findings renders them for the JSON
+/// report as they come ([`Report::rendered`]) instead of keeping them.
 pub fn check(
     loaded: &LoadedPolicies,
     paths: &[PathBuf],
     options: &EvalOptions,
     threads: usize,
     keep_text: bool,
+    render_json: bool,
     inventory: Option<&Inventory<'_>>,
 ) -> (Report, Vec<ReadFile>, Timings) {
     let judge = Judge::new(loaded);
     let timed = timings_enabled();
-    let (files, read_time, results) =
-        fan_out(paths, threads, keep_text, timed, "checking", |parts| {
-            work(&judge, loaded, options, inventory, parts, timed)
-        });
-    let mut outcomes = Vec::new();
-    let mut worker_timings = Timings::default();
-    for (mut part_outcomes, timings) in results {
-        outcomes.append(&mut part_outcomes);
-        worker_timings.add(&timings);
+    let render_after = render_json.then_some(merge::RENDER_AFTER);
+    let mut merger = Merger::new(paths.len(), judge.start(), render_after, timed);
+    let (files, read_time, worker_timings) = fan_out(
+        paths,
+        threads,
+        keep_text,
+        timed,
+        "checking",
+        |parts, done| work(&judge, loaded, options, inventory, parts, done, timed),
+        |event| merger.accept(event),
+    );
+    let mut timings = Timings::default();
+    for worker in &worker_timings {
+        timings.add(worker);
     }
-    let merge_start = Instant::now();
-    outcomes.sort_unstable_by_key(|outcome| outcome.sequence);
+    let merged = merger.finish(&files);
     let mut report = Report {
         version: crate::report::REPORT_VERSION,
         ..Report::default()
@@ -149,48 +159,16 @@ pub fn check(
             });
         }
     }
-    let mut judged = judge.start();
-    // One allocation of the right size rather than doubling: with 100,000
-    // manifests the findings are the largest thing held.
-    judged.findings.reserve_exact(
-        outcomes
-            .iter()
-            .map(|outcome| outcome.judged.findings.len())
-            .sum(),
-    );
-    // Document indices are per part; shift them by the documents of the
-    // earlier parts of the same file. A file that failed part-way through
-    // contributes nothing but its failure, as if it had not been read.
-    let mut documents_before = vec![0usize; files.len()];
-    for mut outcome in outcomes {
-        if files
-            .get(outcome.file)
-            .is_none_or(|file| file.failure.is_some())
-        {
-            continue;
-        }
-        let offset = documents_before.get(outcome.file).copied().unwrap_or(0);
-        if offset > 0 {
-            for finding in &mut outcome.judged.findings {
-                finding.document += offset;
-            }
-        }
-        if let Some(count) = documents_before.get_mut(outcome.file) {
-            *count += outcome.documents;
-        }
-        report.errors.extend(outcome.load_errors);
-        judged.append(outcome.judged);
-    }
+    report.errors.extend(merged.load_errors);
+    let judged = merged.judged;
     report.warnings = judge.exception_warnings(&judged.exception_used);
     report.summary.resources = judged.resources;
     report.summary.suppressed = judged.suppressed;
     report.findings = judged.findings;
     report.errors.extend(judged.errors);
-    let mut timings = worker_timings;
+    report.rendered = merged.rendered;
     timings.read = read_time;
-    if timed {
-        timings.merge = merge_start.elapsed();
-    }
+    timings.merge = merged.time;
     (report, files, timings)
 }
 
@@ -204,28 +182,76 @@ impl Parts {
     }
 }
 
+/// What the threads of [`fan_out`] tell the calling thread while they run.
+/// Both kinds come in batches: every message wakes the calling thread, which
+/// then competes with the workers for the cores.
+pub(crate) enum Event<T> {
+    /// A worker's results.
+    Done(T),
+    /// Files the reader is through with, by number (`true`: it could not be
+    /// read whole, and counts as not read at all).
+    FilesRead(Vec<(usize, bool)>),
+}
+
+/// Files read per [`Event::FilesRead`].
+const FILES_PER_EVENT: usize = 256;
+
+/// Findings a worker holds before it sends its outcomes on (and at the end).
+const FINDINGS_PER_EVENT: usize = 4096;
+
 /// Reads `paths` on a thread of its own, cutting them into parts, while
-/// `threads` workers run `worker` on the shared queue of parts: the files
+/// `threads` workers run `worker` on the shared queue of parts, and the
+/// calling thread hands every [`Event`] to `consume` as it comes: the files
 /// read (with their texts when `keep_text`), the time spent reading, and
 /// each worker's result.
-pub(crate) fn fan_out<T: Send>(
+pub(crate) fn fan_out<T: Send, R: Send>(
     paths: &[PathBuf],
     threads: usize,
     keep_text: bool,
     timed: bool,
     activity: &'static str,
-    worker: impl Fn(&Parts) -> T + Sync,
-) -> (Vec<ReadFile>, Duration, Vec<T>) {
+    worker: impl Fn(&Parts, &Sender<Event<T>>) -> R + Sync,
+    mut consume: impl FnMut(Event<T>),
+) -> (Vec<ReadFile>, Duration, Vec<R>) {
     let threads = threads.max(1);
     let (sender, receiver) = sync_channel::<Part>(threads * 2);
     let parts = Parts(Mutex::new(receiver));
+    let (events, received) = channel::<Event<T>>();
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_all(paths, &sender, keep_text, timed, activity));
+        let reader_events = events.clone();
+        // The reader owns the only sender of parts: when it returns, the
+        // queue closes and the workers stop once it is empty.
+        let reader = scope.spawn(move || {
+            // A send only fails once the calling thread stopped listening,
+            // which it does not before every thread has returned.
+            let read = std::cell::RefCell::new(Vec::new());
+            let on_file = |file, failed| {
+                let mut read = read.borrow_mut();
+                read.push((file, failed));
+                if read.len() >= FILES_PER_EVENT {
+                    let _ = reader_events.send(Event::FilesRead(std::mem::take(&mut *read)));
+                }
+            };
+            let result = read_all(paths, &sender, keep_text, timed, activity, &on_file);
+            let rest = read.into_inner();
+            if !rest.is_empty() {
+                let _ = reader_events.send(Event::FilesRead(rest));
+            }
+            result
+        });
+        let (parts, worker) = (&parts, &worker);
         let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| worker(&parts)))
+            .map(|_| {
+                let events = events.clone();
+                scope.spawn(move || worker(parts, &events))
+            })
             .collect();
-        // The reader owns the only sender: when it returns, the queue closes
-        // and the workers stop once it is empty.
+        // Every thread holds a sender of its own, so the events end when the
+        // last thread returns (or panics), never before.
+        drop(events);
+        for event in received {
+            consume(event);
+        }
         let (files, read_time) = reader.join().unwrap_or_default();
         let results = workers
             .into_iter()
@@ -235,29 +261,40 @@ pub(crate) fn fan_out<T: Send>(
     })
 }
 
-/// A worker: takes parts off the queue until it is closed and empty.
+/// A worker: takes parts off the queue until it is closed and empty, and
+/// sends the parts' outcomes on whenever they hold many findings, and at
+/// the end.
 fn work(
     judge: &Judge<'_>,
     loaded: &LoadedPolicies,
     options: &EvalOptions,
     inventory: Option<&Inventory<'_>>,
     parts: &Parts,
+    done: &Sender<Event<Vec<PartOutcome>>>,
     timed: bool,
-) -> (Vec<PartOutcome>, Timings) {
+) -> Timings {
     let evaluator = Evaluator::new(&loaded.set, options.clone());
-    let mut outcomes = Vec::new();
     let mut timings = Timings::default();
+    let mut outcomes = Vec::new();
+    let mut findings = 0;
     while let Some(part) = parts.next() {
-        outcomes.push(run_part(
-            judge,
-            &evaluator,
-            inventory,
-            &part,
-            &mut timings,
-            timed,
-        ));
+        let outcome = run_part(judge, &evaluator, inventory, &part, &mut timings, timed);
+        findings += outcome.judged.findings.len();
+        outcomes.push(outcome);
+        if findings >= FINDINGS_PER_EVENT {
+            if done
+                .send(Event::Done(std::mem::take(&mut outcomes)))
+                .is_err()
+            {
+                return timings;
+            }
+            findings = 0;
+        }
     }
-    (outcomes, timings)
+    if !outcomes.is_empty() {
+        let _ = done.send(Event::Done(outcomes));
+    }
+    timings
 }
 
 /// Runs `action`, adding its duration to `total` when timing.
@@ -353,6 +390,7 @@ fn read_all(
     keep_text: bool,
     timed: bool,
     activity: &'static str,
+    on_file: &dyn Fn(usize, bool),
 ) -> (Vec<ReadFile>, Duration) {
     let mut files = Vec::with_capacity(paths.len());
     let mut sequence = 0usize;
@@ -381,6 +419,7 @@ fn read_all(
             file.failure = Some(format!("cannot read file: {error}"));
             file.text = String::new();
         }
+        on_file(index, file.failure.is_some());
         files.push(file);
     }
     progress.finish();
@@ -590,15 +629,18 @@ mod tests {
             std::env::temp_dir().join(format!("rampart-stream-{}-{tag}.txt", std::process::id()));
         std::fs::write(&path, text).unwrap();
         let (sender, receiver) = sync_channel::<Part>(1024);
+        let announced = std::cell::RefCell::new(Vec::new());
         let (files, _) = read_all(
             std::slice::from_ref(&path),
             &sender,
             true,
             false,
             "checking",
+            &|file, failed| announced.borrow_mut().push((file, failed)),
         );
         drop(sender);
         std::fs::remove_file(&path).unwrap();
+        assert_eq!(announced.into_inner(), vec![(0, false)]);
         assert_eq!(files.len(), 1);
         assert!(files[0].failure.is_none());
         assert_eq!(files[0].text, text);
