@@ -1,5 +1,6 @@
 //! The result of a check, and its formats.
 
+mod finding_json;
 #[cfg(test)]
 pub(crate) mod format_tests;
 pub mod github;

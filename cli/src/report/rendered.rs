@@ -10,6 +10,7 @@
 //! run with hundreds of thousands of findings keeps its memory flat; the
 //! report is then the head, a copy of that text, and the tail.
 
+use super::finding_json::write_finding;
 use super::{Report, ReportFinding, Summary};
 use rampart_engine::Action;
 use std::fs::File;
@@ -19,8 +20,8 @@ use std::path::PathBuf;
 /// Rendered findings beyond this many bytes go to a temporary file.
 const SPILL_BYTES: usize = 8 << 20;
 
-/// Where each line of a finding starts: findings are items of an array that
-/// is a member of the report, two levels of two spaces deep.
+/// Where each finding starts: findings are items of an array that is a
+/// member of the report, two levels of two spaces deep.
 const ITEM_INDENT: &[u8] = b"\n    ";
 
 /// Findings rendered as the items of the JSON report's `findings` array.
@@ -35,8 +36,6 @@ pub struct RenderedFindings {
     spilled: u64,
     /// When the text in memory goes to the temporary file.
     spill_bytes: usize,
-    /// One finding as `serde_json` renders it alone.
-    scratch: Vec<u8>,
     spill: Spill,
 }
 
@@ -78,7 +77,6 @@ impl RenderedFindings {
             text: Vec::new(),
             spilled: 0,
             spill_bytes: bytes,
-            scratch: Vec::new(),
             spill: Spill::None,
         }
     }
@@ -91,19 +89,13 @@ impl RenderedFindings {
             Action::Warn => self.warned += 1,
             _ => {}
         }
-        self.scratch.clear();
-        if let Err(error) = serde_json::to_writer_pretty(&mut self.scratch, finding) {
-            self.spill = Spill::Failed(format!("cannot render a finding: {error}"));
-            return;
-        }
         if self.count > 1 {
             self.text.push(b',');
         }
-        // JSON strings hold no raw line breaks, so every one in the text is
-        // between two tokens and takes the deeper indentation.
-        for line in self.scratch.split(|byte| *byte == b'\n') {
-            self.text.extend_from_slice(ITEM_INDENT);
-            self.text.extend_from_slice(line);
+        self.text.extend_from_slice(ITEM_INDENT);
+        if let Err(error) = write_finding(&mut self.text, finding) {
+            self.spill = Spill::Failed(format!("cannot render a finding: {error}"));
+            return;
         }
         if self.text.len() >= self.spill_bytes {
             self.spill_text();
@@ -232,29 +224,55 @@ fn temporary_file() -> std::io::Result<(File, Option<PathBuf>)> {
 }
 
 /// Writes `report` as pretty JSON, and a line end: what
-/// `serde_json::to_writer_pretty` writes for it, with the findings from
-/// [`Report::rendered`] when they were rendered during the run.
+/// `serde_json::to_writer_pretty` writes for it. The findings are written
+/// by [`write_finding`], or copied from [`Report::rendered`] when they were
+/// rendered during the run; the rest by `serde_json`.
 /// (Generic over the writer: `serde_json` writes a token at a time, and a
 /// call through `dyn Write` for each measured 4% of a whole run.)
 pub fn write_json<W: Write>(report: &mut Report, out: &mut W) -> std::io::Result<()> {
-    let Some(mut rendered) = report.rendered.take() else {
-        serde_json::to_writer_pretty(&mut *out, report)?;
-        return out.write_all(b"\n");
-    };
+    let rendered = report.rendered.take();
+    let findings = std::mem::take(&mut report.findings);
+    let frame = serde_json::to_vec_pretty(report);
+    report.findings = findings;
+    let frame = frame?;
     // The report with no findings, cut where they go: the array is a member
     // of the top object, so the only place its key starts a line with two
     // spaces (a string holds no raw line break).
     const EMPTY: &[u8] = b"\n  \"findings\": []";
-    let frame = serde_json::to_vec_pretty(report)?;
     let at = frame
         .windows(EMPTY.len())
         .position(|window| window == EMPTY)
         .ok_or_else(|| std::io::Error::other("the report has no findings member"))?;
     let (head, tail) = frame.split_at(at + EMPTY.len() - 2);
     out.write_all(head)?;
-    rendered.write_array(out)?;
+    match rendered {
+        Some(mut rendered) => rendered.write_array(out)?,
+        None => write_array(&report.findings, out)?,
+    }
     out.write_all(tail.get(2..).unwrap_or_default())?;
     out.write_all(b"\n")
+}
+
+/// The `findings` array of held findings.
+fn write_array<W: Write>(findings: &[ReportFinding], out: &mut W) -> std::io::Result<()> {
+    if findings.is_empty() {
+        return out.write_all(b"[]");
+    }
+    out.write_all(b"[")?;
+    let mut text = Vec::with_capacity(4096);
+    for (position, finding) in findings.iter().enumerate() {
+        if position > 0 {
+            text.push(b',');
+        }
+        text.extend_from_slice(ITEM_INDENT);
+        write_finding(&mut text, finding)?;
+        if text.len() >= 1 << 16 {
+            out.write_all(&text)?;
+            text.clear();
+        }
+    }
+    out.write_all(&text)?;
+    out.write_all(b"\n  ]")
 }
 
 #[cfg(test)]
@@ -320,6 +338,21 @@ mod tests {
                 ),
                 summary
             );
+        }
+    }
+
+    #[test]
+    fn held_findings_write_what_serde_json_writes() {
+        for count in [0, 1, 5] {
+            let (mut report, expected) = report_and_expected(count);
+            let mut out = Vec::new();
+            write_json(&mut report, &mut out).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                expected,
+                "{count} findings"
+            );
+            assert_eq!(report.findings.len(), count);
         }
     }
 

@@ -12,8 +12,9 @@ use super::object::same_text;
 use std::borrow::Borrow;
 
 /// A member name: a shared static string when it is a known name, its own
-/// text otherwise. It behaves as the `str` it holds (equality, order and
-/// hash are the text's), so which of the two it is never shows.
+/// text otherwise (always: no key holds a known name as its own text). It
+/// behaves as the `str` it holds (equality, order and hash are the
+/// text's), so which of the two it is never shows.
 #[derive(Clone)]
 pub struct Key(Text);
 
@@ -125,9 +126,19 @@ impl std::fmt::Debug for Key {
 }
 
 impl PartialEq for Key {
+    /// Two known names are the same name only as the same static string
+    /// (the table holds each once), and a known name never equals an
+    /// unknown one: only two names of their own compare text. The loader
+    /// compares each new member name with the object's earlier ones.
     #[inline]
     fn eq(&self, other: &Key) -> bool {
-        same_text(self, other)
+        match (&self.0, &other.0) {
+            (Text::Owned(left), Text::Owned(right)) => same_text(left, right),
+            (Text::Shared(left), Text::Shared(right)) => {
+                std::ptr::eq(left.as_ptr(), right.as_ptr()) && left.len() == right.len()
+            }
+            _ => false,
+        }
     }
 }
 
@@ -294,15 +305,19 @@ mod tests {
     fn a_key_compares_orders_and_hashes_as_its_text() {
         use std::collections::HashSet;
         let shared = Key::new("image");
-        let owned = Key(Text::Owned("image".into()));
-        assert!(shared.is_shared() && !owned.is_shared());
-        assert_eq!(shared, owned);
+        assert!(shared.is_shared());
+        assert_eq!(shared, Key::from("image".to_owned()));
+        assert_ne!(shared, Key::new("imagePullPolicy"));
+        assert_ne!(shared, Key::new("imag"));
+        assert_ne!(shared, Key::new("image2"));
+        assert_eq!(Key::new("image2"), Key::new("image2"));
+        assert_ne!(Key::new("image2"), Key::new("image3"));
         assert_eq!(shared, "image");
         assert_eq!(shared, *"image");
         assert_eq!(shared, "image".to_owned());
         assert!(Key::new("app") < Key::new("image"));
         assert!(Key::new("image") < Key::new("imageX"));
-        let set: HashSet<Key> = [shared.clone(), owned].into_iter().collect();
+        let set: HashSet<Key> = [shared.clone(), Key::new("image")].into_iter().collect();
         assert_eq!(set.len(), 1);
         assert!(set.contains("image"));
         assert_eq!(format!("{shared} {shared:?}"), "image \"image\"");
