@@ -132,3 +132,20 @@ fn a_large_object_repeating_every_key_keeps_first_places_and_last_values() {
     assert_eq!(object.keys().next().map(Key::as_str), Some("k0"));
     assert_eq!(object.keys().last().map(Key::as_str), Some("end"));
 }
+
+#[test]
+fn same_text_finds_a_difference_at_any_place_of_any_length() {
+    use super::same_text;
+    for length in 0..=48 {
+        let text: String = (0..length).map(|at| char::from(b'a' + (at % 26) as u8)).collect();
+        assert!(same_text(&text, &text.clone()), "{length}");
+        for at in 0..length {
+            let mut other = text.clone().into_bytes();
+            other[at] = b'#';
+            let other = String::from_utf8(other).unwrap();
+            assert!(!same_text(&text, &other), "{length} at {at}");
+            assert!(!same_text(&other, &text), "{length} at {at}");
+        }
+        assert!(!same_text(&text, &format!("{text}a")));
+    }
+}
