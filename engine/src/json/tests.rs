@@ -137,7 +137,9 @@ fn a_large_object_repeating_every_key_keeps_first_places_and_last_values() {
 fn same_text_finds_a_difference_at_any_place_of_any_length() {
     use super::same_text;
     for length in 0..=48 {
-        let text: String = (0..length).map(|at| char::from(b'a' + (at % 26) as u8)).collect();
+        let text: String = (0..length)
+            .map(|at| char::from(b'a' + (at % 26) as u8))
+            .collect();
         assert!(same_text(&text, &text.clone()), "{length}");
         for at in 0..length {
             let mut other = text.clone().into_bytes();

@@ -670,3 +670,23 @@ g: h
     assert_eq!(at(document, "/g"), (6, 1));
     assert_eq!(document.positions.len(), 6);
 }
+
+/// Known member names are compared by address, so every way a key is made
+/// (the JSON reader, the YAML builder, deserializing, `Key::new`) must give
+/// the one shared copy of a name.
+#[test]
+fn every_loader_shares_one_copy_of_a_known_name() {
+    let from_json = single(r#"{"metadata": {"name": "a"}}"#);
+    let from_yaml = single("metadata:\n  name: a\n");
+    let deserialized: Json = serde_json::from_str(r#"{"metadata": {"name": "a"}}"#).unwrap();
+    let made = crate::json::Key::new("metadata");
+    let keys: Vec<&crate::json::Key> = [&from_json.value, &from_yaml.value, &deserialized]
+        .into_iter()
+        .map(|value| value.as_object().unwrap().keys().next().unwrap())
+        .collect();
+    for key in keys {
+        assert!(key.is_shared());
+        assert_eq!(*key, made);
+        assert_eq!(key.as_str().as_ptr(), made.as_str().as_ptr());
+    }
+}

@@ -72,8 +72,9 @@ fn expected_file() -> String {
          //! and the label, annotation and resource names manifests use most: the\n\
          //! member names `Key` shares instead of copying. Rewrite it with\n\
          //! `RAMPART_UPDATE_KNOWN_NAMES=1 cargo test -p rampart-lang known_names`.\n\n\
-         /// Known member names, sorted.\n\
-         pub(super) const KNOWN_NAMES: &[&str] = &[\n",
+         /// Known member names, sorted. A `static`, not a `const`: a key\n\
+         /// compares known names by address, so each must have exactly one.\n\
+         pub(super) static KNOWN_NAMES: &[&str] = &[\n",
     );
     for name in names {
         text.push_str(&format!("    {name:?},\n"));
