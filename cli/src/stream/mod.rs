@@ -98,8 +98,10 @@ pub fn timings_enabled() -> bool {
 /// Prints the phase timings to standard error (`report`: rendering and
 /// writing the report, timed by the caller).
 pub fn print_timings(timings: &Timings, report: Duration, threads: usize) {
-    eprintln!(
-        "timings (seconds, summed over {threads} thread(s)): read {:.3} parse {:.3} evaluate {:.3} judge {:.3} merge {:.3} report {:.3}",
+    // One write: standard error is unbuffered, and `eprintln!` writes each
+    // piece of its format on its own (25 system calls for this line).
+    let line = format!(
+        "timings (seconds, summed over {threads} thread(s)): read {:.3} parse {:.3} evaluate {:.3} judge {:.3} merge {:.3} report {:.3}\n",
         timings.read.as_secs_f64(),
         timings.parse.as_secs_f64(),
         timings.evaluate.as_secs_f64(),
@@ -107,6 +109,7 @@ pub fn print_timings(timings: &Timings, report: Duration, threads: usize) {
         timings.merge.as_secs_f64(),
         report.as_secs_f64(),
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }
 
 /// Reads, parses, evaluates and judges every file on `threads` threads
@@ -325,17 +328,24 @@ fn run_part(
     let resources = measure(enabled, &mut timings.parse, || {
         load::resources(&outcome.documents, &mut errors)
     });
-    let mut judged = judge.start();
-    for resource in &resources {
-        let evaluation = measure(enabled, &mut timings.evaluate, || {
-            evaluator.evaluate(&Subject {
-                resource: resource.value,
-                old_resource: None,
-                inventory,
-                keys: resource.document.keys.as_ref(),
+    // The part's resources are evaluated, then judged, each phase timed
+    // once: timing every resource cost 2% of a run.
+    let evaluations: Vec<_> = measure(enabled, &mut timings.evaluate, || {
+        resources
+            .iter()
+            .map(|resource| {
+                evaluator.evaluate(&Subject {
+                    resource: resource.value,
+                    old_resource: None,
+                    inventory,
+                    keys: resource.document.keys.as_ref(),
+                })
             })
-        });
-        measure(enabled, &mut timings.judge, || {
+            .collect()
+    });
+    let mut judged = judge.start();
+    measure(enabled, &mut timings.judge, || {
+        for (resource, evaluation) in resources.iter().zip(evaluations) {
             judge.judge(
                 &part.name,
                 resource,
@@ -343,8 +353,8 @@ fn run_part(
                 (0, part.line_offset),
                 &mut judged,
             );
-        });
-    }
+        }
+    });
     let documents = outcome.documents.len();
     let load_errors = outcome
         .errors
