@@ -520,20 +520,20 @@ impl Cutter<'_> {
         } else {
             Box::new(std::fs::File::open(path)?)
         };
-        let mut buffer: Vec<u8> = Vec::new();
+        // One buffer for the whole file, with room for a part and a read:
+        // what is read goes into its spare room (never zeroed first), and a
+        // part leaves it as a copy of its own size, so that the buffer is
+        // reused rather than grown and handed on (which faulted in fresh
+        // pages for every part).
+        let mut buffer: Vec<u8> = Vec::with_capacity(2 * PART_BYTES + READ_BYTES);
         // Where the scan for a cut resumes: lines before it were looked at.
         let mut scanned = 0usize;
         loop {
             let start = timed.then(Instant::now);
-            let filled = buffer.len();
-            buffer.resize(filled + READ_BYTES, 0);
-            let read = loop {
-                match source.read(buffer.get_mut(filled..).unwrap_or_default()) {
-                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                    other => break other,
-                }
-            };
-            buffer.truncate(filled + read.as_ref().map_or(0, |read| *read));
+            let read = source
+                .by_ref()
+                .take(READ_BYTES as u64)
+                .read_to_end(&mut buffer);
             if let Some(start) = start {
                 *read_time += start.elapsed();
             }
@@ -553,8 +553,8 @@ impl Cutter<'_> {
                 self.json_lines = Some(text.first() == Some(&b'{'));
             }
             while let Some(cut) = self.find_cut(&buffer, &mut scanned) {
-                let rest = buffer.split_off(cut);
-                let part = std::mem::replace(&mut buffer, rest);
+                let part = buffer.get(..cut).unwrap_or_default().to_vec();
+                buffer.drain(..cut);
                 scanned = 0;
                 self.send(part)?;
             }
