@@ -426,3 +426,41 @@ fn directories_are_walked_for_json_lines_files() {
     assert_eq!(report["summary"]["resources"], 2, "{report}");
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+/// A report file is written over, not emptied first: the new report must
+/// still be exactly the file's content when it is shorter than the last.
+#[test]
+fn a_report_file_written_again_holds_only_the_new_report() {
+    let directory = std::env::temp_dir().join(format!("rampart-output-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("report.json");
+    let path_text = path.to_str().unwrap();
+    for (set, format) in [
+        ("all", "json"),
+        ("pss-baseline", "json"),
+        ("all", "sarif"),
+        ("pss-baseline", "github"),
+    ] {
+        let output = rampart(
+            &[
+                "check",
+                "--set",
+                set,
+                "manifests",
+                "--format",
+                format,
+                "-o",
+                path_text,
+            ],
+            None,
+        );
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let written = std::fs::read_to_string(&path).unwrap();
+        let printed = rampart(
+            &["check", "--set", set, "manifests", "--format", format],
+            None,
+        );
+        assert_eq!(written, stdout(&printed), "{set} {format}");
+    }
+    std::fs::remove_dir_all(&directory).unwrap();
+}
