@@ -2,13 +2,15 @@
 //!
 //! The JSON report opens with its summary, so nothing can be written before
 //! the last finding is in; but the findings need not be held as structures
-//! until then. The streaming check renders each one, as soon as its part is
-//! in order, to the text it will be in the report's `findings` array, on the
-//! thread that would otherwise wait for the workers (at `-j1` rendering costs
-//! nothing on the way to the result). The text stays in memory up to
-//! [`SPILL_BYTES`] and goes on in an unnamed temporary file after that, so a
-//! run with hundreds of thousands of findings keeps its memory flat; the
-//! report is then the head, a copy of that text, and the tail.
+//! until then. Once a streaming check holds more than 100,000 findings
+//! (`stream/merge.rs` says when, and what it costs), it renders them, and
+//! each later one as soon as its part is in order, to the text they will be
+//! in the report's `findings` array, on the thread that merges the parts.
+//! The text stays in memory up to [`SPILL_BYTES`] and goes on in an unnamed
+//! temporary file after that, so a run with hundreds of thousands of
+//! findings keeps its memory flat; the report is then the head, a copy of
+//! that text, and the tail. [`write_json`] writes every JSON report, with
+//! rendered findings or held ones.
 
 use super::finding_json::write_finding;
 use super::{Report, ReportFinding, Summary};
