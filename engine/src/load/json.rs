@@ -98,7 +98,7 @@ struct Reader<'t> {
     key_filter: KeyFilter,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'t> {
     fn position(&mut self) -> Position {
         let (cursor_offset, cursor_column) = self.column_cursor;
         let column = if cursor_offset <= self.offset {
@@ -302,52 +302,42 @@ impl Reader<'_> {
     /// name without escapes is hashed once for both the filter and the
     /// known-name table, and a known one is not copied (see [`Key`]).
     fn key(&mut self) -> Result<Key, Failure> {
-        let start = self.offset + 1;
-        let mut end = start;
-        while let Some(&byte) = self.bytes.get(end) {
-            match byte {
-                b'"' => {
-                    let text = self.text.get(start..end).unwrap_or_default();
-                    let hash = name_hash(text.as_bytes());
-                    self.key_filter.insert_hashed(hash);
-                    self.offset = end + 1;
-                    return Ok(Key::hashed(text, hash));
-                }
-                b'\\' | b'\n' => break,
-                _ => end += 1,
-            }
+        if let Some(text) = self.plain_string() {
+            let hash = name_hash(text.as_bytes());
+            self.key_filter.insert_hashed(hash);
+            return Ok(Key::hashed(text, hash));
         }
-        // Escapes, or no end: the general path, which reports the error.
         let text = self.string()?;
         self.key_filter.insert(&text);
         Ok(Key::from(text))
     }
 
-    fn string(&mut self) -> Result<String, Failure> {
-        self.offset += 1;
-        let start = self.offset;
-        // The common case: no escapes, so the string is one slice.
-        while let Some(&byte) = self.bytes.get(self.offset) {
-            match byte {
-                b'"' => {
-                    let text = self
-                        .text
-                        .get(start..self.offset)
-                        .unwrap_or_default()
-                        .to_owned();
-                    self.offset += 1;
-                    return Ok(text);
-                }
-                b'\\' => break,
-                b'\n' => return Err(self.failure("a string cannot span lines", true)),
-                _ => self.offset += 1,
-            }
+    /// The common case of a string, for keys and values alike: no escapes
+    /// before its closing quote on the same line, so that it is one slice of
+    /// the text, read past. `None`, and nothing read, otherwise.
+    #[inline]
+    fn plain_string(&mut self) -> Option<&'t str> {
+        let start = self.offset + 1;
+        let length = self
+            .bytes
+            .get(start..)?
+            .iter()
+            .position(|&byte| matches!(byte, b'"' | b'\\' | b'\n'))?;
+        if self.bytes.get(start + length) != Some(&b'"') {
+            return None;
         }
-        let mut text = self
-            .text
-            .get(start..self.offset)
-            .unwrap_or_default()
-            .to_owned();
+        self.offset = start + length + 1;
+        self.text.get(start..start + length)
+    }
+
+    fn string(&mut self) -> Result<String, Failure> {
+        if let Some(text) = self.plain_string() {
+            return Ok(text.to_owned());
+        }
+        // Escapes, a line break or no end: the general path, which reports
+        // the errors.
+        self.offset += 1;
+        let mut text = String::new();
         loop {
             match self.bytes.get(self.offset) {
                 None => return Err(self.failure("unterminated string", true)),
