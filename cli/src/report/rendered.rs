@@ -91,11 +91,7 @@ impl RenderedFindings {
             Action::Warn => self.warned += 1,
             _ => {}
         }
-        if self.count > 1 {
-            self.text.push(b',');
-        }
-        self.text.extend_from_slice(ITEM_INDENT);
-        if let Err(error) = write_finding(&mut self.text, finding) {
+        if let Err(error) = push_item(&mut self.text, self.count == 1, finding) {
             self.spill = Spill::Failed(format!("cannot render a finding: {error}"));
             return;
         }
@@ -247,12 +243,24 @@ pub fn write_json<W: Write>(report: &mut Report, out: &mut W) -> std::io::Result
         .ok_or_else(|| std::io::Error::other("the report has no findings member"))?;
     let (head, tail) = frame.split_at(at + EMPTY.len() - 2);
     out.write_all(head)?;
-    match rendered {
-        Some(mut rendered) => rendered.write_array(out)?,
+    // The rendered findings go back into the report, which keeps its counts.
+    report.rendered = rendered;
+    match &mut report.rendered {
+        Some(rendered) => rendered.write_array(out)?,
         None => write_array(&report.findings, out)?,
     }
     out.write_all(tail.get(2..).unwrap_or_default())?;
     out.write_all(b"\n")
+}
+
+/// Appends `finding` as an item of the `findings` array, after the
+/// separator from the previous item unless it is the `first`.
+fn push_item(text: &mut Vec<u8>, first: bool, finding: &ReportFinding) -> serde_json::Result<()> {
+    if !first {
+        text.push(b',');
+    }
+    text.extend_from_slice(ITEM_INDENT);
+    write_finding(text, finding)
 }
 
 /// The `findings` array of held findings.
@@ -263,11 +271,7 @@ fn write_array<W: Write>(findings: &[ReportFinding], out: &mut W) -> std::io::Re
     out.write_all(b"[")?;
     let mut text = Vec::with_capacity(4096);
     for (position, finding) in findings.iter().enumerate() {
-        if position > 0 {
-            text.push(b',');
-        }
-        text.extend_from_slice(ITEM_INDENT);
-        write_finding(&mut text, finding)?;
+        push_item(&mut text, position == 0, finding)?;
         if text.len() >= 1 << 16 {
             out.write_all(&text)?;
             text.clear();
@@ -330,8 +334,11 @@ mod tests {
                 report.summary.denied,
                 report.summary.warned,
             );
-            let (written, counted) = rendered_output(report, RenderedFindings::new());
+            let (written, mut counted) = rendered_output(report, RenderedFindings::new());
             assert_eq!(written, expected, "{count} findings");
+            // Writing leaves the rendered findings (and so the counts) in place.
+            assert!(counted.rendered.is_some());
+            counted.count();
             assert_eq!(
                 (
                     counted.summary.findings,
