@@ -59,7 +59,7 @@ fn expression(expr: &Expr, kinds: &mut Option<BTreeSet<String>>) {
     if let Expr::Call(Builtin::Resources, arguments) = expr {
         match (arguments.first(), kinds.as_mut()) {
             (Some(Expr::Literal(crate::json::Json::String(kind))), Some(known)) => {
-                known.insert(kind.clone());
+                known.insert(kind.to_string());
             }
             _ => *kinds = None,
         }

@@ -31,7 +31,7 @@ pub enum Value<'a> {
     /// `String` rather than a `&str`, and an `Rc<String>` below: thin
     /// pointers keep a value at two words, which the evaluator returns from
     /// every node in registers.)
-    Str(&'a String),
+    Str(&'a crate::json::Text),
     /// A member name of an object borrowed from the manifest or the IR (the
     /// key of a `for` over a map): a string like the others to every
     /// operation.
@@ -341,8 +341,8 @@ impl<'a> Value<'a> {
                 .map(Json::Number)
                 .unwrap_or(Json::Null),
             Value::Str(text) => Json::String((*text).clone()),
-            Value::Name(name) => Json::String(name.to_string()),
-            Value::String(text) => Json::String((**text).clone()),
+            Value::Name(name) => Json::String(crate::json::Text::new(name.as_str())),
+            Value::String(text) => Json::String(crate::json::Text::new(text.as_str())),
             Value::Json(json) => (*json).clone(),
             Value::List(items) => Json::Array(items.iter().map(Value::to_json).collect()),
             Value::Object(members) => Json::Object(
@@ -358,7 +358,7 @@ impl<'a> Value<'a> {
     /// compact JSON.
     pub fn to_message_text(&self) -> String {
         match self {
-            Value::Str(text) => (*text).clone(),
+            Value::Str(text) => text.to_string(),
             Value::Name(name) => name.to_string(),
             Value::String(text) => (**text).clone(),
             Value::Null => "null".to_owned(),

@@ -300,14 +300,12 @@ impl Request<'_> {
     fn resource(&self) -> Manifest {
         let mut resource = self.object.cloned().unwrap_or(Manifest::Null);
         if let Manifest::Object(fields) = &mut resource {
-            fields.get_or_insert_with("apiVersion", || Manifest::String(self.api_version.clone()));
-            fields.get_or_insert_with("kind", || Manifest::String(self.kind.to_owned()));
+            fields.get_or_insert_with("apiVersion", || Manifest::from(self.api_version.as_str()));
+            fields.get_or_insert_with("kind", || Manifest::from(self.kind));
             if !self.namespace.is_empty()
                 && let Some(Manifest::Object(metadata)) = fields.get_mut("metadata")
             {
-                metadata.get_or_insert_with("namespace", || {
-                    Manifest::String(self.namespace.to_owned())
-                });
+                metadata.get_or_insert_with("namespace", || Manifest::from(self.namespace));
             }
         }
         resource
@@ -322,7 +320,7 @@ struct Answer {
 impl Answer {
     fn allowed(uid: &str) -> Answer {
         let mut response = Map::new();
-        response.insert("uid".to_owned(), Json::String(uid.to_owned()));
+        response.insert("uid".to_owned(), Json::from(uid));
         response.insert("allowed".to_owned(), Json::Bool(true));
         Answer { response }
     }
@@ -349,7 +347,7 @@ impl Answer {
             let warnings = warnings
                 .into_iter()
                 .take(MAX_WARNINGS)
-                .map(Json::String)
+                .map(Json::from)
                 .collect();
             self.response
                 .insert("warnings".to_owned(), Json::Array(warnings));
@@ -412,10 +410,10 @@ fn mutate(uid: &str, evaluation: &Evaluation) -> (Answer, Decision) {
         let encoded = patch::encode(&combined.operations);
         answer
             .response
-            .insert("patchType".to_owned(), Json::String("JSONPatch".to_owned()));
+            .insert("patchType".to_owned(), Json::from("JSONPatch"));
         answer
             .response
-            .insert("patch".to_owned(), Json::String(encoded));
+            .insert("patch".to_owned(), Json::from(encoded));
     }
     let skipped = combined
         .skipped

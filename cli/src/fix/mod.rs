@@ -259,7 +259,7 @@ fn edit(text: &str, document: &Document, operation: &PatchOperation) -> Result<E
                         parent_node,
                         &format!(
                             "{}: {}",
-                            render::flow(&Value::String(token)),
+                            render::flow(&Value::from(token)),
                             render::flow(&new)
                         ),
                     )

@@ -21,7 +21,7 @@ pub fn scalar(value: &Value, quoting: Quoting) -> String {
         Value::String(text) => match quoting {
             Quoting::Single if !text.contains('\n') => format!("'{}'", text.replace('\'', "''")),
             Quoting::Double | Quoting::Single => json(value),
-            Quoting::Plain if plain_is_safe(text) => text.clone(),
+            Quoting::Plain if plain_is_safe(text) => text.to_string(),
             Quoting::Plain => json(value),
         },
         Value::Array(_) | Value::Object(_) => flow(value),
@@ -120,7 +120,7 @@ fn key_text(key: &str) -> String {
     if plain_is_safe(key) {
         key.to_owned()
     } else {
-        json(&Value::String(key.to_owned()))
+        json(&Value::from(key))
     }
 }
 

@@ -370,7 +370,7 @@ impl<'text> Text<'text> {
                 parent,
                 &format!(
                     "{}: {}",
-                    render::flow(&Value::String(key.to_owned())),
+                    render::flow(&Value::from(key)),
                     render::flow(value)
                 ),
             );

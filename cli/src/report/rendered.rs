@@ -297,7 +297,7 @@ mod tests {
                     "c.securityContext".to_owned(),
                     rampart_engine::json!({"privileged": true, "a": [1, {"b": null}]}),
                 ),
-                ("c.name".to_owned(), Json::String("c\"0\"".to_owned())),
+                ("c.name".to_owned(), Json::from("c\"0\"")),
             ];
         }
         let cycled: Vec<ReportFinding> = report

@@ -139,7 +139,7 @@ pub fn response(outcome: &Json) -> Json {
         response.insert("accepted".to_owned(), Json::Bool(false));
         response.insert(
             "message".to_owned(),
-            Json::String(format!("denied by rampart: {}", denials.join("; "))),
+            Json::from(format!("denied by rampart: {}", denials.join("; "))),
         );
         response.insert("code".to_owned(), Json::from(403));
     } else if !errors.is_empty() {
@@ -158,7 +158,7 @@ pub fn response(outcome: &Json) -> Json {
         response.insert("accepted".to_owned(), Json::Bool(false));
         response.insert(
             "message".to_owned(),
-            Json::String(format!("rampart: {}", errors.join("; "))),
+            Json::from(format!("rampart: {}", errors.join("; "))),
         );
         response.insert("code".to_owned(), Json::from(500));
     } else {
@@ -168,7 +168,7 @@ pub fn response(outcome: &Json) -> Json {
         let warnings = warnings
             .into_iter()
             .take(MAX_WARNINGS)
-            .map(Json::String)
+            .map(Json::from)
             .collect();
         response.insert("warnings".to_owned(), Json::Array(warnings));
     }

@@ -178,7 +178,7 @@ impl<'v> Run<'v> {
                         Some(self.places.element(location, *position as usize))
                     }
                     (Value::Str(key), Some(location)) => {
-                        let key: &'v String = key;
+                        let key: &'v crate::json::Text = key;
                         Some(self.places.member(location, key.as_str()))
                     }
                     (Value::Name(key), Some(location)) => {

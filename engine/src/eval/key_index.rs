@@ -182,7 +182,7 @@ impl Analysis<'_> {
             }
             Abstract::Known(Json::Object(members)) if members.len() <= MOST_UNROLLED => {
                 for (key, member) in members {
-                    let key = Abstract::Known(Json::String(key.into()));
+                    let key = Abstract::Known(Json::String(crate::json::Text::new(key.as_str())));
                     self.body(key_slot, value_slot, key, Abstract::Known(member), body)?;
                 }
                 Ok(())

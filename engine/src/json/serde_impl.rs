@@ -82,11 +82,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_str<E>(self, text: &str) -> Result<Json, E> {
-        Ok(Json::String(text.to_owned()))
+        Ok(Json::String(super::Text::new(text)))
     }
 
     fn visit_string<E>(self, text: String) -> Result<Json, E> {
-        Ok(Json::String(text))
+        Ok(Json::String(super::Text::from(text)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut sequence: A) -> Result<Json, A::Error> {

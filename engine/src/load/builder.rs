@@ -272,7 +272,7 @@ impl DocumentBuilder {
             self.anchors.insert(
                 anchor,
                 Anchor {
-                    value: Json::String(key.clone()),
+                    value: Json::String(crate::json::Text::new(&key)),
                     slots: vec![Slot::leaf(position)],
                     height: 0,
                 },
@@ -309,7 +309,7 @@ impl DocumentBuilder {
         };
         if self.awaiting_key() {
             let key = match &anchor.value {
-                Json::String(text) => text.clone(),
+                Json::String(text) => text.to_string(),
                 Json::Number(number) => number.to_string(),
                 Json::Bool(boolean) => boolean.to_string(),
                 Json::Null => "null".to_owned(),

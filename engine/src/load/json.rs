@@ -5,7 +5,7 @@
 use super::members::Members;
 use super::positions::{Position, PositionTree, Slot};
 use super::{Document, LoadLimits};
-use crate::json::{Json, Key, KeyFilter, Number, Object, name_hash};
+use crate::json::{Json, Key, KeyFilter, Number, Object, Text, name_hash};
 
 /// Why the JSON reader gave up.
 #[derive(Debug)]
@@ -170,7 +170,10 @@ impl<'t> Reader<'t> {
             Some(b'{') => self.object(depth)?,
             Some(b'[') => self.array(depth)?,
             Some(b'"') => {
-                let text = self.string()?;
+                let text = match self.plain_string() {
+                    Some(text) => Text::new(text),
+                    None => Text::from(self.string()?),
+                };
                 self.values.push(Json::String(text));
             }
             Some(b't') => self.keyword("true", Json::Bool(true))?,

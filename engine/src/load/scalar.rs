@@ -33,13 +33,13 @@ pub(super) fn resolve(
         }
         // `! text`: the non-specific tag, which forces a string.
         if tag.handle.is_empty() && tag.suffix == "!" {
-            return Ok(Json::String(text.into_owned()));
+            return Ok(string(&text));
         }
     }
     if style == ScalarStyle::Plain {
         Ok(resolve_plain(text))
     } else {
-        Ok(Json::String(text.into_owned()))
+        Ok(string(&text))
     }
 }
 
@@ -47,7 +47,7 @@ pub(super) fn resolve(
 fn resolve_core_tag(text: Cow<'_, str>, style: ScalarStyle, suffix: &str) -> Result<Json, String> {
     let mismatch = |text: &str| format!("`{text}` is not a valid `!!{suffix}`");
     match suffix {
-        "str" => Ok(Json::String(text.into_owned())),
+        "str" => Ok(string(&text)),
         "null" => match resolve_plain_keyword(&text) {
             Some(Json::Null) => Ok(Json::Null),
             _ => Err(mismatch(&text)),
@@ -69,7 +69,7 @@ fn resolve_core_tag(text: Cow<'_, str>, style: ScalarStyle, suffix: &str) -> Res
             float.map(Json::Number).ok_or_else(|| mismatch(&text))
         }
         _ if style == ScalarStyle::Plain => Ok(resolve_plain(text)),
-        _ => Ok(Json::String(text.into_owned())),
+        _ => Ok(string(&text)),
     }
 }
 
@@ -93,7 +93,7 @@ pub(super) fn resolve_plain(text: Cow<'_, str>) -> Json {
         }
         _ => {}
     }
-    Json::String(text.into_owned())
+    string(&text)
 }
 
 /// Null and boolean keywords of the core schema.
@@ -118,7 +118,7 @@ fn resolve_number(text: &str) -> Option<Json> {
         // A float that overflows (`1e999`) has no JSON form: keep the text.
         return Some(match text.parse::<f64>().ok().and_then(Number::from_f64) {
             Some(number) => Json::Number(number),
-            None => Json::String(text.to_owned()),
+            None => string(text),
         });
     }
     None
@@ -204,5 +204,11 @@ fn special_float(text: &str) -> Option<Json> {
     let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
     let is_infinity = matches!(unsigned, ".inf" | ".Inf" | ".INF");
     let is_nan = matches!(text, ".nan" | ".NaN" | ".NAN");
-    (is_infinity || is_nan).then(|| Json::String(text.to_owned()))
+    (is_infinity || is_nan).then(|| string(text))
+}
+
+/// A string scalar: copied, so that a short one is held in place (the
+/// parser's own buffer is larger than most scalars need).
+fn string(text: &str) -> Json {
+    Json::String(crate::json::Text::new(text))
 }

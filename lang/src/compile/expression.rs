@@ -26,7 +26,7 @@ impl Compiler<'_, '_> {
                 ),
                 Ty::Float,
             ),
-            ExpressionKind::String(text) => (Expr::Literal(Json::String(text.clone())), Ty::String),
+            ExpressionKind::String(text) => (Expr::Literal(Json::from(text.as_str())), Ty::String),
             ExpressionKind::Name(name) => self.name(name, span),
             ExpressionKind::Field(base, field) => self.field(base, field),
             ExpressionKind::Index(base, index) => {

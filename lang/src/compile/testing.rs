@@ -277,11 +277,8 @@ pub(crate) fn constant(expr: &Expr) -> Option<Json> {
 /// unless it sets them itself.
 fn with_identity(json: Json, api_version: &str, kind: &str) -> Json {
     let mut object = rampart_engine::json::Object::new();
-    object.insert(
-        "apiVersion".to_owned(),
-        Json::String(api_version.to_owned()),
-    );
-    object.insert("kind".to_owned(), Json::String(kind.to_owned()));
+    object.insert("apiVersion".to_owned(), Json::from(api_version));
+    object.insert("kind".to_owned(), Json::from(kind));
     object.insert(
         "metadata".to_owned(),
         Json::from(serde_json::json!({"name": "test", "namespace": "default"})),

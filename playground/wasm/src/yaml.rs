@@ -84,7 +84,7 @@ fn string(text: &str) -> String {
     if plain_is_safe(text) {
         text.to_owned()
     } else {
-        Json::String(text.to_owned()).to_string()
+        Json::from(text).to_string()
     }
 }
 
