@@ -274,7 +274,16 @@ pub fn run(arguments: CheckArguments) -> u8 {
     {
         stream::print_timings(&timings, report_start.elapsed(), threads);
     }
-    report.exit_code()
+    let code = report.exit_code();
+    // The process ends once the code is returned: freeing the report's and
+    // the policies' many small allocations one at a time would only delay
+    // that (0.2-0.5 ms at 2,000 manifests); the kernel takes the pages back
+    // whole.
+    std::mem::forget(report);
+    std::mem::forget(loaded);
+    std::mem::forget(read_files);
+    std::mem::forget(inputs);
+    code
 }
 
 /// Writes the report as pretty JSON (what `serde_json::to_string_pretty`
