@@ -10,14 +10,14 @@
 //! if the file fails, and adds nothing of a later file before it knows how
 //! the earlier ones ended.
 //!
-//! For the JSON report, once more than [`RENDER_AFTER`] findings are held,
+//! For the JSON report, once more than a threshold of findings are held
+//! ([`RENDER_AFTER`], or none when a core is free for the merging thread),
 //! the held ones and every later one are rendered into the report's text
 //! (which goes to a temporary file past a few MiB) instead of being kept as
 //! structures: a finding takes about half a kilobyte held, and the default
 //! set finds about nine per workload, so 100,000 workloads held 557 MiB.
-//! Rendering as findings come costs time on the thread that merges (20,000
-//! workloads: 8% at `-j1`, 15% at `-j2`, where it competes with the
-//! workers), so smaller runs keep their findings and render them once.
+//! With every core working, rendering as findings come competes with the
+//! workers, so smaller runs then keep their findings and render them once.
 
 use super::{Event, PartOutcome, ReadFile};
 use crate::judge::Judged;
