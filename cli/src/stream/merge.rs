@@ -116,6 +116,12 @@ impl Merger {
         }
     }
 
+    /// Changes past how many held findings they are rendered (`None`:
+    /// never); before the first event.
+    pub(super) fn set_render_after(&mut self, render_after: Option<usize>) {
+        self.render_after = render_after;
+    }
+
     /// Takes one event from the threads, and adds what it makes ready.
     pub(super) fn accept(&mut self, event: Event<Vec<PartOutcome>>) {
         let start = self.timed.then(Instant::now);

@@ -128,14 +128,8 @@ pub fn check(
 ) -> (Report, Vec<ReadFile>, Timings) {
     let judge = Judge::new(loaded);
     let timed = timings_enabled();
-    // With a core to spare (fewer workers than cores), the calling thread
-    // renders the JSON report's findings as they come, which otherwise waits
-    // for the last part (N=2,000 `-j1`: 26.1 -> 25.4 ms; N=20,000: 223 -> 208
-    // ms; 100,000 with the default set: 6.5 -> 6.3 s and 77 -> 35 MiB). Without one it would compete with the workers (N=2,000 `-j2`: 0.5
-    // ms slower), and renders only past `RENDER_AFTER` findings, for memory.
-    let spare_core = std::thread::available_parallelism().is_ok_and(|cores| threads < cores.get());
-    let render_after = render_json.then_some(if spare_core { 0 } else { merge::RENDER_AFTER });
-    let mut merger = Merger::new(paths.len(), judge.start(), render_after, timed);
+    let mut merger = Merger::new(paths.len(), judge.start(), None, timed);
+    let mut rendering_decided = !render_json;
     let (files, read_time, worker_timings) = fan_out(
         paths,
         threads,
@@ -143,7 +137,13 @@ pub fn check(
         timed,
         "checking",
         |parts, done| work(&judge, loaded, options, inventory, parts, done, timed),
-        |event| merger.accept(event),
+        |event| {
+            if !rendering_decided {
+                rendering_decided = true;
+                merger.set_render_after(Some(render_after(threads)));
+            }
+            merger.accept(event)
+        },
     );
     let mut timings = Timings::default();
     for worker in &worker_timings {
@@ -179,6 +179,20 @@ pub fn check(
     timings.read = read_time;
     timings.merge = merged.time;
     (report, files, timings)
+}
+
+/// Past how many held findings the JSON report's are rendered as they come.
+/// With a core to spare (fewer workers than cores), the calling thread
+/// renders every finding as it comes, which otherwise waits for the last
+/// part (N=2,000 `-j1`: 26.1 -> 25.4 ms; N=20,000: 223 -> 208 ms; 100,000
+/// with the default set: 6.5 -> 6.3 s and 77 -> 35 MiB). Without one it
+/// would compete with the workers (N=2,000 `-j2`: 0.5 ms slower), and
+/// renders only past [`merge::RENDER_AFTER`] findings, for memory. Asked
+/// on the first event, when the calling thread has time: counting the
+/// cores reads the control group's files (0.1 ms).
+fn render_after(threads: usize) -> usize {
+    let spare_core = std::thread::available_parallelism().is_ok_and(|cores| threads < cores.get());
+    if spare_core { 0 } else { merge::RENDER_AFTER }
 }
 
 /// The queue of parts the workers share.
