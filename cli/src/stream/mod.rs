@@ -34,6 +34,11 @@ const PART_BYTES: usize = 128 << 10;
 /// How much is read from a file at a time.
 const READ_BYTES: usize = 128 << 10;
 
+/// The first part of a file known to be split (its size says so) is cut
+/// this small, and read on its own, so that the first worker starts
+/// sooner.
+const FIRST_PART_BYTES: usize = 32 << 10;
+
 /// One file as read: its name and, when asked for, its text (for code frames).
 pub struct ReadFile {
     /// The name shown in reports.
@@ -446,6 +451,7 @@ fn read_all(
             parts_sent: 0,
             line_offset: 0,
             json_lines: None,
+            split: false,
             progress: &mut progress,
         };
         if let Err(error) = cutter.read(path, timed, &mut read_time) {
@@ -528,6 +534,9 @@ struct Cutter<'c> {
     line_offset: u32,
     /// Whether the file is JSON lines (it starts with `{`), once known.
     json_lines: Option<bool>,
+    /// Whether the file is large enough to be split, as its size tells
+    /// (a pipe's is not known: it is cut once it has been read that far).
+    split: bool,
     progress: &'c mut Progress,
 }
 
@@ -541,7 +550,11 @@ impl Cutter<'_> {
         let mut source: Box<dyn Read> = if path.as_os_str() == "-" {
             Box::new(std::io::stdin().lock())
         } else {
-            Box::new(std::fs::File::open(path)?)
+            let file = std::fs::File::open(path)?;
+            self.split = file
+                .metadata()
+                .is_ok_and(|metadata| metadata.len() >= 2 * PART_BYTES as u64);
+            Box::new(file)
         };
         // One buffer for the whole file, with room for a part and a read:
         // what is read goes into its spare room (never zeroed first), and a
@@ -553,10 +566,12 @@ impl Cutter<'_> {
         let mut scanned = 0usize;
         loop {
             let start = timed.then(Instant::now);
-            let read = source
-                .by_ref()
-                .take(READ_BYTES as u64)
-                .read_to_end(&mut buffer);
+            let limit = if self.split && self.parts_sent == 0 {
+                FIRST_PART_BYTES * 2
+            } else {
+                READ_BYTES
+            };
+            let read = source.by_ref().take(limit as u64).read_to_end(&mut buffer);
             if let Some(start) = start {
                 *read_time += start.elapsed();
             }
@@ -565,7 +580,7 @@ impl Cutter<'_> {
                 break;
             }
             self.progress.advance(read);
-            if buffer.len() < 2 * PART_BYTES && self.parts_sent == 0 {
+            if buffer.len() < 2 * PART_BYTES && self.parts_sent == 0 && !self.split {
                 // Small files stay whole.
                 continue;
             }
@@ -588,14 +603,20 @@ impl Cutter<'_> {
         Ok(())
     }
 
-    /// The byte offset of the first separator line at or after `PART_BYTES`
-    /// among the complete lines of `buffer`, if any.
+    /// The byte offset of the first separator line at or after the part size
+    /// ([`FIRST_PART_BYTES`] for a split file's first part, [`PART_BYTES`]
+    /// after it) among the complete lines of `buffer`, if any.
     fn find_cut(&self, buffer: &[u8], scanned: &mut usize) -> Option<usize> {
-        if buffer.len() < PART_BYTES {
+        let part_bytes = if self.split && self.parts_sent == 0 {
+            FIRST_PART_BYTES
+        } else {
+            PART_BYTES
+        };
+        if buffer.len() < part_bytes {
             return None;
         }
         let json_lines = self.json_lines == Some(true);
-        let mut position = (*scanned).max(PART_BYTES);
+        let mut position = (*scanned).max(part_bytes);
         // Start at a line start: the first line start at or after `position`.
         if position > 0 && buffer.get(position - 1) != Some(&b'\n') {
             let next = buffer
@@ -692,7 +713,9 @@ mod tests {
             if index > 0 {
                 assert!(starts_part(&part.text), "part {index} starts mid-document");
             }
-            if index + 1 < parts.len() {
+            if index == 0 {
+                assert!(part.text.len() >= FIRST_PART_BYTES);
+            } else if index + 1 < parts.len() {
                 assert!(part.text.len() >= PART_BYTES);
             }
             lines += part.text.matches('\n').count() as u32;
