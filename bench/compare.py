@@ -177,10 +177,10 @@ def main():
           f"(Rampart: evaluator, per thread); load average at the end {' '.join(load)}")
     print(f"{'engine':<20} {'wall_s':>7} {'manif/s':>8} {'cpu_s':>6} {'parse_s':>7} {'eval_s':>7} {'eval/s':>8} {'judge_s':>7} {'peakRSS':>8}  walls")
     for name, r in rows.items():
-        ev = f"{r['eval']:.3f}" if r["eval"] else "-"
+        ev = f"{r['eval']:.4f}" if r["eval"] else "-"
         evs = f"{n / r['eval']:.0f}" if r["eval"] else "-"
-        pa = f"{r['parse']:.3f}" if r["parse"] is not None and r["parse"] == r["parse"] else "-"
-        ju = f"{r['judge']:.3f}" if r["judge"] is not None else "-"
+        pa = f"{r['parse']:.4f}" if r["parse"] is not None and r["parse"] == r["parse"] else "-"
+        ju = f"{r['judge']:.4f}" if r["judge"] is not None else "-"
         print(f"{name:<20} {r['wall']:>7.3f} {n / r['wall']:>8.0f} {r['cpu']:>6.2f} {pa:>7} {ev:>7} {evs:>8} {ju:>7} {r['rss']:>6.0f}Mi  "
               + ",".join(f"{w:.3f}" for w in r["walls"]))
 

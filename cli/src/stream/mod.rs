@@ -106,7 +106,7 @@ pub fn print_timings(timings: &Timings, report: Duration, threads: usize) {
     // One write: standard error is unbuffered, and `eprintln!` writes each
     // piece of its format on its own (25 system calls for this line).
     let line = format!(
-        "timings (seconds, summed over {threads} thread(s)): read {:.3} parse {:.3} evaluate {:.3} judge {:.3} merge {:.3} report {:.3}\n",
+        "timings (seconds, summed over {threads} thread(s)): read {:.4} parse {:.4} evaluate {:.4} judge {:.4} merge {:.4} report {:.4}\n",
         timings.read.as_secs_f64(),
         timings.parse.as_secs_f64(),
         timings.evaluate.as_secs_f64(),
