@@ -6,8 +6,9 @@
 
 DIR holds pods.jsonl, pods.yaml and labels.jsonl from gen-pods. Every engine runs REPS
 times under GNU `time -v` (peak RSS and CPU of the whole process: start-up, reading,
-parsing, evaluation, report; the wall clock is measured around it to the microsecond);
-the table shows medians. Evaluation-only seconds
+parsing, evaluation, report; the wall clock is measured around it to the microsecond),
+in rounds (each round runs every engine once, in turn), so that a machine whose speed
+drifts during the run affects every engine alike; the table shows medians. Evaluation-only seconds
 come from each engine: regorus and cel-js print a RESULT line (their evaluation loop over
 parsed input), Rampart prints its phases with RAMPART_TIMINGS=1 (evaluate = the
 evaluator, judge = locating findings in the source; seconds summed over threads, so for
@@ -134,15 +135,20 @@ def main():
                             "-o", "json", "--quiet"], "kind": "checkov"} if a.checkov else None,
     }
     env = dict(os.environ, RAMPART_TIMINGS="1")
-    rows = {}
+    names = []
     for name in a.engines.split(","):
-        spec = engines.get(name)
-        if not spec:
+        if engines.get(name):
+            names.append(name)
+        else:
             print(f"[skip] {name}: not available", file=sys.stderr)
-            continue
-        walls, rsss, evals, judges, parses, cpus = [], [], [], [], [], []
-        info = {}
-        for rep in range(a.reps):
+    measured = {name: {"walls": [], "rsss": [], "evals": [], "judges": [], "parses": [], "cpus": [], "info": {}}
+                for name in names}
+    for rep in range(a.reps):
+        for name in names:
+            spec = engines[name]
+            m = measured[name]
+            walls, rsss, evals, judges, parses, cpus = (m["walls"], m["rsss"], m["evals"], m["judges"],
+                                                        m["parses"], m["cpus"])
             base = os.path.join(W, f"{name}-rep{rep + 1}")
             rc, wall, rss, cpu = run_timed(spec["cmd"], base + ".out", base + ".err", base + ".time", env)
             if spec["kind"] == "rampart":
@@ -153,17 +159,23 @@ def main():
                 evals.append(t.get("evaluate", 0.0) / threads)
                 judges.append(t.get("judge", 0.0) / threads)
                 parses.append(t.get("parse", 0.0) / threads)
-                info = {"version": "dev"}
+                m["info"] = {"version": "dev"}
             elif spec["kind"] == "result":
                 if rc != 0:
                     sys.exit(f"{name} failed rc={rc}; see {base}.err")
-                info = result_line(base + ".out")
-                evals.append(float(info["eval_s"]))
-                parses.append(float(info.get("parse_s", "nan")))
+                m["info"] = result_line(base + ".out")
+                evals.append(float(m["info"]["eval_s"]))
+                parses.append(float(m["info"].get("parse_s", "nan")))
             walls.append(wall)
             rsss.append(rss)
             cpus.append(cpu)
             print(f"  {name:<20} rep {rep + 1}/{a.reps}: wall {wall:.3f}s rss {rss / 1024:.0f}MiB", file=sys.stderr)
+    rows = {}
+    for name in names:
+        spec = engines[name]
+        m = measured[name]
+        walls, rsss, evals, judges, parses, cpus, info = (m["walls"], m["rsss"], m["evals"], m["judges"],
+                                                          m["parses"], m["cpus"], m["info"])
         rows[name] = {
             "wall": statistics.median(walls), "rss": statistics.median(rsss) / 1024, "cpu": statistics.median(cpus),
             "eval": statistics.median(evals) if evals else None,

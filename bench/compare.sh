@@ -7,7 +7,9 @@
 #
 #   bench/compare.sh [N ...]            (default N: 2000 20000)
 #
-# env: REPS (3)   SEED (42)   PEERS (../shared/bench/peers, relative to the repository)
+# env: REPS (3)   REPS_SMALL (11: for N up to 5,000, whose runs take tens of
+#      milliseconds and move by several percent from one to the next)
+#      SEED (42)   PEERS (../shared/bench/peers, relative to the repository)
 #      RAMPART (a rampart binary; default: build target/release/rampart)
 #      ENGINES (comma list; default every row, see bench/compare.py --help)
 #
@@ -26,6 +28,7 @@ ROOT=$PWD
 PEERS=${PEERS:-../shared/bench/peers}
 WORK=bench/work
 REPS=${REPS:-3}
+REPS_SMALL=${REPS_SMALL:-11}
 SEED=${SEED:-42}
 Ns=("$@"); [ ${#Ns[@]} -eq 0 ] && Ns=(2000 20000)
 mkdir -p "$WORK"
@@ -79,7 +82,9 @@ for N in "${Ns[@]}"; do
       --out-jsonl "$W/pods.jsonl" --labels "$W/labels.jsonl"
     echo "$SEED" > "$W/seed"
   fi
-  python3 bench/compare.py --work "$W" --reps "$REPS" --rampart "$RAMPART" \
+  reps=$REPS
+  [ "$N" -le 5000 ] && reps=$REPS_SMALL
+  python3 bench/compare.py --work "$W" --reps "$reps" --rampart "$RAMPART" \
     --regorus "$REGORUS" --regorus-policies "$PEERS/regorus-bench/policies" \
     --cel "$CEL" --checkov "$CHECKOV" ${ENGINES:+--engines "$ENGINES"}
 done
