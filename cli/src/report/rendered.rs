@@ -2,10 +2,11 @@
 //!
 //! The JSON report opens with its summary, so nothing can be written before
 //! the last finding is in; but the findings need not be held as structures
-//! until then. Once a streaming check holds more than 100,000 findings
-//! (`stream/merge.rs` says when, and what it costs), it renders them, and
-//! each later one as soon as its part is in order, to the text they will be
-//! in the report's `findings` array, on the thread that merges the parts.
+//! until then. A streaming check renders them, each as soon as its part is
+//! in order, to the text they will be in the report's `findings` array, on
+//! the thread that merges the parts: from the first finding when a core is
+//! free for that thread, else once it holds more than 100,000 findings
+//! (`stream/mod.rs` and `stream/merge.rs` say why).
 //! The text stays in memory up to [`SPILL_BYTES`] and goes on in an unnamed
 //! temporary file after that, so a run with hundreds of thousands of
 //! findings keeps its memory flat; the report is then the head, a copy of
