@@ -32,7 +32,17 @@ configuration), its severity, the controls it implements (`PSS:<level>:<check>`
 for the Pod Security Standards, `NSA-CISA:<id>` for the CISA/NSA Kubernetes
 Hardening Guidance), the Kubernetes versions it applies at, the sets that
 include it, and how to fix what it finds. Run `rampart list` for the same
-information in a terminal.";
+information in a terminal.
+
+As in upstream Pod Security Admission, three restricted checks replace their
+weaker baseline counterparts: when both are in the sets checked, and the
+restricted one applies at the version judged, the baseline one is not run
+(`seccompProfile_restricted` replaces `seccompProfile_baseline`,
+`capabilities_restricted` replaces `capabilities_baseline`,
+`restrictedVolumes` replaces `hostPathVolumes`). A pod is then reported
+once for a missing seccomp profile instead of twice, and a Windows pod,
+which the restricted checks exempt from 1.25 on, is judged by them alone.
+`rampart check --no-overrides` runs every policy of the sets.";
 
 fn docs_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/stdlib.md")
@@ -149,6 +159,14 @@ fn render_policy(out: &mut String, policy: &Policy) {
     }
     let _ = writeln!(out, "| applies to | {} |", cell(&targets(&policy.matcher)));
     let _ = writeln!(out, "| Kubernetes versions | {} |", applies(policy));
+    if !policy.overrides.is_empty() {
+        let replaced: Vec<String> = policy
+            .overrides
+            .iter()
+            .map(|id| format!("`{}`", cell(id)))
+            .collect();
+        let _ = writeln!(out, "| replaces | {} |", replaced.join(", "));
+    }
     let sets: Vec<String> = sets_of(policy)
         .iter()
         .map(|set| format!("`{}`", set.name))

@@ -45,6 +45,10 @@ pub struct CheckArguments {
     /// Show, for each finding, the values that led to it.
     #[arg(long)]
     explain: bool,
+    /// Also run the policies another policy of the set overrides (the
+    /// baseline Pod Security checks that restricted ones replace).
+    #[arg(long, conflicts_with = "bundle")]
+    no_overrides: bool,
     /// Threads to parse and evaluate on; by default, one per core.
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
@@ -127,6 +131,7 @@ pub fn run(arguments: CheckArguments) -> u8 {
     let options = EvalOptions {
         version: version.unwrap_or(KubeVersion::LATEST),
         explain: arguments.explain,
+        apply_overrides: !arguments.no_overrides,
         ..EvalOptions::default()
     };
     let mut problems = Vec::new();

@@ -464,3 +464,55 @@ fn a_report_file_written_again_holds_only_the_new_report() {
     }
     std::fs::remove_dir_all(&directory).unwrap();
 }
+
+/// Pod Security Admission's restricted checks replace their baseline
+/// counterparts: a Windows pod (1.25 and later) is exempt from the
+/// restricted seccomp and capabilities checks, and so, at the restricted
+/// level, from the baseline ones they override; at the baseline level it is
+/// judged by those.
+#[test]
+fn restricted_checks_override_their_baseline_counterparts() {
+    let file = "overrides/windows-pod.yaml";
+    let restricted = rampart(&["check", "--set", "pss-restricted@v1.31", file], None);
+    assert_eq!(restricted.status.code(), Some(0), "{}", stdout(&restricted));
+    let baseline = rampart(&["check", "--set", "pss-baseline@v1.31", file], None);
+    assert_eq!(baseline.status.code(), Some(1), "{}", stderr(&baseline));
+    let text = stdout(&baseline);
+    assert!(
+        text.contains("pss.baseline.seccompProfile_baseline"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pss.baseline.capabilities_baseline"),
+        "{text}"
+    );
+    // Before 1.25 the restricted checks do not exempt Windows pods.
+    let older = rampart(&["check", "--set", "pss-restricted@v1.24", file], None);
+    assert_eq!(older.status.code(), Some(1), "{}", stderr(&older));
+    let text = stdout(&older);
+    assert!(
+        text.contains("pss.restricted.seccompProfile_restricted"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("pss.baseline.seccompProfile_baseline"),
+        "{text}"
+    );
+    // `--no-overrides` runs every policy of the set.
+    let every = rampart(
+        &[
+            "check",
+            "--set",
+            "pss-restricted@v1.31",
+            "--no-overrides",
+            file,
+        ],
+        None,
+    );
+    assert_eq!(every.status.code(), Some(1), "{}", stderr(&every));
+    assert!(
+        stdout(&every).contains("pss.baseline.seccompProfile_baseline"),
+        "{}",
+        stdout(&every)
+    );
+}

@@ -35,6 +35,22 @@ impl PolicySet {
     pub fn policy(&self, id: &str) -> Option<&Policy> {
         self.policies.iter().find(|policy| policy.id == id)
     }
+
+    /// For each policy, by position, whether another policy of the set that
+    /// applies at `version` overrides it ([`Policy::overrides`]): judging the
+    /// whole set skips it.
+    pub fn overridden_at(&self, version: KubeVersion) -> Vec<bool> {
+        let replaced: Vec<&str> = self
+            .policies
+            .iter()
+            .filter(|policy| policy.applies_at(version))
+            .flat_map(|policy| policy.overrides.iter().map(String::as_str))
+            .collect();
+        self.policies
+            .iter()
+            .map(|policy| replaced.contains(&policy.id.as_str()))
+            .collect()
+    }
 }
 
 /// How serious a finding is; ordered from least to most severe.
@@ -151,6 +167,12 @@ pub struct Policy {
     pub since: Option<KubeVersion>,
     /// The last Kubernetes version at which the policy applies (inclusive).
     pub until: Option<KubeVersion>,
+    /// Ids of the policies this one replaces: when both are in a set and this
+    /// one applies at the version judged, they are not evaluated (Pod
+    /// Security Admission's restricted checks replace their weaker baseline
+    /// counterparts this way).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     /// Which resources the policy looks at.
     pub matcher: Matcher,
     /// Parameters, with their current values (defaults, or set by configuration).

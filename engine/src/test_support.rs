@@ -24,6 +24,7 @@ pub(crate) fn policy(body: Vec<Stmt>, slots: u32, scope: Scope) -> Policy {
         slots,
         rules: 1,
         uses_inventory: false,
+        overrides: Vec::new(),
         origin: String::new(),
     }
 }

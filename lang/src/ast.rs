@@ -61,6 +61,9 @@ pub struct PolicyDecl {
     pub since: Option<Name>,
     /// `until v1.33`.
     pub until: Option<Name>,
+    /// `overrides [pss.baseline.seccompProfile_baseline]`: policies this one
+    /// replaces whenever both are loaded and this one applies.
+    pub overrides: Vec<Name>,
     /// `param ...`.
     pub params: Vec<ParamDecl>,
     /// `match ...`.

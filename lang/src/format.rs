@@ -36,7 +36,7 @@ const CONTINUING_OPERATORS: [&str; 15] = [
 
 /// Words that begin a statement, a policy entry, a test entry or an item:
 /// a line in a block that starts with anything else continues the line before.
-const STATEMENT_STARTS: [&str; 20] = [
+const STATEMENT_STARTS: [&str; 21] = [
     "let",
     "for",
     "if",
@@ -52,6 +52,7 @@ const STATEMENT_STARTS: [&str; 20] = [
     "remediation",
     "since",
     "until",
+    "overrides",
     "param",
     "match",
     "given",

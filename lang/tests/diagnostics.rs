@@ -69,3 +69,38 @@ policy example.clean {
 "#;
     assert_eq!(diagnostics(text), serde_json::json!([]));
 }
+
+#[test]
+fn a_policy_that_overrides_itself_is_refused() {
+    let text = r#"
+policy example.self {
+  match pods
+  overrides [example.other, example.self]
+  deny pod.spec.hostNetwork == true message "host network"
+}
+"#;
+    let found = diagnostics(text);
+    let codes: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|diagnostic| diagnostic["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["E0208"], "{found}");
+    assert_eq!(found[0]["start"]["line"], 4, "{found}");
+    assert_eq!(found[0]["start"]["column"], 29, "{found}");
+}
+
+#[test]
+fn overrides_reach_the_compiled_policy() {
+    let compilation = compile(&[Source {
+        name: "policy.rampart".into(),
+        text: "policy example.strong {\n  match pods\n  overrides [example.weak, example.weak]\n  deny pod.spec.hostNetwork == true message \"host network\"\n}\n".into(),
+    }]);
+    assert!(
+        compilation.diagnostics.is_empty(),
+        "{:?}",
+        compilation.diagnostics
+    );
+    assert_eq!(compilation.set.policies[0].overrides, ["example.weak"]);
+}

@@ -9,7 +9,7 @@ const DEBOUNCE_MS = 120;
 const KEYWORDS = new Set([
   'policy', 'fn', 'test', 'let', 'for', 'in', 'if', 'then', 'else', 'deny', 'warn', 'and', 'or', 'not',
   'at', 'message', 'fix', 'match', 'param', 'given', 'expect', 'remove', 'title', 'severity', 'controls',
-  'remediation', 'since', 'until', 'pods', 'kinds', 'all', 'any', 'namespaces', 'labels', 'exclude',
+  'remediation', 'since', 'until', 'overrides', 'pods', 'kinds', 'all', 'any', 'namespaces', 'labels', 'exclude',
   'allow', 'file', 'yaml', 'version',
 ]);
 const CONSTANTS = new Set(['true', 'false', 'null', 'info', 'low', 'medium', 'high', 'critical']);

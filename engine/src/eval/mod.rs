@@ -46,6 +46,10 @@ pub struct EvalOptions {
     /// list stays empty: a shared id per policy and resource is a cost a
     /// caller that never reads it need not pay.
     pub record_matched: bool,
+    /// Skip the policies another policy of the set overrides
+    /// ([`PolicySet::overridden_at`]), as Pod Security Admission does at the
+    /// restricted level. Off, every policy runs.
+    pub apply_overrides: bool,
 }
 
 impl Default for EvalOptions {
@@ -55,6 +59,7 @@ impl Default for EvalOptions {
             step_budget: 1_000_000,
             explain: false,
             record_matched: true,
+            apply_overrides: true,
         }
     }
 }
@@ -139,6 +144,8 @@ pub struct Evaluator<'p> {
 #[derive(Clone, Debug, Default)]
 pub struct Plans {
     version: Option<KubeVersion>,
+    /// Whether overridden policies were marked ([`EvalOptions::apply_overrides`]).
+    apply_overrides: bool,
     by_policy: Arc<[Plan]>,
     /// Regular expressions compiled by any evaluator sharing these plans:
     /// a pattern is compiled once per set, not once per evaluator (the
@@ -182,6 +189,9 @@ struct Plan {
     /// The key filters one of which a resource must cover for the policy to
     /// fire on it; `None` when it may fire on any ([`key_index`]).
     index: Option<Vec<KeyFilter>>,
+    /// Whether another policy of the set replaces this one at the version
+    /// judged ([`PolicySet::overridden_at`]): [`Evaluator::evaluate`] skips it.
+    overridden: bool,
 }
 
 /// How a `let` runs.
@@ -225,12 +235,24 @@ impl<'p> Evaluator<'p> {
             plans: Plans::default(),
             most_slots: most_slots(set),
         };
+        let overridden = if evaluator.options.apply_overrides {
+            set.overridden_at(evaluator.options.version)
+        } else {
+            vec![false; set.policies.len()]
+        };
         let by_policy: Vec<Plan> = set
             .policies
             .iter()
-            .map(|policy| {
+            .zip(overridden)
+            .map(|(policy, overridden)| {
                 let id = Some(Arc::from(policy.id.as_str()));
-                if policy.applies_at(evaluator.options.version) {
+                if overridden {
+                    Plan {
+                        id,
+                        overridden,
+                        ..Plan::default()
+                    }
+                } else if policy.applies_at(evaluator.options.version) {
                     let deferred = deferred::of_policy(policy);
                     let constants = constants::of_policy(&evaluator, policy);
                     let located = located::of_policy(policy);
@@ -240,6 +262,7 @@ impl<'p> Evaluator<'p> {
                         index: key_index::of_policy(&evaluator, policy, &constants),
                         constants,
                         defers: deferred.contains(&true),
+                        overridden,
                     }
                 } else {
                     Plan {
@@ -251,6 +274,7 @@ impl<'p> Evaluator<'p> {
             .collect();
         evaluator.plans = Plans {
             version: Some(evaluator.options.version),
+            apply_overrides: evaluator.options.apply_overrides,
             by_policy: by_policy.into(),
             regexes: evaluator.plans.regexes.clone(),
         };
@@ -262,6 +286,7 @@ impl<'p> Evaluator<'p> {
     /// ids differ) or another Kubernetes version are made afresh.
     pub fn with_plans(set: &'p PolicySet, options: EvalOptions, plans: &Plans) -> Evaluator<'p> {
         let fits = plans.version == Some(options.version)
+            && plans.apply_overrides == options.apply_overrides
             && plans.by_policy.len() == set.policies.len()
             && plans
                 .by_policy
@@ -291,7 +316,8 @@ impl<'p> Evaluator<'p> {
         self.set
     }
 
-    /// Runs every policy that matches the resource.
+    /// Runs every policy that matches the resource, but those another policy
+    /// of the set overrides ([`PolicySet::overridden_at`]).
     pub fn evaluate(&self, subject: &Subject<'_>) -> Evaluation {
         let mut evaluation = Evaluation::default();
         // What every policy's matcher asks of the resource, read once.
@@ -299,6 +325,9 @@ impl<'p> Evaluator<'p> {
         let mut run = None;
         for (position, policy) in self.set.policies.iter().enumerate() {
             let plan = self.plans.by_policy.get(position).unwrap_or(&NO_PLAN);
+            if plan.overridden {
+                continue;
+            }
             self.evaluate_policy_with(policy, plan, subject, &facts, &mut run, &mut evaluation);
         }
         evaluation
@@ -397,6 +426,7 @@ static NO_PLAN: Plan = Plan {
     defers: false,
     lets: Vec::new(),
     index: None,
+    overridden: false,
 };
 
 /// What matchers read of a resource: its kind, group, namespace and labels.

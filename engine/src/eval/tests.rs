@@ -570,3 +570,86 @@ fn a_failed_policy_leaves_no_finding_behind() {
     assert_eq!(evaluation.errors.len(), 1);
     assert_eq!(evaluation.errors[0].policy, "test.failing");
 }
+
+/// Two copies of the privileged policy, the second overriding the first
+/// from `since` on.
+fn overriding_pair(since: Option<KubeVersion>) -> PolicySet {
+    let weaker = Policy {
+        id: "test.weaker".into(),
+        ..privileged_policy()
+    };
+    let stronger = Policy {
+        id: "test.stronger".into(),
+        since,
+        overrides: vec!["test.weaker".into()],
+        ..privileged_policy()
+    };
+    PolicySet {
+        policies: vec![weaker, stronger],
+        ..set_of(privileged_policy())
+    }
+}
+
+fn policies_that_fired(set: &PolicySet, options: EvalOptions) -> Vec<String> {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "bad", "securityContext": {"privileged": true}}]}});
+    let evaluator = Evaluator::new(set, options);
+    let mut fired: Vec<String> = evaluator
+        .evaluate(&Subject::new(&pod))
+        .findings
+        .iter()
+        .map(|finding| finding.policy.to_string())
+        .collect();
+    fired.dedup();
+    fired
+}
+
+#[test]
+fn a_policy_overridden_by_another_of_the_set_does_not_run() {
+    let set = overriding_pair(None);
+    assert_eq!(set.overridden_at(KubeVersion::LATEST), [true, false]);
+    assert_eq!(
+        policies_that_fired(&set, EvalOptions::default()),
+        ["test.stronger"]
+    );
+}
+
+#[test]
+fn an_override_holds_only_where_the_overriding_policy_applies() {
+    let since = KubeVersion::parse("v1.25");
+    let set = overriding_pair(since);
+    let older = EvalOptions {
+        version: KubeVersion::parse("v1.24").unwrap(),
+        ..EvalOptions::default()
+    };
+    assert_eq!(set.overridden_at(older.version), [false, false]);
+    assert_eq!(policies_that_fired(&set, older), ["test.weaker"]);
+    assert_eq!(
+        policies_that_fired(&set, EvalOptions::default()),
+        ["test.stronger"]
+    );
+}
+
+#[test]
+fn overrides_can_be_turned_off() {
+    let set = overriding_pair(None);
+    let every = EvalOptions {
+        apply_overrides: false,
+        ..EvalOptions::default()
+    };
+    assert_eq!(
+        policies_that_fired(&set, every),
+        ["test.weaker", "test.stronger"]
+    );
+}
+
+#[test]
+fn a_policy_run_by_itself_runs_even_when_overridden() {
+    let set = overriding_pair(None);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "bad", "securityContext": {"privileged": true}}]}});
+    let evaluator = Evaluator::new(&set, EvalOptions::default());
+    let mut evaluation = crate::Evaluation::default();
+    evaluator.evaluate_policy(&set.policies[0], &Subject::new(&pod), &mut evaluation);
+    assert_eq!(evaluation.findings.len(), 1);
+}

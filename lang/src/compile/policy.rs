@@ -91,6 +91,7 @@ impl Compiler<'_, '_> {
             action_override: None,
             since,
             until,
+            overrides: self.overrides(declaration),
             matcher,
             params,
             body,
@@ -101,6 +102,24 @@ impl Compiler<'_, '_> {
         };
         let failed = self.reporter().error_count() > errors_before;
         (!failed).then_some(policy)
+    }
+
+    /// The ids of the policies `declaration` replaces; replacing itself is an
+    /// error (it would never run).
+    fn overrides(&mut self, declaration: &PolicyDecl) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for id in &declaration.overrides {
+            if id.text == declaration.id.text {
+                self.reporter().error(
+                    "E0208",
+                    id.span,
+                    "a policy cannot override itself: it would never run",
+                );
+            } else if !ids.contains(&id.text) {
+                ids.push(id.text.clone());
+            }
+        }
+        ids
     }
 
     fn version(&mut self, version: Option<&Name>) -> Option<KubeVersion> {

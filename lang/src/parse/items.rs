@@ -67,6 +67,7 @@ fn policy(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> PolicyDecl {
         remediation: None,
         since: None,
         until: None,
+        overrides: Vec::new(),
         params: Vec::new(),
         matcher: None,
         body: Vec::new(),
@@ -98,6 +99,9 @@ fn policy(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> PolicyDecl {
             }
             Rule::meta_until => {
                 declaration.until = entry.into_inner().next().map(|version| name(&version))
+            }
+            Rule::meta_overrides => {
+                declaration.overrides = entry.into_inner().map(|id| name(&id)).collect()
             }
             Rule::param_decl => declaration.params.push(param(entry, reporter)),
             Rule::match_clause => {
