@@ -516,3 +516,56 @@ fn restricted_checks_override_their_baseline_counterparts() {
         stdout(&every)
     );
 }
+
+/// The JSON report is the same however many threads judge: with a core to
+/// spare its findings are rendered while the parts are judged, otherwise
+/// once at the end, and a file large enough to be split has a small first
+/// part. Checked on an input of several parts, YAML and JSON lines.
+#[test]
+fn the_json_report_does_not_depend_on_the_thread_count() {
+    let directory = std::env::temp_dir().join(format!("rampart-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let mut lines = String::new();
+    let mut documents = String::new();
+    for number in 0..2500 {
+        let privileged = number % 3 == 0;
+        lines.push_str(&format!(
+            "{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{number}\",\"namespace\":\"team-{}\"}},\"spec\":{{\"containers\":[{{\"name\":\"c\",\"image\":\"registry.example/app:{number}\",\"securityContext\":{{\"privileged\":{privileged},\"runAsNonRoot\":true}}}}]}}}}\n",
+            number % 7
+        ));
+        documents.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: y{number}\nspec:\n  hostNetwork: {}\n  containers:\n    - name: c\n      image: registry.example/app:{number}\n",
+            number % 4 == 0
+        ));
+    }
+    assert!(lines.len() > 256 << 10 && documents.len() > 256 << 10);
+    std::fs::write(directory.join("pods.jsonl"), &lines).unwrap();
+    std::fs::write(directory.join("pods.yaml"), &documents).unwrap();
+    let path = directory.to_str().unwrap();
+    let reports: Vec<String> = ["1", "2", "3"]
+        .iter()
+        .map(|jobs| {
+            let output = rampart(
+                &[
+                    "check",
+                    "--set",
+                    "recommended",
+                    "--format",
+                    "json",
+                    "-j",
+                    jobs,
+                    path,
+                ],
+                None,
+            );
+            assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+            stdout(&output)
+        })
+        .collect();
+    std::fs::remove_dir_all(&directory).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&reports[0]).unwrap();
+    assert_eq!(report["summary"]["resources"], 5000);
+    assert!(report["summary"]["findings"].as_u64().unwrap() > 5000);
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(reports[0], reports[2]);
+}
