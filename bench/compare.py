@@ -121,7 +121,7 @@ def main():
 
     # The comparison rows run every check the peers run (`--no-overrides`):
     # at the restricted level, Pod Security Admission (and Rampart by
-    # default) skips the three baseline checks that restricted ones
+    # default) skips the baseline checks (three at 1.31) that restricted ones
     # override, which the peers' policies evaluate. The `rampart-psa-*` rows
     # are the default: upstream's semantics, less work.
     def rampart(path, jobs, tag, every_check=True):

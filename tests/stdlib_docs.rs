@@ -34,12 +34,13 @@ Hardening Guidance), the Kubernetes versions it applies at, the sets that
 include it, and how to fix what it finds. Run `rampart list` for the same
 information in a terminal.
 
-As in upstream Pod Security Admission, three restricted checks replace their
+As in upstream Pod Security Admission, four restricted checks replace their
 weaker baseline counterparts: when both are in the sets checked, and the
 restricted one applies at the version judged, the baseline one is not run
 (`seccompProfile_restricted` replaces `seccompProfile_baseline`,
 `capabilities_restricted` replaces `capabilities_baseline`,
-`restrictedVolumes` replaces `hostPathVolumes`). A pod is then reported
+`restrictedVolumes` replaces `hostPathVolumes`, and from 1.35
+`procMount_restricted` replaces `procMount`). A pod is then reported
 once for a missing seccomp profile instead of twice, and a Windows pod,
 which the restricted checks exempt from 1.25 on, is judged by them alone.
 `rampart check --no-overrides` runs every policy of the sets.";
