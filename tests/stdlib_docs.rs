@@ -63,6 +63,15 @@ fn cell(text: &str) -> String {
         .replace('|', "\\|")
 }
 
+/// Names as code, for one table cell: `` `a`, `b` ``.
+fn code_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{}`", cell(name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A GitHub-style anchor for a policy heading.
 fn anchor(id: &str) -> String {
     id.chars()
@@ -151,22 +160,12 @@ fn render_policy(out: &mut String, policy: &Policy) {
     let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(out, "| severity | {} |", policy.severity.as_str());
     if !policy.controls.is_empty() {
-        let controls: Vec<String> = policy
-            .controls
-            .iter()
-            .map(|control| format!("`{}`", cell(control)))
-            .collect();
-        let _ = writeln!(out, "| controls | {} |", controls.join(", "));
+        let _ = writeln!(out, "| controls | {} |", code_list(&policy.controls));
     }
     let _ = writeln!(out, "| applies to | {} |", cell(&targets(&policy.matcher)));
     let _ = writeln!(out, "| Kubernetes versions | {} |", applies(policy));
     if !policy.overrides.is_empty() {
-        let replaced: Vec<String> = policy
-            .overrides
-            .iter()
-            .map(|id| format!("`{}`", cell(id)))
-            .collect();
-        let _ = writeln!(out, "| replaces | {} |", replaced.join(", "));
+        let _ = writeln!(out, "| replaces | {} |", code_list(&policy.overrides));
     }
     let sets: Vec<String> = sets_of(policy)
         .iter()

@@ -172,7 +172,7 @@ impl<'t> Reader<'t> {
             Some(b'"') => {
                 let text = match self.plain_string() {
                     Some(text) => Text::new(text),
-                    None => Text::from(self.string()?),
+                    None => Text::from(self.escaped_string()?),
                 };
                 self.values.push(Json::String(text));
             }
@@ -310,7 +310,7 @@ impl<'t> Reader<'t> {
             self.key_filter.insert_hashed(hash);
             return Ok(Key::hashed(text, hash));
         }
-        let text = self.string()?;
+        let text = self.escaped_string()?;
         self.key_filter.insert(&text);
         Ok(Key::from(text))
     }
@@ -333,12 +333,10 @@ impl<'t> Reader<'t> {
         self.text.get(start..start + length)
     }
 
-    fn string(&mut self) -> Result<String, Failure> {
-        if let Some(text) = self.plain_string() {
-            return Ok(text.to_owned());
-        }
-        // Escapes, a line break or no end: the general path, which reports
-        // the errors.
+    /// A string that [`Reader::plain_string`] did not take (escapes, a line
+    /// break or no end): the general path, which reports the errors. Both
+    /// callers try the plain path first, so the text is not scanned twice.
+    fn escaped_string(&mut self) -> Result<String, Failure> {
         self.offset += 1;
         let mut text = String::new();
         loop {
