@@ -9,6 +9,10 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+mod reading;
+
+pub use reading::{IrReadError, MAX_IR_NESTING, check_nesting};
+
 /// The format version of a serialized [`PolicySet`]; bumped on every
 /// incompatible change so that an old bundle is refused, not misread.
 pub const IR_VERSION: u32 = 1;
