@@ -12,6 +12,7 @@ pub mod helpers;
 mod inventory_kinds;
 pub mod ir;
 pub mod json;
+pub mod limits;
 pub mod load;
 mod merge;
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::members::Members;
 use super::positions::{Position, PositionTree, Slot};
 use super::{Document, LoadLimits};
 use crate::json::{Json, Key, KeyFilter, Number, Object, Text, name_hash};
+use crate::limits::ReadJsonError;
 
 /// Why the JSON reader gave up.
 #[derive(Debug)]
@@ -17,6 +18,8 @@ pub(super) struct JsonFailure {
     /// Whether the text may still be YAML (a syntax error), as opposed to a
     /// limit or a duplicate key, which YAML would hit as well.
     pub may_be_yaml: bool,
+    /// Whether a limit of [`LoadLimits`] was exceeded.
+    pub is_limit: bool,
 }
 
 /// Boxed: a result is returned at every node, and with a boxed failure it
@@ -26,25 +29,7 @@ type Failure = Box<JsonFailure>;
 /// Reads every top-level JSON value of `text` as a document: the documents
 /// read, and the failure that stopped the reading, if any.
 pub(super) fn load(text: &str, limits: &LoadLimits) -> (Vec<Document>, Option<JsonFailure>) {
-    let mut reader = Reader {
-        bytes: text.as_bytes(),
-        text,
-        offset: 0,
-        line: 1,
-        line_start: 0,
-        column_cursor: (0, 1),
-        slots: Vec::new(),
-        nodes: 0,
-        limits,
-        values: Vec::new(),
-        keys: Vec::new(),
-        key_filter: KeyFilter::default(),
-    };
-    if text.starts_with('\u{FEFF}') {
-        reader.offset = 3;
-        reader.line_start = 3;
-        reader.column_cursor = (3, 1);
-    }
+    let mut reader = Reader::new(text, limits);
     let mut documents = Vec::new();
     loop {
         reader.skip_whitespace();
@@ -72,6 +57,39 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> (Vec<Document>, Option<Js
     (documents, None)
 }
 
+/// Reads the one JSON value of `text` (whitespace around it allowed), for
+/// [`crate::limits::read_json_manifest`]: the same reader and limits as
+/// [`load`], without keeping positions.
+pub(super) fn read_one(text: &str, limits: &LoadLimits) -> Result<Json, ReadJsonError> {
+    let mut reader = Reader::new(text, limits);
+    reader.keep_positions = false;
+    reader.skip_whitespace();
+    if reader.offset >= reader.bytes.len() {
+        return Err(ReadJsonError::Empty);
+    }
+    let position = reader.position();
+    if let Err(failure) = reader.value(0, position) {
+        let JsonFailure {
+            position,
+            message,
+            is_limit,
+            ..
+        } = *failure;
+        return Err(if is_limit {
+            ReadJsonError::Limit { position, message }
+        } else {
+            ReadJsonError::Invalid { position, message }
+        });
+    }
+    reader.skip_whitespace();
+    if reader.offset < reader.bytes.len() {
+        return Err(ReadJsonError::TrailingValue {
+            position: reader.position(),
+        });
+    }
+    Ok(reader.values.pop().unwrap_or_default())
+}
+
 struct Reader<'t> {
     bytes: &'t [u8],
     text: &'t str,
@@ -83,6 +101,8 @@ struct Reader<'t> {
     /// so counting from here keeps the whole read linear.
     column_cursor: (usize, u32),
     slots: Vec<Slot>,
+    /// Whether `slots` are kept (not when only the value is wanted).
+    keep_positions: bool,
     nodes: usize,
     limits: &'t LoadLimits,
     /// The values read and not yet placed in their object or array,
@@ -99,6 +119,30 @@ struct Reader<'t> {
 }
 
 impl<'t> Reader<'t> {
+    fn new(text: &'t str, limits: &'t LoadLimits) -> Self {
+        let mut reader = Reader {
+            bytes: text.as_bytes(),
+            text,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+            column_cursor: (0, 1),
+            slots: Vec::new(),
+            keep_positions: true,
+            nodes: 0,
+            limits,
+            values: Vec::new(),
+            keys: Vec::new(),
+            key_filter: KeyFilter::default(),
+        };
+        if text.starts_with('\u{FEFF}') {
+            reader.offset = 3;
+            reader.line_start = 3;
+            reader.column_cursor = (3, 1);
+        }
+        reader
+    }
+
     fn position(&mut self) -> Position {
         let (cursor_offset, cursor_column) = self.column_cursor;
         let column = if cursor_offset <= self.offset {
@@ -127,6 +171,7 @@ impl<'t> Reader<'t> {
             position: self.position(),
             message: message.into(),
             may_be_yaml,
+            is_limit: false,
         })
     }
 
@@ -145,30 +190,24 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// Reads a value, pushed on `values`, whose slot is located at
-    /// `located_at` (its key, for an object member).
+    /// Reads a value inside `depth` containers, pushed on `values`, whose
+    /// slot is located at `located_at` (its key, for an object member).
     fn value(&mut self, depth: usize, located_at: Position) -> Result<(), Failure> {
-        if depth > self.limits.max_depth {
-            return Err(self.failure(
-                format!(
-                    "the document nests deeper than {} levels",
-                    self.limits.max_depth
-                ),
-                false,
-            ));
-        }
         self.nodes += 1;
         if self.nodes > self.limits.max_nodes {
-            return Err(self.failure(
-                format!("the file has more than {} nodes", self.limits.max_nodes),
-                false,
-            ));
+            let message = format!(
+                "the file has more than {} nodes, the limit",
+                self.limits.max_nodes
+            );
+            return Err(self.limit_failure(message));
         }
         let slot = self.slots.len();
-        self.slots.push(Slot::leaf(located_at));
+        if self.keep_positions {
+            self.slots.push(Slot::leaf(located_at));
+        }
         match self.bytes.get(self.offset) {
-            Some(b'{') => self.object(depth)?,
-            Some(b'[') => self.array(depth)?,
+            Some(b'{') => self.object(depth + 1)?,
+            Some(b'[') => self.array(depth + 1)?,
             Some(b'"') => {
                 let text = match self.plain_string() {
                     Some(text) => Text::new(text),
@@ -192,7 +231,28 @@ impl<'t> Reader<'t> {
         Ok(())
     }
 
+    /// Refuses a container that would be the `depth`th nested one, past the
+    /// limit (as the YAML builder counts: the root container is level 1).
+    fn check_depth(&mut self, depth: usize) -> Result<(), Failure> {
+        if depth > self.limits.max_depth {
+            let message = format!(
+                "nesting deeper than {} levels, the limit",
+                self.limits.max_depth
+            );
+            return Err(self.limit_failure(message));
+        }
+        Ok(())
+    }
+
+    fn limit_failure(&mut self, message: String) -> Failure {
+        let mut failure = self.failure(message, false);
+        failure.is_limit = true;
+        failure
+    }
+
+    /// Reads an object, the `depth`th nested container.
     fn object(&mut self, depth: usize) -> Result<(), Failure> {
+        self.check_depth(depth)?;
         self.offset += 1;
         self.skip_whitespace();
         if self.bytes.get(self.offset) == Some(&b'}') {
@@ -215,12 +275,13 @@ impl<'t> Reader<'t> {
             }
             self.offset += 1;
             self.skip_whitespace();
-            self.value(depth + 1, key_position)?;
+            self.value(depth, key_position)?;
             if let Err(key) = members.add(&mut self.keys, key) {
                 return Err(Box::new(JsonFailure {
                     position: key_position,
                     message: format!("duplicate key `{key}`"),
                     may_be_yaml: false,
+                    is_limit: false,
                 }));
             }
             self.skip_whitespace();
@@ -237,7 +298,9 @@ impl<'t> Reader<'t> {
         }
     }
 
+    /// Reads an array, the `depth`th nested container.
     fn array(&mut self, depth: usize) -> Result<(), Failure> {
+        self.check_depth(depth)?;
         self.offset += 1;
         self.skip_whitespace();
         if self.bytes.get(self.offset) == Some(&b']') {
@@ -249,7 +312,7 @@ impl<'t> Reader<'t> {
         loop {
             self.skip_whitespace();
             let position = self.position();
-            self.value(depth + 1, position)?;
+            self.value(depth, position)?;
             self.skip_whitespace();
             match self.bytes.get(self.offset) {
                 Some(b',') => self.offset += 1,

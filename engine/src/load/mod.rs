@@ -34,31 +34,9 @@ mod scalar;
 #[cfg(test)]
 mod tests;
 
+pub use crate::limits::LoadLimits;
 pub use positions::{Position, PositionTree};
 pub use resources::{Resource, resources};
-
-/// Bounds on what one file may make the loader build, so that hostile input
-/// (deep nesting, alias bombs) is refused in bounded time and memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoadLimits {
-    /// Most nodes (scalars, sequences, mappings) per file, after alias
-    /// expansion. Default 5,000,000.
-    pub max_nodes: usize,
-    /// Most nested sequences and mappings in a document. Default 256.
-    pub max_depth: usize,
-    /// Most nodes produced by alias expansion, per file. Default 100,000.
-    pub max_alias_expansion: usize,
-}
-
-impl Default for LoadLimits {
-    fn default() -> Self {
-        Self {
-            max_nodes: 5_000_000,
-            max_depth: 256,
-            max_alias_expansion: 100_000,
-        }
-    }
-}
 
 /// One document of a file, with the positions of its nodes.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,4 +149,13 @@ pub fn load_str(text: &str, limits: &LoadLimits) -> LoadOutcome {
         }
     }
     builder::load(text, limits)
+}
+
+/// Reads one JSON value of `text` under `limits`; see
+/// [`crate::limits::read_json_manifest`].
+pub(crate) fn read_json_value(
+    text: &str,
+    limits: &LoadLimits,
+) -> Result<Json, crate::limits::ReadJsonError> {
+    json::read_one(text, limits)
 }
