@@ -44,9 +44,28 @@ pub(super) struct Budget<'limits> {
     pub(super) limits: &'limits LoadLimits,
     pub(super) nodes: usize,
     pub(super) alias_nodes: usize,
+    /// Bytes of scalar text (string values and keys, copies by aliases
+    /// included) built so far.
+    pub(super) text_bytes: usize,
+    /// The part of `text_bytes` that aliases copied.
+    pub(super) alias_bytes: usize,
+    /// [`LoadLimits::max_loaded_size`] for this file.
+    pub(super) max_loaded_size: usize,
 }
 
-impl Budget<'_> {
+impl<'limits> Budget<'limits> {
+    /// The counters of a file of `input_len` bytes.
+    pub(super) fn new(limits: &'limits LoadLimits, input_len: usize) -> Self {
+        Self {
+            limits,
+            nodes: 0,
+            alias_nodes: 0,
+            text_bytes: 0,
+            alias_bytes: 0,
+            max_loaded_size: limits.max_loaded_size(input_len),
+        }
+    }
+
     pub(super) fn count_nodes(&mut self, count: usize, position: Position) -> Result<(), Failure> {
         self.nodes = self.nodes.saturating_add(count);
         if self.nodes > self.limits.max_nodes {
@@ -57,17 +76,54 @@ impl Budget<'_> {
         Ok(())
     }
 
-    /// Counts the nodes an alias is about to produce, before they are
-    /// copied, so that an alias bomb is refused without being expanded.
-    pub(super) fn count_alias(&mut self, count: usize, position: Position) -> Result<(), Failure> {
-        self.alias_nodes = self.alias_nodes.saturating_add(count);
+    /// Counts the scalar text read from the file itself (not copied by an
+    /// alias). Text read is at most one and a half times its source, so
+    /// this alone cannot exceed the loaded size bound: only aliases are
+    /// checked against it.
+    #[inline]
+    pub(super) fn count_text(&mut self, bytes: usize) {
+        self.text_bytes = self.text_bytes.saturating_add(bytes);
+    }
+
+    /// Counts the nodes and the scalar text an alias is about to produce,
+    /// before they are copied, so that an alias bomb is refused without
+    /// being expanded: one of many nodes, or of few nodes with long text.
+    pub(super) fn count_alias(
+        &mut self,
+        nodes: usize,
+        bytes: usize,
+        position: Position,
+    ) -> Result<(), Failure> {
+        self.alias_nodes = self.alias_nodes.saturating_add(nodes);
         if self.alias_nodes > self.limits.max_alias_expansion {
             let limit = self.limits.max_alias_expansion;
             let message =
                 format!("aliases expand to more than {limit} nodes, the limit (an alias bomb?)");
             return Err(Failure::file(position, message));
         }
-        self.count_nodes(count, position)
+        self.alias_bytes = self.alias_bytes.saturating_add(bytes);
+        if self.alias_bytes > self.limits.max_alias_bytes {
+            let limit = self.limits.max_alias_bytes;
+            let message = format!(
+                "aliases expand to more than {limit} bytes of text, the limit (an alias bomb?)"
+            );
+            return Err(Failure::file(position, message));
+        }
+        self.count_text(bytes);
+        self.count_nodes(nodes, position)?;
+        let loaded_size = self
+            .nodes
+            .saturating_mul(crate::limits::NODE_SIZE)
+            .saturating_add(self.text_bytes);
+        if loaded_size > self.max_loaded_size {
+            let limit = self.max_loaded_size;
+            let message = format!(
+                "aliases expand the file to more than {limit} bytes, {} times its size and {} more, the limit (an alias bomb?)",
+                self.limits.max_expansion, self.limits.expansion_allowance
+            );
+            return Err(Failure::file(position, message));
+        }
+        Ok(())
     }
 }
 

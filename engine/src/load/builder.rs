@@ -21,11 +21,7 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> LoadOutcome {
         documents: Vec::new(),
         errors: Vec::new(),
     };
-    let mut budget = Budget {
-        limits,
-        nodes: 0,
-        alias_nodes: 0,
-    };
+    let mut budget = Budget::new(limits, text.len());
     let mut parser = Parser::new_from_str(text);
     let mut document_index = 0usize;
     // One builder for the whole file: its stacks keep their memory from one
@@ -79,7 +75,7 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> LoadOutcome {
                 builder.open_container(false, anchor, position_of(span.start), &mut budget)
             }
             Ok((Event::SequenceEnd | Event::MappingEnd, span)) => {
-                builder.close_container(position_of(span.start))
+                builder.close_container(position_of(span.start), &budget)
             }
         };
         if let Err(failure) = step {
@@ -132,6 +128,9 @@ struct Frame {
     slot_index: usize,
     /// Nesting levels of the subtree, the container included.
     height: usize,
+    /// The budget's `text_bytes` when the container opened: what it holds
+    /// is what was counted since.
+    text_at_open: usize,
 }
 
 enum Container {
@@ -162,6 +161,9 @@ struct Anchor {
     value: Json,
     slots: Vec<Slot>,
     height: usize,
+    /// Bytes of scalar text (keys included) in the node: what each alias
+    /// to it copies.
+    text_bytes: usize,
 }
 
 /// The value of a `<<` key with its slots (taken out of the main arena).
@@ -193,6 +195,8 @@ impl DocumentBuilder {
         position: Position,
         budget: &mut Budget<'_>,
     ) -> Result<(), Failure> {
+        let text_bytes = text.len();
+        budget.count_text(text_bytes);
         if self.awaiting_key() {
             // Only an untagged plain `<<` is a merge key; `"<<"` is a key.
             let is_merge = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
@@ -202,7 +206,7 @@ impl DocumentBuilder {
             .map_err(|message| Failure::document(position, message))?;
         budget.count_nodes(1, position)?;
         let slot = open_slot(&self.frames, &mut self.slots, position);
-        self.complete(value, slot, anchor, 0)
+        self.complete(value, slot, anchor, 0, text_bytes)
     }
 
     fn open_container(
@@ -238,6 +242,7 @@ impl DocumentBuilder {
             anchor,
             slot_index,
             height: 1,
+            text_at_open: budget.text_bytes,
         });
         Ok(())
     }
@@ -275,6 +280,7 @@ impl DocumentBuilder {
                     value: Json::String(crate::json::Text::new(&key)),
                     slots: vec![Slot::leaf(position)],
                     height: 0,
+                    text_bytes: key.len(),
                 },
             );
         }
@@ -321,15 +327,18 @@ impl DocumentBuilder {
                     ));
                 }
             };
+            // A key is no node, but its text is copied like a value's.
+            budget.count_alias(0, key.len(), position)?;
             return self.accept_key(key, false, position, 0);
         }
         if self.frames.len() + anchor.height > budget.limits.max_depth {
             return Err(depth_failure(position, budget.limits.max_depth));
         }
         // Checked before copying anything: this is what stops alias bombs.
-        budget.count_alias(anchor.slots.len(), position)?;
+        budget.count_alias(anchor.slots.len(), anchor.text_bytes, position)?;
         let value = anchor.value.clone();
         let height = anchor.height;
+        let text_bytes = anchor.text_bytes;
         let slot = open_slot(&self.frames, &mut self.slots, position);
         // Every node produced by an alias is located at the alias.
         self.slots
@@ -340,10 +349,10 @@ impl DocumentBuilder {
         if let (Some(target), Some(source)) = (self.slots.get_mut(slot), anchor.slots.first()) {
             target.subtree_len = source.subtree_len;
         }
-        self.complete(value, slot, 0, height)
+        self.complete(value, slot, 0, height, text_bytes)
     }
 
-    fn close_container(&mut self, position: Position) -> Result<(), Failure> {
+    fn close_container(&mut self, position: Position, budget: &Budget<'_>) -> Result<(), Failure> {
         let Some(frame) = self.frames.pop() else {
             return Err(internal_failure(position));
         };
@@ -359,16 +368,25 @@ impl DocumentBuilder {
         if let Some(slot) = self.slots.get_mut(frame.slot_index) {
             slot.subtree_len = u32::try_from(subtree_len).unwrap_or(u32::MAX);
         }
-        self.complete(value, frame.slot_index, frame.anchor, frame.height)
+        let text_bytes = budget.text_bytes.saturating_sub(frame.text_at_open);
+        self.complete(
+            value,
+            frame.slot_index,
+            frame.anchor,
+            frame.height,
+            text_bytes,
+        )
     }
 
-    /// Hands a finished node to its parent (or makes it the root).
+    /// Hands a finished node, which holds `text_bytes` of scalar text, to
+    /// its parent (or makes it the root).
     fn complete(
         &mut self,
         value: Json,
         slot_index: usize,
         anchor: usize,
         height: usize,
+        text_bytes: usize,
     ) -> Result<(), Failure> {
         if anchor != 0 {
             let slots = self.slots.get(slot_index..).unwrap_or_default().to_vec();
@@ -378,6 +396,7 @@ impl DocumentBuilder {
                     value: value.clone(),
                     slots,
                     height,
+                    text_bytes,
                 },
             );
         }

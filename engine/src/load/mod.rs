@@ -22,6 +22,8 @@
 use crate::json::{Json, KeyFilter};
 use serde::Serialize;
 
+#[cfg(test)]
+mod alias_tests;
 mod build_failure;
 mod builder;
 mod json;
