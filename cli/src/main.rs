@@ -91,6 +91,10 @@ pub mod exit {
 
 /// Writing to a closed pipe (`rampart list | head`) ends the process quietly,
 /// as it does for every Unix tool, instead of failing on the next print.
+/// Not for `serve`: there a client that closes its connection early (or an
+/// audit-log reader that exits) would kill the webhook with SIGPIPE, so the
+/// server keeps the runtime's default of ignoring it and handles the write
+/// error instead.
 #[cfg(unix)]
 #[allow(
     unsafe_code,
@@ -128,11 +132,11 @@ fn prefer_small_pages() {
 fn prefer_small_pages() {}
 
 fn main() -> ExitCode {
-    restore_broken_pipe_behaviour();
     prefer_small_pages();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
+            restore_broken_pipe_behaviour();
             let code = if error.use_stderr() {
                 exit::INCOMPLETE
             } else {
@@ -142,6 +146,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if !matches!(cli.command, Command::Serve(_)) {
+        restore_broken_pipe_behaviour();
+    }
     let code = match cli.command {
         Command::Check(arguments) => check::run(arguments),
         Command::Fmt(arguments) => fmt_command::run(arguments),

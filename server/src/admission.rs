@@ -4,6 +4,7 @@
 //! call [`handle`] directly.
 
 use crate::patch;
+use crate::summary;
 use rampart_engine::json::Json as Manifest;
 use rampart_engine::{Action, EvalOptions, Evaluation, Evaluator, Plans, PolicySet, Subject};
 use serde::Serialize;
@@ -116,8 +117,16 @@ pub struct Record {
     pub dry_run: bool,
     /// Whether the policies were run (subresources and DELETE are not).
     pub evaluated: bool,
-    /// Findings and errors, in policy order.
+    /// Findings and errors, in policy order; at most
+    /// [`summary::MAX_AUDIT_FINDINGS`] findings.
     pub policies: Vec<PolicyResult>,
+    /// How many findings `policies` leaves out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub findings_omitted: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// The HTTP answer to one request.
@@ -131,6 +140,9 @@ pub struct Response {
     pub decision: Decision,
     /// What to log.
     pub record: Record,
+    /// Whether findings were summarised to keep the answer or the audit
+    /// line within the limits of [`summary`].
+    pub summarised: bool,
 }
 
 /// Answers one AdmissionReview. Never panics, whatever the bytes.
@@ -144,9 +156,15 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
         Err(message) => return bad_request(message),
     };
     let mut record = request.record();
-    if !request.should_evaluate() {
+    if !request.judged() {
         let answer = Answer::allowed(&request.uid);
         return respond(answer, Decision::Allowed, record);
+    }
+    if request.object.is_none() {
+        // An object we cannot judge must not be let through as if judged.
+        let message = "rampart: the request has no object to judge (`request.object` is missing or not an object)";
+        let (answer, decision) = failure(&request.uid, state.failure_policy, message.to_owned());
+        return respond(answer, decision, record);
     }
     let resource = request.resource();
     let subject = Subject {
@@ -158,7 +176,7 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
     let evaluation =
         Evaluator::with_plans(&state.set, state.options.clone(), &state.plans).evaluate(&subject);
     record.evaluated = true;
-    record.policies = policy_results(&evaluation);
+    (record.policies, record.findings_omitted) = policy_results(&evaluation);
     let (answer, decision) = match endpoint {
         Endpoint::Validate => validate(&request.uid, &evaluation, state.failure_policy),
         Endpoint::Mutate => mutate(&request.uid, &evaluation),
@@ -277,20 +295,22 @@ impl Request<'_> {
             dry_run: self.dry_run,
             evaluated: false,
             policies: Vec::new(),
+            findings_omitted: 0,
         }
     }
 
-    /// CREATE and UPDATE of an object are judged. DELETE is allowed: the
+    /// CREATE and UPDATE are judged (and without an object to judge, they
+    /// fail per the failure policy). DELETE is allowed: the
     /// object is going away, and judging `oldObject` would only block clean-up
     /// of resources admitted before a policy existed. CONNECT (exec, attach,
     /// port-forward) carries options, not an object. Subresources are allowed
     /// unevaluated, except `ephemeralcontainers`, whose object is the whole Pod
     /// with the new containers: `pods/status` also carries a Pod, and judging
     /// it would deny the kubelet's status updates of a pod admitted earlier.
-    fn should_evaluate(&self) -> bool {
+    fn judged(&self) -> bool {
         let judged_subresource =
             self.sub_resource.is_empty() || self.sub_resource == "ephemeralcontainers";
-        matches!(self.operation, "CREATE" | "UPDATE") && judged_subresource && self.object.is_some()
+        matches!(self.operation, "CREATE" | "UPDATE") && judged_subresource
     }
 
     /// The object as the CLI would see it in a manifest: `apiVersion` and
@@ -315,6 +335,8 @@ impl Request<'_> {
 /// The `response` of an AdmissionReview, before serialization.
 struct Answer {
     response: Map<String, Json>,
+    /// Whether findings were left out to keep it within the limits.
+    summarised: bool,
 }
 
 impl Answer {
@@ -322,7 +344,10 @@ impl Answer {
         let mut response = Map::new();
         response.insert("uid".to_owned(), Json::from(uid));
         response.insert("allowed".to_owned(), Json::Bool(true));
-        Answer { response }
+        Answer {
+            response,
+            summarised: false,
+        }
     }
 
     fn denied(uid: &str, code: u16, message: String) -> Answer {
@@ -342,13 +367,12 @@ impl Answer {
         answer
     }
 
-    fn warn(&mut self, warnings: Vec<String>) {
+    /// Adds the warnings, within the limits of [`summary::warnings`].
+    fn warn(&mut self, warnings: impl IntoIterator<Item = String>) {
+        let (warnings, summarised) = summary::warnings(warnings);
+        self.summarised |= summarised;
         if !warnings.is_empty() {
-            let warnings = warnings
-                .into_iter()
-                .take(MAX_WARNINGS)
-                .map(Json::from)
-                .collect();
+            let warnings = warnings.into_iter().map(Json::from).collect();
             self.response
                 .insert("warnings".to_owned(), Json::Array(warnings));
         }
@@ -360,29 +384,39 @@ fn validate(
     evaluation: &Evaluation,
     failure_policy: FailurePolicy,
 ) -> (Answer, Decision) {
-    let denials: Vec<String> = evaluation
+    let denials = evaluation
         .findings
         .iter()
-        .filter(|finding| finding.action == Action::Deny)
-        .map(|finding| format!("{}: {}", finding.policy, finding.message))
-        .collect();
-    let warnings: Vec<String> = evaluation
+        .filter(|finding| finding.action == Action::Deny);
+    // Only the warnings that can be listed are formatted.
+    let warnings = evaluation
         .findings
         .iter()
         .filter(|finding| finding.action == Action::Warn)
-        .map(|finding| format!("{}: {}", finding.policy, finding.message))
-        .collect();
-    if !denials.is_empty() {
-        let message = format!("denied by rampart: {}", denials.join("; "));
+        .map(|finding| summary::entry(&finding.policy, &finding.message));
+    let denial_count = denials.clone().count();
+    if denial_count > 0 {
+        let (message, summarised) = summary::denial_message(
+            denials.map(|finding| (&*finding.policy, finding.message.as_str())),
+            denial_count,
+        );
         let mut answer = Answer::denied(uid, 403, message);
+        answer.summarised = summarised;
         answer.warn(warnings);
         return (answer, Decision::Denied);
     }
     if !evaluation.errors.is_empty() {
+        // At most one error per policy: bounded by the set, not by the request.
         let errors: Vec<String> = evaluation
             .errors
             .iter()
-            .map(|error| format!("{} could not be evaluated: {}", error.policy, error.message))
+            .map(|error| {
+                format!(
+                    "{} could not be evaluated: {}",
+                    error.policy,
+                    summary::shorten(&error.message, summary::MAX_MESSAGE_CHARS)
+                )
+            })
             .collect();
         let (mut answer, decision) = failure(
             uid,
@@ -397,14 +431,11 @@ fn validate(
     (answer, Decision::Allowed)
 }
 
-/// Kubernetes truncates long warning lists anyway; this keeps the body small.
-const MAX_WARNINGS: usize = 64;
-
 fn mutate(uid: &str, evaluation: &Evaluation) -> (Answer, Decision) {
     let fixes = evaluation.findings.iter().filter(|finding| {
         matches!(finding.action, Action::Deny | Action::Warn) && !finding.fix.is_empty()
     });
-    let combined = patch::combine(fixes);
+    let combined = patch::combine(fixes, summary::MAX_PATCH_BYTES);
     let mut answer = Answer::allowed(uid);
     if !combined.operations.is_empty() {
         let encoded = patch::encode(&combined.operations);
@@ -415,11 +446,19 @@ fn mutate(uid: &str, evaluation: &Evaluation) -> (Answer, Decision) {
             .response
             .insert("patch".to_owned(), Json::from(encoded));
     }
-    let skipped = combined
+    let mut skipped: Vec<String> = combined
         .skipped
         .iter()
         .map(|policy| format!("{policy}: fix not applied, it conflicts with an earlier fix; it applies on a later change"))
         .collect();
+    if combined.over_limit > 0 {
+        answer.summarised = true;
+        skipped.insert(0, format!(
+            "fixes of {} more findings not applied: the patch reached its size limit of {} bytes; they apply on a later change",
+            combined.over_limit,
+            summary::MAX_PATCH_BYTES
+        ));
+    }
     answer.warn(skipped);
     (answer, Decision::Allowed)
 }
@@ -435,18 +474,29 @@ fn failure(uid: &str, failure_policy: FailurePolicy, message: String) -> (Answer
     }
 }
 
-fn policy_results(evaluation: &Evaluation) -> Vec<PolicyResult> {
-    let findings = evaluation.findings.iter().map(|finding| PolicyResult {
-        policy: finding.policy.to_string(),
-        action: finding.action.as_str().to_owned(),
-        message: finding.message.clone(),
-    });
+/// What the audit line lists: the first [`summary::MAX_AUDIT_FINDINGS`]
+/// findings and every policy that could not finish (one per policy at most),
+/// messages shortened; and how many findings were left out.
+fn policy_results(evaluation: &Evaluation) -> (Vec<PolicyResult>, usize) {
+    let findings = evaluation
+        .findings
+        .iter()
+        .take(summary::MAX_AUDIT_FINDINGS)
+        .map(|finding| PolicyResult {
+            policy: finding.policy.to_string(),
+            action: finding.action.as_str().to_owned(),
+            message: summary::shorten(&finding.message, summary::MAX_MESSAGE_CHARS).into_owned(),
+        });
     let errors = evaluation.errors.iter().map(|error| PolicyResult {
         policy: error.policy.clone(),
         action: "error".to_owned(),
-        message: error.message.clone(),
+        message: summary::shorten(&error.message, summary::MAX_MESSAGE_CHARS).into_owned(),
     });
-    findings.chain(errors).collect()
+    let omitted = evaluation
+        .findings
+        .len()
+        .saturating_sub(summary::MAX_AUDIT_FINDINGS);
+    (findings.chain(errors).collect(), omitted)
 }
 
 fn respond(answer: Answer, decision: Decision, record: Record) -> Response {
@@ -459,7 +509,21 @@ fn respond(answer: Answer, decision: Decision, record: Record) -> Response {
         status: 200,
         body: review.to_string().into_bytes(),
         decision,
+        summarised: answer.summarised || record.findings_omitted > 0,
         record,
+    }
+}
+
+/// A 500 with a JSON body `{"error": message}`: the last resort when not
+/// even an answer per the failure policy could be made (the API server then
+/// applies the webhook configuration's `failurePolicy`).
+pub fn internal_error(message: &str) -> Response {
+    Response {
+        status: 500,
+        body: json!({ "error": message }).to_string().into_bytes(),
+        decision: Decision::Error,
+        record: Record::default(),
+        summarised: false,
     }
 }
 
@@ -470,6 +534,7 @@ pub fn bad_request(message: String) -> Response {
         body: json!({ "error": message }).to_string().into_bytes(),
         decision: Decision::Invalid,
         record: Record::default(),
+        summarised: false,
     }
 }
 
@@ -505,7 +570,8 @@ mod tests {
             answer.response["warnings"],
             json!(["warned: warned says so"])
         );
-        let results = policy_results(&evaluation);
+        let (results, omitted) = policy_results(&evaluation);
         assert_eq!(results[0].action, "audit");
+        assert_eq!(omitted, 0);
     }
 }

@@ -1,15 +1,32 @@
 //! The audit log: one JSON object per line for every admission decision.
+//!
+//! Lines are written by a thread of their own, fed by a bounded queue: a
+//! reader that stops reading a pipe, or a slow disk, must not block the
+//! threads that answer requests. When the queue is full a line is dropped
+//! and counted; when a write fails (a closed pipe, a full disk) the failure
+//! is logged once, counted for every line, and serving goes on.
 
 use crate::admission::{Decision, Record};
+use crate::metrics::Metrics;
 use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Lines waiting for the writer thread; past this, lines are dropped.
+const QUEUE_LINES: usize = 4096;
 
 /// Where audit lines go: a file (appended to), standard output, or nowhere.
 pub struct AuditLog {
-    sink: Option<Mutex<Box<dyn Write + Send>>>,
+    sender: Mutex<Option<SyncSender<Vec<u8>>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    metrics: Arc<Metrics>,
+    /// Whether dropped lines were reported since the queue last had room.
+    dropping: AtomicBool,
 }
 
 /// One line of the audit log.
@@ -25,12 +42,17 @@ struct Line<'a> {
 
 impl AuditLog {
     /// No audit log.
-    pub fn disabled() -> AuditLog {
-        AuditLog { sink: None }
+    pub fn disabled(metrics: Arc<Metrics>) -> AuditLog {
+        AuditLog {
+            sender: Mutex::new(None),
+            writer: Mutex::new(None),
+            metrics,
+            dropping: AtomicBool::new(false),
+        }
     }
 
     /// Appends to `path`, or writes to standard output when it is `-`.
-    pub fn open(path: &Path) -> Result<AuditLog, String> {
+    pub fn open(path: &Path, metrics: Arc<Metrics>) -> Result<AuditLog, String> {
         let sink: Box<dyn Write + Send> = if path == Path::new("-") {
             Box::new(std::io::stdout())
         } else {
@@ -43,16 +65,35 @@ impl AuditLog {
                 })?;
             Box::new(file)
         };
+        AuditLog::to_writer(sink, metrics)
+            .map_err(|error| format!("cannot start the audit log's thread: {error}"))
+    }
+
+    /// Writes the lines to `sink`, on a thread of its own.
+    pub fn to_writer(
+        sink: Box<dyn Write + Send>,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<AuditLog> {
+        let (sender, receiver) = sync_channel(QUEUE_LINES);
+        let writer_metrics = Arc::clone(&metrics);
+        let writer = std::thread::Builder::new()
+            .name("rampart-audit".to_owned())
+            .spawn(move || write_lines(&receiver, sink, &writer_metrics))?;
         Ok(AuditLog {
-            sink: Some(Mutex::new(sink)),
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+            metrics,
+            dropping: AtomicBool::new(false),
         })
     }
 
-    /// Writes one decision. A failed write is reported on standard error and
-    /// does not fail the admission request: the cluster must not stop because
-    /// a disk filled up.
+    /// Queues one decision for writing. Never blocks and never fails the
+    /// admission request: the cluster must not stop because a disk filled up.
     pub fn write(&self, endpoint: &str, decision: Decision, latency: Duration, record: &Record) {
-        let Some(sink) = &self.sink else {
+        let Ok(sender) = self.sender.lock() else {
+            return;
+        };
+        let Some(sender) = sender.as_ref() else {
             return;
         };
         let line = Line {
@@ -66,13 +107,74 @@ impl AuditLog {
             return;
         };
         text.push(b'\n');
-        // One write call per line keeps lines whole when several processes append.
-        let written = sink
-            .lock()
-            .map_err(|_| std::io::Error::other("audit log lock poisoned"))
-            .and_then(|mut sink| sink.write_all(&text).and_then(|()| sink.flush()));
-        if let Err(error) = written {
-            crate::log(&format!("cannot write the audit log: {error}"));
+        match sender.try_send(text) {
+            Ok(()) => self.dropping.store(false, Ordering::Relaxed),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.metrics.count_audit_line_dropped();
+                if !self.dropping.swap(true, Ordering::Relaxed) {
+                    crate::log(
+                        "the audit log's writer is behind: audit lines are dropped (counted in rampart_audit_lines_dropped_total)",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Writes the lines still queued and stops the writer thread.
+    pub fn close(&self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        let writer = self.writer.lock().ok().and_then(|mut writer| writer.take());
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The writer thread: one write call per line (which keeps lines whole when
+/// several processes append), until the log is closed.
+fn write_lines(receiver: &Receiver<Vec<u8>>, mut sink: Box<dyn Write + Send>, metrics: &Metrics) {
+    let mut health = WriteHealth::default();
+    while let Ok(text) = receiver.recv() {
+        let written = sink.write_all(&text).and_then(|()| sink.flush());
+        if written.is_err() {
+            metrics.count_audit_write_failure();
+        }
+        if let Some(message) = health.after(written) {
+            crate::log(&message);
+        }
+    }
+}
+
+/// Whether the audit log is failing, so that a failure is logged once when
+/// it starts (and once when it ends), not for every line.
+#[derive(Default)]
+struct WriteHealth {
+    failing: bool,
+}
+
+impl WriteHealth {
+    /// The message to log after a write with this result, if any.
+    fn after(&mut self, written: std::io::Result<()>) -> Option<String> {
+        match (written, self.failing) {
+            (Err(error), false) => {
+                self.failing = true;
+                Some(format!(
+                    "cannot write the audit log, serving goes on without it (failed lines are counted in rampart_audit_write_failures_total): {error}"
+                ))
+            }
+            (Ok(()), true) => {
+                self.failing = false;
+                Some("the audit log is written again".to_owned())
+            }
+            _ => None,
         }
     }
 }
@@ -119,6 +221,47 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sink that fails every write, as a closed pipe or a full disk does.
+    struct Broken;
+
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_sink_is_counted_for_every_line_and_logged_once() {
+        let metrics = Arc::new(Metrics::default());
+        let audit = AuditLog::to_writer(Box::new(Broken), Arc::clone(&metrics)).unwrap();
+        for _ in 0..3 {
+            audit.write(
+                "validate",
+                Decision::Allowed,
+                Duration::ZERO,
+                &Record::default(),
+            );
+        }
+        audit.close();
+        assert!(
+            metrics
+                .render()
+                .contains("rampart_audit_write_failures_total 3")
+        );
+
+        let mut health = WriteHealth::default();
+        let broken = || Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(health.after(broken()).is_some());
+        assert!(health.after(broken()).is_none());
+        assert!(health.after(broken()).is_none());
+        assert!(health.after(Ok(())).is_some());
+        assert!(health.after(Ok(())).is_none());
+    }
 
     #[test]
     fn formats_utc_times() {

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod patch;
 pub mod reload;
 pub mod server;
+pub mod summary;
 pub mod tls;
 mod workers;
 
@@ -27,9 +28,14 @@ pub use tls::TlsFiles;
 
 /// Writes one operational log line to standard error, with a UTC timestamp.
 /// (The audit log is separate, and can go to standard output.)
+///
+/// A failed write is ignored: `eprintln!` would panic when standard error is
+/// a closed pipe, and a log that cannot be written must not stop admission.
 pub fn log(message: &str) {
-    eprintln!(
-        "{} rampart-server: {message}",
+    use std::io::Write;
+    let line = format!(
+        "{} rampart-server: {message}\n",
         audit::rfc3339(std::time::SystemTime::now())
     );
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

@@ -15,9 +15,13 @@ const BUCKETS: [f64; 14] = [
 ];
 
 /// The server's counters; shared by every connection.
+///
+/// Every label value is one of a fixed list ([`kind_label`],
+/// [`operation_label`], [`decision_label`]), never text from a request as
+/// sent: a client that forges 20,000 kinds must not make 20,000 series.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, String), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, &'static str, &'static str), u64>>,
     bucket_counts: [AtomicU64; BUCKETS.len()],
     evaluation_count: AtomicU64,
     evaluation_nanoseconds: AtomicU64,
@@ -26,16 +30,104 @@ pub struct Metrics {
     certificate_reload_success: AtomicU64,
     certificate_reload_failure: AtomicU64,
     policies_loaded: AtomicU64,
+    reload_empty: AtomicU64,
+    connection_errors: [AtomicU64; ConnectionStage::ALL.len()],
+    audit_write_failures: AtomicU64,
+    audit_lines_dropped: AtomicU64,
+    evaluation_panics: AtomicU64,
+    answers_summarised: AtomicU64,
+}
+
+/// Where a connection failed, as the `stage` label of
+/// `rampart_connection_errors_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionStage {
+    /// The TLS handshake failed, timed out or the peer closed during it.
+    Tls,
+    /// Reading a request's headers or writing an answer failed (the peer
+    /// closed, reset, or was too slow).
+    Http,
+    /// The request's body did not arrive whole before the deadline, or the
+    /// peer closed while sending it.
+    Body,
+}
+
+impl ConnectionStage {
+    /// Every stage, in the order they are rendered.
+    pub const ALL: [ConnectionStage; 3] = [
+        ConnectionStage::Tls,
+        ConnectionStage::Http,
+        ConnectionStage::Body,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStage::Tls => "tls",
+            ConnectionStage::Http => "http",
+            ConnectionStage::Body => "body",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            ConnectionStage::Tls => 0,
+            ConnectionStage::Http => 1,
+            ConnectionStage::Body => 2,
+        }
+    }
+}
+
+/// The outcome of one policy reload, as the `result` label of
+/// `rampart_policy_reloads_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReloadResult {
+    /// The new set serves.
+    Success,
+    /// The new set did not compile or load; the previous one keeps serving.
+    Failure,
+    /// The new set has no policy (an emptied file or directory); the
+    /// previous one keeps serving.
+    Empty,
 }
 
 impl Metrics {
-    /// Counts one admission request.
+    /// Counts one admission request. The labels are bounded here: an
+    /// unknown kind counts as `other`, an unknown operation as `unknown`.
     pub fn count_request(&self, operation: &str, kind: &str, decision: &str) {
+        let key = (
+            operation_label(operation),
+            kind_label(kind),
+            decision_label(decision),
+        );
         if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((operation.to_owned(), kind.to_owned(), decision.to_owned()))
-                .or_insert(0) += 1;
+            *requests.entry(key).or_insert(0) += 1;
         }
+    }
+
+    /// Counts a connection that ended in an error at `stage`.
+    pub fn count_connection_error(&self, stage: ConnectionStage) {
+        self.connection_errors[stage.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an audit line that could not be written (closed pipe, full disk).
+    pub fn count_audit_write_failure(&self) {
+        self.audit_write_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an audit line dropped because the writer fell behind.
+    pub fn count_audit_line_dropped(&self) {
+        self.audit_lines_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a panic caught while judging a request.
+    pub fn count_evaluation_panic(&self) {
+        self.evaluation_panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an answer whose findings were summarised to stay under the limits.
+    pub fn count_answer_summarised(&self) {
+        self.answers_summarised.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records how long one evaluation took (queueing included).
@@ -53,11 +145,11 @@ impl Metrics {
     }
 
     /// Counts a policy reload.
-    pub fn count_reload(&self, success: bool) {
-        let counter = if success {
-            &self.reload_success
-        } else {
-            &self.reload_failure
+    pub fn count_reload(&self, result: ReloadResult) {
+        let counter = match result {
+            ReloadResult::Success => &self.reload_success,
+            ReloadResult::Failure => &self.reload_failure,
+            ReloadResult::Empty => &self.reload_empty,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -90,16 +182,13 @@ impl Metrics {
             for ((operation, kind, decision), count) in requests.iter() {
                 let _ = writeln!(
                     text,
-                    "rampart_admission_requests_total{{operation=\"{}\",kind=\"{}\",decision=\"{}\"}} {count}",
-                    escape(operation),
-                    escape(kind),
-                    escape(decision)
+                    "rampart_admission_requests_total{{operation=\"{operation}\",kind=\"{kind}\",decision=\"{decision}\"}} {count}"
                 );
             }
         }
         let _ = writeln!(
             text,
-            "# HELP rampart_admission_evaluation_seconds Time from a request's body being read to its verdict."
+            "# HELP rampart_admission_evaluation_seconds Time from a request's headers to its verdict: reading the body, queueing, evaluating, building the answer."
         );
         let _ = writeln!(
             text,
@@ -120,19 +209,26 @@ impl Metrics {
         );
         let _ = writeln!(text, "rampart_admission_evaluation_seconds_sum {sum}");
         let _ = writeln!(text, "rampart_admission_evaluation_seconds_count {total}");
-        counter_pair(
+        labelled_counter(
             &mut text,
             "rampart_policy_reloads_total",
-            "Policy reloads after a policy file changed.",
-            &self.reload_success,
-            &self.reload_failure,
+            "Policy reloads after a policy file changed (empty: the new set had no policy and was refused).",
+            "result",
+            &[
+                ("success", &self.reload_success),
+                ("failure", &self.reload_failure),
+                ("empty", &self.reload_empty),
+            ],
         );
-        counter_pair(
+        labelled_counter(
             &mut text,
             "rampart_certificate_reloads_total",
             "TLS certificate reloads after the certificate or key file changed.",
-            &self.certificate_reload_success,
-            &self.certificate_reload_failure,
+            "result",
+            &[
+                ("success", &self.certificate_reload_success),
+                ("failure", &self.certificate_reload_failure),
+            ],
         );
         let _ = writeln!(
             text,
@@ -144,37 +240,168 @@ impl Metrics {
             "rampart_policies_loaded {}",
             self.policies_loaded.load(Ordering::Relaxed)
         );
+        let stages: Vec<(&str, &AtomicU64)> = ConnectionStage::ALL
+            .iter()
+            .map(|stage| (stage.as_str(), &self.connection_errors[stage.index()]))
+            .collect();
+        labelled_counter(
+            &mut text,
+            "rampart_connection_errors_total",
+            "Connections that ended in an error: the peer closed or reset early, was too slow, or spoke no TLS.",
+            "stage",
+            &stages,
+        );
+        plain_counter(
+            &mut text,
+            "rampart_audit_write_failures_total",
+            "Audit lines that could not be written (closed pipe, full disk); serving goes on.",
+            &self.audit_write_failures,
+        );
+        plain_counter(
+            &mut text,
+            "rampart_audit_lines_dropped_total",
+            "Audit lines dropped because the audit log's writer fell behind.",
+            &self.audit_lines_dropped,
+        );
+        plain_counter(
+            &mut text,
+            "rampart_evaluation_panics_total",
+            "Requests whose judging panicked; answered per the failure policy.",
+            &self.evaluation_panics,
+        );
+        plain_counter(
+            &mut text,
+            "rampart_admission_answers_summarised_total",
+            "Answers and audit lines whose findings were summarised to stay under the size limits.",
+            &self.answers_summarised,
+        );
         text
     }
 }
 
-fn counter_pair(
+fn labelled_counter(
     text: &mut String,
     name: &str,
     help: &str,
-    success: &AtomicU64,
-    failure: &AtomicU64,
+    label: &str,
+    series: &[(&str, &AtomicU64)],
 ) {
     let _ = writeln!(text, "# HELP {name} {help}");
     let _ = writeln!(text, "# TYPE {name} counter");
-    let _ = writeln!(
-        text,
-        "{name}{{result=\"success\"}} {}",
-        success.load(Ordering::Relaxed)
-    );
-    let _ = writeln!(
-        text,
-        "{name}{{result=\"failure\"}} {}",
-        failure.load(Ordering::Relaxed)
-    );
+    for (value, counter) in series {
+        let _ = writeln!(
+            text,
+            "{name}{{{label}=\"{value}\"}} {}",
+            counter.load(Ordering::Relaxed)
+        );
+    }
 }
 
-/// Escapes a label value (backslash, quote, newline), as the format requires.
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+fn plain_counter(text: &mut String, name: &str, help: &str, counter: &AtomicU64) {
+    let _ = writeln!(text, "# HELP {name} {help}");
+    let _ = writeln!(text, "# TYPE {name} counter");
+    let _ = writeln!(text, "{name} {}", counter.load(Ordering::Relaxed));
+}
+
+/// The kinds counted under their own name: the built-in Kubernetes kinds.
+/// Any other kind (a custom resource, or a forged one) counts as `other`.
+const KNOWN_KINDS: [&str; 66] = [
+    "APIService",
+    "Binding",
+    "CSIDriver",
+    "CSINode",
+    "CSIStorageCapacity",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ClusterTrustBundle",
+    "ConfigMap",
+    "ControllerRevision",
+    "CronJob",
+    "CustomResourceDefinition",
+    "DaemonSet",
+    "Deployment",
+    "DeviceClass",
+    "EndpointSlice",
+    "Endpoints",
+    "Event",
+    "Eviction",
+    "FlowSchema",
+    "HorizontalPodAutoscaler",
+    "IPAddress",
+    "Ingress",
+    "IngressClass",
+    "Job",
+    "Lease",
+    "LimitRange",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "NetworkPolicy",
+    "Node",
+    "NodeProxyOptions",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Pod",
+    "PodAttachOptions",
+    "PodDisruptionBudget",
+    "PodExecOptions",
+    "PodPortForwardOptions",
+    "PodProxyOptions",
+    "PodTemplate",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "ReplicaSet",
+    "ReplicationController",
+    "ResourceClaim",
+    "ResourceClaimTemplate",
+    "ResourceQuota",
+    "ResourceSlice",
+    "Role",
+    "RoleBinding",
+    "RuntimeClass",
+    "Scale",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "ServiceCIDR",
+    "ServiceProxyOptions",
+    "StatefulSet",
+    "StorageClass",
+    "TokenRequest",
+    "ValidatingAdmissionPolicy",
+    "ValidatingWebhookConfiguration",
+];
+
+/// The `kind` label for a request's kind: the kind itself when it is a
+/// built-in Kubernetes kind, `other` otherwise.
+pub fn kind_label(kind: &str) -> &'static str {
+    KNOWN_KINDS
+        .binary_search(&kind)
+        .map_or("other", |index| KNOWN_KINDS[index])
+}
+
+/// The `operation` label: one of the four admission operations, or `unknown`.
+pub fn operation_label(operation: &str) -> &'static str {
+    match operation {
+        "CREATE" => "CREATE",
+        "UPDATE" => "UPDATE",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        _ => "unknown",
+    }
+}
+
+/// The `decision` label: one of the four decisions, or `other`.
+pub fn decision_label(decision: &str) -> &'static str {
+    match decision {
+        "allowed" => "allowed",
+        "denied" => "denied",
+        "error" => "error",
+        "invalid" => "invalid",
+        _ => "other",
+    }
 }
 
 #[cfg(test)]
@@ -186,16 +413,42 @@ mod tests {
         let metrics = Metrics::default();
         metrics.count_request("CREATE", "Pod", "denied");
         metrics.count_request("CREATE", "Pod", "denied");
-        metrics.count_request("UPDATE", "we\"ird", "allowed");
+        metrics.count_request("UPDATE", "Deployment", "allowed");
         metrics.observe_evaluation(Duration::from_micros(300));
         metrics.observe_evaluation(Duration::from_millis(30));
-        metrics.count_reload(false);
+        metrics.count_reload(ReloadResult::Failure);
         let text = metrics.render();
         assert!(text.contains("rampart_admission_requests_total{operation=\"CREATE\",kind=\"Pod\",decision=\"denied\"} 2"));
-        assert!(text.contains("kind=\"we\\\"ird\""));
+        assert!(text.contains("rampart_admission_requests_total{operation=\"UPDATE\",kind=\"Deployment\",decision=\"allowed\"} 1"));
         assert!(text.contains("rampart_admission_evaluation_seconds_bucket{le=\"0.0005\"} 1"));
         assert!(text.contains("rampart_admission_evaluation_seconds_bucket{le=\"0.05\"} 2"));
         assert!(text.contains("rampart_admission_evaluation_seconds_count 2"));
         assert!(text.contains("rampart_policy_reloads_total{result=\"failure\"} 1"));
+    }
+
+    #[test]
+    fn forged_kinds_and_operations_do_not_make_new_series() {
+        let metrics = Metrics::default();
+        let before = metrics.render().lines().count();
+        for index in 0..20_000 {
+            metrics.count_request("CREATE", &format!("Forged{index}"), "denied");
+            metrics.count_request(&format!("OP{index}"), "Pod", "allowed");
+        }
+        let text = metrics.render();
+        assert_eq!(text.lines().count(), before + 2, "{text}");
+        assert!(text.contains(
+            "rampart_admission_requests_total{operation=\"CREATE\",kind=\"other\",decision=\"denied\"} 20000"
+        ));
+        assert!(text.contains(
+            "rampart_admission_requests_total{operation=\"unknown\",kind=\"Pod\",decision=\"allowed\"} 20000"
+        ));
+    }
+
+    #[test]
+    fn the_known_kinds_are_sorted_for_binary_search() {
+        assert!(KNOWN_KINDS.windows(2).all(|pair| pair[0] < pair[1]));
+        for kind in KNOWN_KINDS {
+            assert_eq!(kind_label(kind), kind);
+        }
     }
 }

@@ -19,12 +19,27 @@ pub struct Combined {
     pub operations: Vec<PatchOperation>,
     /// Ids of the policies whose fix conflicted with an earlier one.
     pub skipped: Vec<String>,
+    /// How many findings' fixes were left out because the patch reached its
+    /// size limit.
+    pub over_limit: usize,
 }
 
-/// Takes each finding's fix unless it conflicts with one already taken.
-pub fn combine<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Combined {
+/// Takes each finding's fix unless it conflicts with one already taken, or
+/// would make the patch's JSON longer than `limit_bytes`.
+pub fn combine<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    limit_bytes: usize,
+) -> Combined {
     let mut combined = Combined::default();
+    // The JSON's length so far: `[`, `]` and the separating commas included.
+    let mut length = 2;
     for finding in findings {
+        if combined.over_limit > 0 {
+            // Once one fix did not fit, later ones are not taken either, so
+            // that what is left out is one tail of the findings.
+            combined.over_limit += 1;
+            continue;
+        }
         // The same fix reported twice (two rules of one policy) is taken once.
         let duplicate = finding
             .fix
@@ -41,7 +56,17 @@ pub fn combine<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Combined 
         });
         if conflicts {
             combined.skipped.push(finding.policy.to_string());
+            continue;
+        }
+        let added: usize = finding
+            .fix
+            .iter()
+            .map(|operation| serde_json::to_vec(operation).map_or(0, |json| json.len()) + 1)
+            .sum();
+        if length + added > limit_bytes {
+            combined.over_limit += 1;
         } else {
+            length += added;
             combined.operations.extend(finding.fix.iter().cloned());
         }
     }
@@ -98,7 +123,7 @@ mod tests {
             finding("a", &["/spec/a"]),
             finding("b", &["/spec/b", "/spec/c"]),
         ];
-        let combined = combine(&findings);
+        let combined = combine(&findings, usize::MAX);
         assert_eq!(combined.operations.len(), 3);
         assert!(combined.skipped.is_empty());
     }
@@ -111,7 +136,7 @@ mod tests {
             finding("sibling", &["/spec/securityContextual"]),
             finding("around", &["/spec"]),
         ];
-        let combined = combine(&findings);
+        let combined = combine(&findings, usize::MAX);
         let paths: Vec<&str> = combined
             .operations
             .iter()
@@ -128,8 +153,21 @@ mod tests {
             finding("second", &["/spec/list/-"]),
             finding("third", &["/spec/list/0"]),
         ];
-        let combined = combine(&findings);
+        let combined = combine(&findings, usize::MAX);
         assert_eq!(combined.operations.len(), 1);
         assert_eq!(combined.skipped, ["third"]);
+    }
+
+    #[test]
+    fn fixes_past_the_size_limit_are_counted_not_taken() {
+        let findings: Vec<Finding> = (0..100)
+            .map(|index| finding("many", &[&format!("/spec/containers/{index}/x")]))
+            .collect();
+        let combined = combine(&findings, 1024);
+        let json = serde_json::to_vec(&combined.operations).unwrap();
+        assert!(json.len() <= 1024, "{}", json.len());
+        assert!(!combined.operations.is_empty());
+        assert_eq!(combined.operations.len() + combined.over_limit, 100);
+        assert!(combined.skipped.is_empty());
     }
 }

@@ -6,13 +6,14 @@
 //! bundle carries) and each evaluation thread deserializes its own copy once
 //! per generation.
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ReloadResult};
 use crate::tls::{CertificateResolver, TlsFiles};
 use rampart_engine::{KubeVersion, PolicySet};
+use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// What a policy loader produces.
@@ -27,6 +28,38 @@ pub struct LoadedPolicySet {
 /// provides it, so that compiling stays in one place (a `--bundle` loader
 /// would read a Wasm bundle's set here instead). `Err` is a message for the log.
 pub type PolicyLoader = Arc<dyn Fn() -> Result<LoadedPolicySet, String> + Send + Sync>;
+
+/// Why a set of policies was not put into service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// The loader failed (a compile error, an unreadable file): its message.
+    Loader(String),
+    /// The compiled set could not be serialized, or not read back as every
+    /// evaluation thread would read it.
+    Unloadable(String),
+    /// The set holds no policy that runs on admission (an emptied file or
+    /// directory, or only policies that look at other resources): serving it
+    /// would allow everything.
+    Empty,
+    /// The lock around the serving set is poisoned.
+    Poisoned,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Loader(message) | LoadError::Unloadable(message) => {
+                formatter.write_str(message)
+            }
+            LoadError::Empty => formatter.write_str(
+                "the policy files hold no policy that runs on admission (an empty file or directory?)",
+            ),
+            LoadError::Poisoned => formatter.write_str("the policy lock is poisoned"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
 
 /// One loaded generation of the policies, in a form that crosses threads.
 pub struct Snapshot {
@@ -45,7 +78,12 @@ impl Snapshot {
     /// resources (`resources("Kind")`): an admission request carries one
     /// object, not the cluster, so "no NetworkPolicy in the input" would deny
     /// every pod. Those policies belong to `rampart check` on whole manifests.
-    pub fn new(generation: u64, loaded: LoadedPolicySet) -> Result<Snapshot, String> {
+    ///
+    /// The serialized set is read back once here, as every evaluation thread
+    /// will read it: a set that cannot be read is refused now (at start-up,
+    /// or by a reload that then keeps the previous set), never found out by
+    /// a request. An empty set is refused too.
+    pub fn new(generation: u64, loaded: LoadedPolicySet) -> Result<Snapshot, LoadError> {
         let mut set = loaded.set;
         let skipped: Vec<String> = set
             .policies
@@ -61,38 +99,57 @@ impl Snapshot {
                 skipped.join(", ")
             ));
         }
-        let ir = serde_json::to_vec(&set)
-            .map_err(|error| format!("cannot serialize the policies: {error}"))?;
-        Ok(Snapshot {
+        if set.policies.is_empty() {
+            return Err(LoadError::Empty);
+        }
+        let ir = serde_json::to_vec(&set).map_err(|error| {
+            LoadError::Unloadable(format!("cannot serialize the policies: {error}"))
+        })?;
+        let snapshot = Snapshot {
             generation,
             ir,
             version: loaded.version,
             policy_count: set.policies.len(),
-        })
+        };
+        snapshot.policy_set().map_err(LoadError::Unloadable)?;
+        Ok(snapshot)
     }
 
     /// A fresh copy of the set, for one evaluation thread.
     pub fn policy_set(&self) -> Result<PolicySet, String> {
-        serde_json::from_slice(&self.ir)
-            .map_err(|error| format!("cannot deserialize the policies: {error}"))
+        read_policy_set(&self.ir)
     }
+}
+
+/// Reads a serialized set back, the one way both [`Snapshot::new`] and the
+/// evaluation threads do.
+fn read_policy_set(ir: &[u8]) -> Result<PolicySet, String> {
+    serde_json::from_slice(ir).map_err(|error| format!("cannot deserialize the policies: {error}"))
 }
 
 /// The serving policies and how to load them again.
 pub struct Policies {
     loader: PolicyLoader,
     current: RwLock<Arc<Snapshot>>,
+    /// Why the last reload was refused, until one succeeds (for `/readyz`).
+    refused: Mutex<Option<LoadError>>,
 }
 
 impl Policies {
     /// Loads the policies for the first time; an error here stops start-up.
-    pub fn load(loader: PolicyLoader) -> Result<Policies, String> {
-        let loaded = loader()?;
+    pub fn load(loader: PolicyLoader) -> Result<Policies, LoadError> {
+        let loaded = loader().map_err(LoadError::Loader)?;
         let snapshot = Snapshot::new(1, loaded)?;
         Ok(Policies {
             loader,
             current: RwLock::new(Arc::new(snapshot)),
+            refused: Mutex::new(None),
         })
+    }
+
+    /// Why the last reload was refused, when the one after it has not succeeded.
+    pub fn refused_reload(&self) -> Option<LoadError> {
+        self.refused.lock().ok().and_then(|refused| refused.clone())
     }
 
     /// The generation being served.
@@ -100,17 +157,23 @@ impl Policies {
         self.current.read().ok().map(|current| Arc::clone(&current))
     }
 
-    /// Loads again; on error the current set keeps serving. Returns the new
-    /// generation's policy count.
-    pub fn reload(&self) -> Result<usize, String> {
-        let loaded = (self.loader)()?;
+    /// Loads again; on error the current set keeps serving, and the error is
+    /// kept for [`Policies::refused_reload`]. Returns the new generation's
+    /// policy count.
+    pub fn reload(&self) -> Result<usize, LoadError> {
+        let result = self.replace();
+        if let Ok(mut refused) = self.refused.lock() {
+            *refused = result.as_ref().err().cloned();
+        }
+        result
+    }
+
+    fn replace(&self) -> Result<usize, LoadError> {
+        let loaded = (self.loader)().map_err(LoadError::Loader)?;
         let generation = self.current().map_or(0, |current| current.generation) + 1;
         let snapshot = Snapshot::new(generation, loaded)?;
         let count = snapshot.policy_count;
-        let mut current = self
-            .current
-            .write()
-            .map_err(|_| "the policy lock is poisoned".to_owned())?;
+        let mut current = self.current.write().map_err(|_| LoadError::Poisoned)?;
         *current = Arc::new(snapshot);
         Ok(count)
     }
@@ -169,13 +232,17 @@ pub fn spawn_poller(
                     policy_print = print;
                     match policies.reload() {
                         Ok(count) => {
-                            metrics.count_reload(true);
+                            metrics.count_reload(ReloadResult::Success);
                             metrics.set_policies_loaded(count);
                             crate::log(&format!("policies reloaded: {count} policies"));
                         }
-                        Err(message) => {
-                            metrics.count_reload(false);
-                            crate::log(&format!("policy reload failed, the previous policies keep serving: {message}"));
+                        Err(error) => {
+                            metrics.count_reload(if error == LoadError::Empty {
+                                ReloadResult::Empty
+                            } else {
+                                ReloadResult::Failure
+                            });
+                            crate::log(&format!("policy reload refused, the previous policies keep serving: {error}"));
                         }
                     }
                 }
@@ -245,5 +312,55 @@ fn visit(path: &Path, hasher: &mut DefaultHasher, depth: usize) {
         {
             content.hash(hasher);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_engine::ir::{Expr, Stmt, UnaryOp};
+
+    fn compiled(text: &str) -> PolicySet {
+        let source = rampart_lang::Source {
+            name: "test.rampart".to_owned(),
+            text: text.to_owned(),
+        };
+        let compilation = rampart_lang::compile(&[source]);
+        assert!(!compilation.has_errors(), "{:?}", compilation.diagnostics);
+        compilation.set
+    }
+
+    fn loaded(set: PolicySet) -> LoadedPolicySet {
+        LoadedPolicySet {
+            set,
+            version: KubeVersion::LATEST,
+        }
+    }
+
+    #[test]
+    fn a_set_that_cannot_be_read_back_is_refused_when_loaded() {
+        let mut set = compiled(
+            "policy test.deep {\n  severity low\n  match pods\n  let x = 1\n  deny x == 2\n    message \"m\"\n}\n",
+        );
+        let Some(Stmt::Let { value, .. }) = set.policies[0].body.first_mut() else {
+            panic!("the policy starts with its let");
+        };
+        // Deeper than any reader accepts (made by hand: the compiler refuses it).
+        for _ in 0..700 {
+            let inner = std::mem::replace(value, Expr::Resource);
+            *value = Expr::Unary(UnaryOp::Not, Box::new(inner));
+        }
+        let refused = Snapshot::new(1, loaded(set));
+        assert!(
+            matches!(refused, Err(LoadError::Unloadable(_))),
+            "{:?}",
+            refused.err()
+        );
+    }
+
+    #[test]
+    fn an_empty_set_is_refused() {
+        let refused = Snapshot::new(1, loaded(PolicySet::default()));
+        assert_eq!(refused.err(), Some(LoadError::Empty));
     }
 }

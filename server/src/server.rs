@@ -1,10 +1,17 @@
 //! The HTTPS server: accepts connections, routes requests, enforces the body
 //! limit and the deadline, records metrics and the audit log, and drains
 //! in-flight requests on shutdown.
+//!
+//! Every stage of a connection is bounded: the TLS handshake and each
+//! request's headers by [`HANDSHAKE_TIMEOUT`] (an idle keep-alive connection
+//! too), the body, the evaluation and the building of the answer by the
+//! request's deadline, and the number of connections open at once by
+//! [`ServerConfig::max_connections`]. A peer that goes away at any stage is
+//! a counted, logged connection error, never the end of the process.
 
 use crate::admission::{self, Endpoint, FailurePolicy};
 use crate::audit::AuditLog;
-use crate::metrics::Metrics;
+use crate::metrics::{ConnectionStage, Metrics};
 use crate::reload::{self, Policies, PolicyLoader, Watch};
 use crate::tls::{self, CertificateResolver, TlsFiles};
 use crate::workers::{self, Pool};
@@ -19,11 +26,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
 /// How the server runs; [`ServerConfig::new`] gives the defaults.
@@ -39,7 +46,8 @@ pub struct ServerConfig {
     pub audit_log: Option<PathBuf>,
     /// Larger bodies are refused with 413.
     pub max_body_bytes: usize,
-    /// Wall-clock limit of one evaluation, queueing included.
+    /// Wall-clock limit of one request from its headers on: reading the
+    /// body, queueing, evaluating and building the answer.
     pub eval_timeout: Duration,
     /// Whether `POST /mutate` is served.
     pub mutate: bool,
@@ -56,6 +64,9 @@ pub struct ServerConfig {
     pub drain_timeout: Duration,
     /// Evaluation threads.
     pub workers: usize,
+    /// Connections open at once; further ones wait in the listen backlog
+    /// until one closes.
+    pub max_connections: usize,
 }
 
 impl ServerConfig {
@@ -76,6 +87,7 @@ impl ServerConfig {
             shutdown_delay: Duration::ZERO,
             drain_timeout: Duration::from_secs(20),
             workers: std::thread::available_parallelism().map_or(2, usize::from),
+            max_connections: 1024,
         }
     }
 }
@@ -83,10 +95,12 @@ impl ServerConfig {
 /// What every connection shares.
 struct Shared {
     pool: Pool,
+    policies: Arc<Policies>,
     metrics: Arc<Metrics>,
     audit: AuditLog,
     draining: AtomicBool,
     config: ServerConfig,
+    connection_log: ConnectionLog,
 }
 
 /// A bound server, not yet serving.
@@ -127,18 +141,23 @@ impl Server {
         );
         let resolver = CertificateResolver::load(&config.tls)?;
         let acceptor = TlsAcceptor::from(tls::server_config(Arc::clone(&resolver))?);
-        let audit = match &config.audit_log {
-            Some(path) => AuditLog::open(path)?,
-            None => AuditLog::disabled(),
-        };
         let metrics = Arc::new(Metrics::default());
+        let audit = match &config.audit_log {
+            Some(path) => AuditLog::open(path, Arc::clone(&metrics))?,
+            None => AuditLog::disabled(Arc::clone(&metrics)),
+        };
         metrics.set_policies_loaded(policies.current().map_or(0, |current| current.policy_count));
         let settings = workers::Settings {
             step_budget: config.step_budget,
             failure_policy: config.failure_policy,
         };
-        let pool = Pool::start(config.workers, Arc::clone(&policies), settings)
-            .map_err(|error| format!("cannot start the evaluation threads: {error}"))?;
+        let pool = Pool::start(
+            config.workers,
+            Arc::clone(&policies),
+            settings,
+            Arc::clone(&metrics),
+        )
+        .map_err(|error| format!("cannot start the evaluation threads: {error}"))?;
         let listener = std::net::TcpListener::bind(config.address)
             .map_err(|error| format!("cannot listen on {}: {error}", config.address))?;
         listener
@@ -147,7 +166,7 @@ impl Server {
         let stop_poller = Arc::new(AtomicBool::new(false));
         let poller = reload::spawn_poller(
             watch,
-            policies,
+            Arc::clone(&policies),
             resolver,
             Arc::clone(&metrics),
             Arc::clone(&stop_poller),
@@ -155,10 +174,12 @@ impl Server {
         .map_err(|error| format!("cannot start the reload thread: {error}"))?;
         let shared = Arc::new(Shared {
             pool,
+            policies,
             metrics,
             audit,
             draining: AtomicBool::new(false),
             config,
+            connection_log: ConnectionLog::default(),
         });
         Ok(Server {
             listener,
@@ -194,6 +215,7 @@ impl Server {
             .map_err(|error| format!("cannot start the runtime: {error}"))?;
         let result = runtime.block_on(self.accept_loop());
         self.shared.pool.stop();
+        self.shared.audit.close();
         self.stop_poller.store(true, Ordering::Relaxed);
         if let Some(poller) = self.poller.take() {
             let _ = poller.join();
@@ -217,6 +239,7 @@ impl Server {
             tokio::time::sleep(shared.config.shutdown_delay).await;
         });
         let graceful = GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
         crate::log(&format!("serving on https://{}", self.local_address()?));
         loop {
             let accepted = std::future::poll_fn(|context| {
@@ -229,29 +252,23 @@ impl Server {
             let Some(accepted) = accepted else {
                 break;
             };
-            let Ok((stream, _peer)) = accepted else {
+            let Ok((stream, peer)) = accepted else {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             };
+            // At the limit, wait for a connection to close before serving
+            // this one (the timeouts bound how long that takes).
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                break;
+            };
+            configure(&stream);
             let acceptor = self.acceptor.clone();
             let shared = Arc::clone(&self.shared);
             let watcher = graceful.watcher();
             tokio::spawn(async move {
-                let handshake =
-                    tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
-                let Ok(Ok(stream)) = handshake else {
-                    return;
-                };
-                let service = hyper::service::service_fn(move |request| {
-                    let shared = Arc::clone(&shared);
-                    async move { Ok::<_, Infallible>(route(request, &shared).await) }
-                });
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HANDSHAKE_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), service);
-                let _ = watcher.watch(connection).await;
+                let _slot = slot;
+                serve_connection(stream, peer, acceptor, shared, watcher).await;
             });
         }
         drop(listener);
@@ -265,9 +282,107 @@ impl Server {
     }
 }
 
-/// Limits both the TLS handshake and reading a request's headers, so that a
-/// slow client cannot hold a connection open forever.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Limits both the TLS handshake and reading a request's headers (and the
+/// wait for the next request on a kept-alive connection), so that a slow
+/// client cannot hold a connection open forever.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Socket options of an accepted connection. `TCP_NODELAY`: an answer is
+/// written as soon as it is ready; without it, about half of fresh
+/// connections waited 40 ms (Nagle's algorithm against delayed ACKs)
+/// for their first answer.
+fn configure(stream: &tokio::net::TcpStream) {
+    let _ = stream.set_nodelay(true);
+}
+
+/// One connection, from the TLS handshake to its close. Errors (the peer
+/// closed or reset early, was too slow, spoke no TLS) end this connection
+/// only; they are counted and logged.
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+    let stream = match handshake {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            shared.connection_error(ConnectionStage::Tls, peer, &error.to_string());
+            return;
+        }
+        Err(_) => {
+            shared.connection_error(ConnectionStage::Tls, peer, "the TLS handshake timed out");
+            return;
+        }
+    };
+    // Set when a request's body failed, which is counted as such; the
+    // connection's own error that follows is then not counted again.
+    let body_failed = Arc::new(AtomicBool::new(false));
+    let service_shared = Arc::clone(&shared);
+    let service_body_failed = Arc::clone(&body_failed);
+    let service = hyper::service::service_fn(move |request| {
+        let shared = Arc::clone(&service_shared);
+        let body_failed = Arc::clone(&service_body_failed);
+        async move { Ok::<_, Infallible>(route(request, &shared, peer, &body_failed).await) }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(error) = watcher.watch(connection).await
+        && !body_failed.load(Ordering::Relaxed)
+    {
+        shared.connection_error(ConnectionStage::Http, peer, &error.to_string());
+    }
+}
+
+impl Shared {
+    /// Counts a connection error and logs it (a few lines a second at most).
+    fn connection_error(&self, stage: ConnectionStage, peer: SocketAddr, error: &str) {
+        self.metrics.count_connection_error(stage);
+        self.connection_log.log(stage, peer, error);
+    }
+}
+
+/// Logs connection errors, at most [`ConnectionLog::PER_SECOND`] a second:
+/// a port scanner or a flood of aborted connections must not flood the log
+/// (the metric counts every one).
+#[derive(Default)]
+struct ConnectionLog {
+    /// The start of the current second, and how many lines it logged or left out.
+    window: Mutex<Option<(Instant, u64, u64)>>,
+}
+
+impl ConnectionLog {
+    const PER_SECOND: u64 = 5;
+
+    fn log(&self, stage: ConnectionStage, peer: SocketAddr, error: &str) {
+        let Ok(mut window) = self.window.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        let (started, logged, left_out) = window.get_or_insert((now, 0, 0));
+        if now.duration_since(*started) >= Duration::from_secs(1) {
+            if *left_out > 0 {
+                crate::log(&format!(
+                    "{left_out} more connection errors in the last second (counted in rampart_connection_errors_total)"
+                ));
+            }
+            (*started, *logged, *left_out) = (now, 0, 0);
+        }
+        if *logged < ConnectionLog::PER_SECOND {
+            *logged += 1;
+            crate::log(&format!(
+                "connection error ({}) from {peer}: {error}",
+                stage.as_str()
+            ));
+        } else {
+            *left_out += 1;
+        }
+    }
+}
 
 /// Turns SIGTERM (what Kubernetes sends) and ctrl-c into a shutdown.
 fn watch_signals(notify: &Arc<Notify>) {
@@ -293,13 +408,18 @@ fn watch_signals(notify: &Arc<Notify>) {
 
 type HttpResponse = Response<Full<Bytes>>;
 
-async fn route(request: Request<Incoming>, shared: &Shared) -> HttpResponse {
+async fn route(
+    request: Request<Incoming>,
+    shared: &Shared,
+    peer: SocketAddr,
+    body_failed: &AtomicBool,
+) -> HttpResponse {
     let endpoint = match (request.method(), request.uri().path()) {
         (&Method::GET, "/healthz") => return text(StatusCode::OK, "ok\n"),
         (&Method::GET, "/readyz") if shared.draining.load(Ordering::Relaxed) => {
             return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
         }
-        (&Method::GET, "/readyz") => return text(StatusCode::OK, "ok\n"),
+        (&Method::GET, "/readyz") => return text(StatusCode::OK, &readiness(shared)),
         (&Method::GET, "/metrics") => {
             let mut response = text(StatusCode::OK, &shared.metrics.render());
             response.headers_mut().insert(
@@ -315,10 +435,37 @@ async fn route(request: Request<Incoming>, shared: &Shared) -> HttpResponse {
         }
         _ => return text(StatusCode::NOT_FOUND, "not found\n"),
     };
-    admit(endpoint, request, shared).await
+    admit(endpoint, request, shared, peer, body_failed).await
 }
 
-async fn admit(endpoint: Endpoint, request: Request<Incoming>, shared: &Shared) -> HttpResponse {
+/// `/readyz`'s body: `ok`, and why the last policy reload was refused while
+/// the previous policies keep serving.
+fn readiness(shared: &Shared) -> String {
+    match shared.policies.refused_reload() {
+        None => "ok\n".to_owned(),
+        Some(error) => {
+            let serving = shared
+                .policies
+                .current()
+                .map_or(0, |current| current.policy_count);
+            format!(
+                "ok\nthe last policy reload was refused, the previous {serving} policies keep serving: {error}\n"
+            )
+        }
+    }
+}
+
+async fn admit(
+    endpoint: Endpoint,
+    request: Request<Incoming>,
+    shared: &Shared,
+    peer: SocketAddr,
+    body_failed: &AtomicBool,
+) -> HttpResponse {
+    // The deadline counts from the headers: a slow body, a long queue and a
+    // large answer all spend from it.
+    let started = Instant::now();
+    let deadline = started + shared.config.eval_timeout;
     let limit = shared.config.max_body_bytes;
     let declared = request
         .headers()
@@ -328,25 +475,41 @@ async fn admit(endpoint: Endpoint, request: Request<Incoming>, shared: &Shared) 
     if declared.is_some_and(|length| length > limit as u64) {
         return too_large(limit);
     }
-    let body = match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+    let reading = Limited::new(request.into_body(), limit).collect();
+    let body = match tokio::time::timeout_at(deadline.into(), reading).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
             return too_large(limit);
         }
-        Err(error) => {
-            return text(
+        Ok(Err(error)) => {
+            body_failed.store(true, Ordering::Relaxed);
+            shared.connection_error(ConnectionStage::Body, peer, &error.to_string());
+            return closing(text(
                 StatusCode::BAD_REQUEST,
                 &format!("cannot read the body: {error}\n"),
+            ));
+        }
+        Err(_) => {
+            body_failed.store(true, Ordering::Relaxed);
+            shared.connection_error(
+                ConnectionStage::Body,
+                peer,
+                "the body did not arrive before the deadline",
             );
+            let message = "the request body did not arrive before the deadline";
+            return closing(json(
+                StatusCode::REQUEST_TIMEOUT,
+                serde_json::json!({ "error": message })
+                    .to_string()
+                    .into_bytes(),
+            ));
         }
     };
-    let started = Instant::now();
-    let deadline = started + shared.config.eval_timeout;
     let reply = shared.pool.submit(endpoint, body.clone(), deadline);
     let late = "rampart: the evaluation did not finish before the deadline";
     let stopped = "rampart: the evaluation threads stopped";
     let failure_policy = shared.config.failure_policy;
-    let response = match tokio::time::timeout(shared.config.eval_timeout, reply).await {
+    let response = match tokio::time::timeout_at(deadline.into(), reply).await {
         Ok(Ok(response)) => response,
         // An evaluation thread drops a job whose deadline passed while it was queued.
         Ok(Err(_)) if Instant::now() >= deadline => admission::failed(&body, failure_policy, late),
@@ -363,6 +526,9 @@ async fn admit(endpoint: Endpoint, request: Request<Incoming>, shared: &Shared) 
     shared
         .metrics
         .count_request(operation, &record.kind, response.decision.as_str());
+    if response.summarised {
+        shared.metrics.count_answer_summarised();
+    }
     // Missed deadlines are the slowest requests of all: they belong in the histogram too.
     if record.evaluated || response.decision == admission::Decision::Error {
         shared.metrics.observe_evaluation(elapsed);
@@ -378,6 +544,15 @@ async fn admit(endpoint: Endpoint, request: Request<Incoming>, shared: &Shared) 
     }
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     json(status, response.body)
+}
+
+/// `response`, asking the client to close the connection: what is left of a
+/// body that was not read would otherwise be taken for the next request.
+fn closing(mut response: HttpResponse) -> HttpResponse {
+    response
+        .headers_mut()
+        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 fn too_large(limit: usize) -> HttpResponse {
@@ -407,4 +582,27 @@ fn text(status: StatusCode, body: &str) -> HttpResponse {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_connections_do_not_wait_for_acknowledgements() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let client = tokio::net::TcpStream::connect(address).await.unwrap();
+            let (accepted, _) = listener.accept().await.unwrap();
+            assert!(!accepted.nodelay().unwrap());
+            configure(&accepted);
+            assert!(accepted.nodelay().unwrap());
+            drop(client);
+        });
+    }
 }

@@ -3,15 +3,26 @@
 //! for the answer with a wall-clock deadline and answers per the failure
 //! policy when it passes, while the step budget guarantees that the late
 //! evaluation still ends.
+//!
+//! A panic while judging a request is caught on its thread: the request is
+//! answered per the failure policy at once (not left to its deadline), the
+//! panic is logged and counted, and the thread goes on serving, so that the
+//! pool never shrinks.
 
 use crate::admission::{self, Endpoint, FailurePolicy, Response, State};
+use crate::metrics::Metrics;
 use crate::reload::Policies;
 use hyper::body::Bytes;
 use rampart_engine::EvalOptions;
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::oneshot;
+
+/// How a thread judges one request: [`admission::handle`], except in tests.
+pub type Judge = fn(Endpoint, &[u8], &State) -> Response;
 
 /// One request for an evaluation thread.
 struct Job {
@@ -41,15 +52,34 @@ impl Pool {
         count: usize,
         policies: Arc<Policies>,
         settings: Settings,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Pool> {
+        Pool::start_judging(count, policies, settings, metrics, admission::handle)
+    }
+
+    /// Starts `count` threads that judge with `judge`.
+    fn start_judging(
+        count: usize,
+        policies: Arc<Policies>,
+        settings: Settings,
+        metrics: Arc<Metrics>,
+        judge: Judge,
     ) -> std::io::Result<Pool> {
         let (sender, receiver) = channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for index in 0..count.max(1) {
             let receiver = Arc::clone(&receiver);
             let policies = Arc::clone(&policies);
+            let metrics = Arc::clone(&metrics);
+            let thread = Thread {
+                policies,
+                settings,
+                metrics,
+                judge,
+            };
             std::thread::Builder::new()
                 .name(format!("rampart-eval-{index}"))
-                .spawn(move || work(&receiver, &policies, settings))?;
+                .spawn(move || thread.work(&receiver))?;
         }
         Ok(Pool {
             sender: Mutex::new(Some(sender)),
@@ -88,25 +118,64 @@ impl Pool {
     }
 }
 
-fn work(receiver: &Mutex<Receiver<Job>>, policies: &Policies, settings: Settings) {
-    let mut state: Option<(u64, State)> = None;
-    loop {
-        let job = match receiver.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else {
-            return;
-        };
-        // Nobody waits for an answer past its deadline; skip the work.
-        if Instant::now() >= job.deadline || job.reply.is_closed() {
-            continue;
+/// What one evaluation thread works with.
+struct Thread {
+    policies: Arc<Policies>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    judge: Judge,
+}
+
+impl Thread {
+    fn work(&self, receiver: &Mutex<Receiver<Job>>) {
+        let mut state: Option<(u64, State)> = None;
+        loop {
+            // A poisoned lock only means another thread panicked while
+            // holding it, which `recv` cannot leave half-done.
+            let job = match receiver.lock() {
+                Ok(receiver) => receiver.recv(),
+                Err(poisoned) => poisoned.into_inner().recv(),
+            };
+            let Ok(job) = job else {
+                return;
+            };
+            // Nobody waits for an answer past its deadline; skip the work.
+            if Instant::now() >= job.deadline || job.reply.is_closed() {
+                continue;
+            }
+            let judged = catch_unwind(AssertUnwindSafe(|| {
+                match current_state(&mut state, &self.policies, self.settings) {
+                    Ok(state) => (self.judge)(job.endpoint, &job.body, state),
+                    Err(message) => {
+                        admission::failed(&job.body, self.settings.failure_policy, &message)
+                    }
+                }
+            }));
+            let response = judged.unwrap_or_else(|payload| {
+                // The panic may have left this thread's copy of the set half-made.
+                state = None;
+                self.after_panic(&job.body, payload.as_ref())
+            });
+            let _ = job.reply.send(response);
         }
-        let response = match current_state(&mut state, policies, settings) {
-            Ok(state) => admission::handle(job.endpoint, &job.body, state),
-            Err(message) => admission::failed(&job.body, settings.failure_policy, &message),
-        };
-        let _ = job.reply.send(response);
+    }
+
+    /// The answer to a request whose judging panicked: per the failure
+    /// policy, with the panic logged and counted.
+    fn after_panic(&self, body: &[u8], payload: &(dyn Any + Send)) -> Response {
+        self.metrics.count_evaluation_panic();
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        crate::log(&format!(
+            "judging a request panicked ({what}); it is answered per the failure policy"
+        ));
+        let message = "rampart: an internal error stopped the evaluation of this request";
+        let failure_policy = self.settings.failure_policy;
+        catch_unwind(|| admission::failed(body, failure_policy, message))
+            .unwrap_or_else(|_| admission::internal_error(message))
     }
 }
 
@@ -139,4 +208,84 @@ fn current_state<'a>(
         .as_ref()
         .map(|(_, state)| state)
         .ok_or_else(|| "rampart: the policies are unavailable".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reload::LoadedPolicySet;
+    use std::time::Duration;
+
+    fn policies() -> Arc<Policies> {
+        let loader: crate::PolicyLoader = Arc::new(|| {
+            let source = rampart_lang::Source {
+                name: "test.rampart".to_owned(),
+                text: "policy test.any {\n  severity low\n  match pods\n  deny false\n    message \"never\"\n}\n".to_owned(),
+            };
+            let compilation = rampart_lang::compile(&[source]);
+            Ok(LoadedPolicySet {
+                set: compilation.set,
+                version: rampart_engine::KubeVersion::LATEST,
+            })
+        });
+        Arc::new(Policies::load(loader).unwrap())
+    }
+
+    /// Panics on the review whose uid is `panic`, answers the others itself.
+    fn fragile(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
+        if String::from_utf8_lossy(body).contains("\"uid\":\"panic\"") {
+            panic!("a bug in judging");
+        }
+        let mut response = admission::handle(endpoint, body, state);
+        response.body = b"{\"judged\":true}".to_vec();
+        response
+    }
+
+    fn review(uid: &str) -> Bytes {
+        Bytes::from(format!(
+            r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"{uid}","operation":"CREATE","kind":{{"group":"","version":"v1","kind":"Pod"}},"object":{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p"}}}}}}}}"#
+        ))
+    }
+
+    #[test]
+    fn a_panic_is_answered_at_once_and_the_pool_keeps_its_threads() {
+        let metrics = Arc::new(Metrics::default());
+        let settings = Settings {
+            step_budget: 1_000,
+            failure_policy: FailurePolicy::Fail,
+        };
+        let pool =
+            Pool::start_judging(2, policies(), settings, Arc::clone(&metrics), fragile).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        // Only catches a hang: a request left unanswered, or a pool that lost its threads.
+        let patience = Duration::from_secs(30);
+        let deadline = Instant::now() + patience;
+        let answer = |uid: &str| {
+            let reply = pool.submit(Endpoint::Validate, review(uid), deadline);
+            let answered = runtime.block_on(async { tokio::time::timeout(patience, reply).await });
+            answered
+                .expect("an answer before the deadline")
+                .expect("an answer, not a dropped request")
+        };
+        for _ in 0..5 {
+            let response = answer("panic");
+            assert_eq!(response.decision, admission::Decision::Error);
+            let body = String::from_utf8_lossy(&response.body).into_owned();
+            assert!(body.contains("\"code\":500"), "{body}");
+            assert!(body.contains("internal error"), "{body}");
+        }
+        // As many as the pool has threads, and more: none was lost.
+        for _ in 0..4 {
+            assert_eq!(answer("fine").body, b"{\"judged\":true}");
+        }
+        pool.stop();
+        assert!(
+            metrics
+                .render()
+                .contains("rampart_evaluation_panics_total 5")
+        );
+    }
 }

@@ -191,3 +191,130 @@ fn no_input_makes_the_handler_panic() {
         }
     }
 }
+
+#[test]
+fn a_create_or_update_without_an_object_is_not_allowed_unjudged() {
+    for operation in ["CREATE", "UPDATE"] {
+        for object in [Json::Null, json!("a string"), json!([1, 2])] {
+            let request = review("uid-no-object", operation, object.clone());
+            let (response, decision, evaluated) =
+                answer(&request, &state(FailurePolicy::Fail, 1_000_000));
+            assert_eq!(decision, Decision::Error, "{operation} {object}");
+            assert!(!evaluated);
+            assert_eq!(
+                response["allowed"], false,
+                "{operation} {object}: {response}"
+            );
+            assert_eq!(response["status"]["code"], 500);
+            assert!(
+                response["status"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no object to judge"),
+                "{response}"
+            );
+            let (response, decision, _) =
+                answer(&request, &state(FailurePolicy::Ignore, 1_000_000));
+            assert_eq!(decision, Decision::Error);
+            assert_eq!(response["allowed"], true);
+            assert!(
+                response["warnings"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("no object to judge")
+            );
+        }
+    }
+}
+
+/// A pod with `count` containers, each with `security_context`.
+fn crowded_pod(count: usize, security_context: &Json) -> Json {
+    let containers: Vec<Json> = (0..count)
+        .map(|index| {
+            json!({
+                "name": format!("container-{index}"),
+                "image": "registry.example.com/web:1.0",
+                "securityContext": security_context,
+            })
+        })
+        .collect();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "crowded"},
+        "spec": {"containers": containers}
+    })
+}
+
+/// The answer to a CREATE of a pod with `count` containers, which must be
+/// summarised and smaller than `limit` bytes.
+fn crowded_answer(
+    endpoint: Endpoint,
+    count: usize,
+    limit: usize,
+) -> (rampart_server::admission::Response, Json) {
+    let state = state(FailurePolicy::Fail, 100_000_000);
+    let request = review("uid-crowded", "CREATE", crowded_pod(count, &json!({})));
+    let response = handle(endpoint, request.to_string().as_bytes(), &state);
+    assert!(response.summarised);
+    assert!(
+        response.body.len() < limit,
+        "the answer is {} bytes",
+        response.body.len()
+    );
+    let body = serde_json::from_slice(&response.body).unwrap();
+    (response, body)
+}
+
+#[test]
+fn a_pod_with_a_thousand_containers_gets_a_bounded_answer_and_audit_line() {
+    // 1,000 denials, 1,000 writable root filesystems, 1,000 missing probes.
+    let (response, body) = crowded_answer(Endpoint::Validate, 1000, 32 * 1024);
+    assert_eq!(response.decision, Decision::Denied);
+    let message = body["response"]["status"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "denied by rampart: test.non_root: container container-0 may run as root; "
+        ),
+        "{message}"
+    );
+    assert!(message.ends_with("; … and 980 more findings"), "{message}");
+    let warnings = body["response"]["warnings"].as_array().unwrap();
+    assert!(warnings.len() <= 64);
+    let characters: usize = warnings
+        .iter()
+        .map(|warning| warning.as_str().unwrap().chars().count())
+        .sum();
+    assert!(characters <= 4096, "{characters}");
+    assert!(
+        warnings
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .ends_with("more warnings"),
+        "{warnings:?}"
+    );
+
+    let record = &response.record;
+    assert_eq!(record.policies.len(), 100);
+    assert_eq!(record.findings_omitted, 2900);
+    let line = serde_json::to_vec(record).unwrap();
+    assert!(
+        line.len() < 32 * 1024,
+        "the audit line is {} bytes",
+        line.len()
+    );
+}
+
+#[test]
+fn a_mutation_of_many_containers_has_a_bounded_patch() {
+    let (response, body) = crowded_answer(Endpoint::Mutate, 4000, 512 * 1024);
+    assert_eq!(response.decision, Decision::Allowed);
+    assert_eq!(body["response"]["patchType"], "JSONPatch");
+    let warning = body["response"]["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("more findings not applied: the patch reached its size limit"),
+        "{warning}"
+    );
+}

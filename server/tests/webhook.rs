@@ -182,7 +182,12 @@ fn health_readiness_metrics_and_the_audit_log() {
     );
     assert!(metrics.contains("rampart_policies_loaded 3"), "{metrics}");
 
-    let log = std::fs::read_to_string(server.directory.path.join("audit.jsonl")).unwrap();
+    // Lines are written by the audit log's own thread.
+    let audit_path = server.directory.path.join("audit.jsonl");
+    eventually("both audit lines to be written", || {
+        std::fs::read_to_string(&audit_path).is_ok_and(|log| log.lines().count() >= 2)
+    });
+    let log = std::fs::read_to_string(&audit_path).unwrap();
     let lines: Vec<Json> = log
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())

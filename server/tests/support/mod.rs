@@ -282,6 +282,46 @@ pub fn request(
     })
 }
 
+/// A TLS client configuration that trusts only `ca_pem`.
+pub fn client_config(ca_pem: &str) -> Arc<ClientConfig> {
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("the CA"))
+        .expect("a root");
+    let config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// A blocking TLS connection to `address`, handshake done, whose reads give
+/// up after 20 s (so that a server that never answers fails the test
+/// instead of hanging it).
+pub fn tls_connect(
+    address: SocketAddr,
+    ca_pem: &str,
+) -> tokio_rustls::rustls::StreamOwned<tokio_rustls::rustls::ClientConnection, std::net::TcpStream>
+{
+    let tcp = std::net::TcpStream::connect(address).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    let name = ServerName::try_from("localhost").expect("server name");
+    let connection = tokio_rustls::rustls::ClientConnection::new(client_config(ca_pem), name)
+        .expect("a TLS client");
+    let mut stream = tokio_rustls::rustls::StreamOwned::new(connection, tcp);
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .expect("the TLS handshake");
+    }
+    stream
+}
+
 /// An AdmissionReview for `object` (a Pod unless the object says otherwise).
 pub fn review(uid: &str, operation: &str, object: serde_json::Value) -> serde_json::Value {
     let kind = object["kind"].as_str().unwrap_or("Pod").to_owned();

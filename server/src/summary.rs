@@ -1,0 +1,149 @@
+//! The size limits of an answer and of an audit line, and the summaries that
+//! keep them: a denied Pod with 1,000 containers has thousands of findings,
+//! and listing them all made answers of megabytes that the API server, the
+//! user's terminal and the audit log all pay for. Past a limit, findings are
+//! counted instead of listed ("… and 993 more findings").
+
+use std::borrow::Cow;
+
+/// Deny findings listed in a denial's `status.message`; the rest are counted.
+pub const MAX_LISTED_DENIALS: usize = 20;
+
+/// Characters of one finding's message kept in an answer or an audit line.
+pub const MAX_MESSAGE_CHARS: usize = 512;
+
+/// Warnings in one answer, the summary line included.
+pub const MAX_WARNINGS: usize = 64;
+
+/// Characters of one warning: the API server may truncate longer ones.
+pub const MAX_WARNING_CHARS: usize = 256;
+
+/// Characters of all the warnings of one answer: the API server ignores
+/// warnings past 4,096 characters in all.
+pub const MAX_WARNINGS_TOTAL_CHARS: usize = 4096;
+
+/// Findings listed in one audit line (policies that could not finish are
+/// listed as well, one per policy at most); the rest are counted in
+/// `findings_omitted`.
+pub const MAX_AUDIT_FINDINGS: usize = 100;
+
+/// Bytes of a mutation's JSON patch (before base64); the fixes past it are
+/// left out and apply on a later change.
+pub const MAX_PATCH_BYTES: usize = 256 * 1024;
+
+/// `text` cut to `limit` characters, with `…` in place of the rest.
+pub fn shorten(text: &str, limit: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(limit) {
+        None => Cow::Borrowed(text),
+        Some(_) => {
+            let kept = limit.saturating_sub(1);
+            let end = text
+                .char_indices()
+                .nth(kept)
+                .map_or(text.len(), |(index, _)| index);
+            Cow::Owned(format!("{}…", &text[..end]))
+        }
+    }
+}
+
+/// `"{policy}: {message}"`, the message shortened.
+pub fn entry(policy: &str, message: &str) -> String {
+    format!("{policy}: {}", shorten(message, MAX_MESSAGE_CHARS))
+}
+
+/// A denial's `status.message`: the first [`MAX_LISTED_DENIALS`] deny
+/// findings and a count of the others. `total` is how many `denials` yields;
+/// the second value says whether any were left out.
+pub fn denial_message<'a>(
+    denials: impl Iterator<Item = (&'a str, &'a str)>,
+    total: usize,
+) -> (String, bool) {
+    let listed: Vec<String> = denials
+        .take(MAX_LISTED_DENIALS)
+        .map(|(policy, message)| entry(policy, message))
+        .collect();
+    let mut message = format!("denied by rampart: {}", listed.join("; "));
+    let omitted = total.saturating_sub(listed.len());
+    if omitted > 0 {
+        message.push_str(&format!("; … and {omitted} more findings"));
+    }
+    (message, omitted > 0)
+}
+
+/// The warnings of an answer, within [`MAX_WARNINGS`] and
+/// [`MAX_WARNINGS_TOTAL_CHARS`], each within [`MAX_WARNING_CHARS`]; the last
+/// one counts those left out. The second value says whether any were.
+pub fn warnings(all: impl IntoIterator<Item = String>) -> (Vec<String>, bool) {
+    // Room kept for the summary line.
+    const SUMMARY_CHARS: usize = 40;
+    let mut kept = Vec::new();
+    let mut characters = 0;
+    let mut omitted = 0_usize;
+    for warning in all {
+        let warning = shorten(&warning, MAX_WARNING_CHARS).into_owned();
+        let length = warning.chars().count();
+        let fits = omitted == 0
+            && kept.len() + 1 < MAX_WARNINGS
+            && characters + length + SUMMARY_CHARS <= MAX_WARNINGS_TOTAL_CHARS;
+        if fits {
+            characters += length;
+            kept.push(warning);
+        } else {
+            omitted += 1;
+        }
+    }
+    if omitted > 0 {
+        kept.push(format!("… and {omitted} more warnings"));
+    }
+    (kept, omitted > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortens_at_a_character_boundary() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("exactly", 7), "exactly");
+        assert_eq!(shorten("éééééé", 4), "ééé…");
+        assert_eq!(shorten("abcdef", 4).chars().count(), 4);
+    }
+
+    #[test]
+    fn a_long_denial_lists_the_first_findings_and_counts_the_rest() {
+        let messages: Vec<String> = (0..1000)
+            .map(|index| format!("container c{index}"))
+            .collect();
+        let denials = messages
+            .iter()
+            .map(|message| ("pss.runAsNonRoot", message.as_str()));
+        let (message, summarised) = denial_message(denials, messages.len());
+        assert!(summarised);
+        assert!(message.starts_with("denied by rampart: pss.runAsNonRoot: container c0; "));
+        assert!(message.ends_with("; … and 980 more findings"), "{message}");
+        let (message, summarised) = denial_message([("p", "m")].into_iter(), 1);
+        assert_eq!(message, "denied by rampart: p: m");
+        assert!(!summarised);
+    }
+
+    #[test]
+    fn warnings_stay_within_the_api_server_limits() {
+        let (kept, summarised) =
+            warnings((0..1000).map(|index| format!("{index} {}", "w".repeat(300))));
+        assert!(summarised);
+        assert!(kept.len() <= MAX_WARNINGS);
+        assert!(
+            kept.iter()
+                .all(|warning| warning.chars().count() <= MAX_WARNING_CHARS)
+        );
+        let total: usize = kept.iter().map(|warning| warning.chars().count()).sum();
+        assert!(total <= MAX_WARNINGS_TOTAL_CHARS, "{total}");
+        let last = kept.last().unwrap();
+        let listed = kept.len() - 1;
+        assert_eq!(last, &format!("… and {} more warnings", 1000 - listed));
+        let (kept, summarised) = warnings(vec!["one".to_owned()]);
+        assert_eq!(kept, ["one"]);
+        assert!(!summarised);
+    }
+}
