@@ -262,9 +262,7 @@ impl Bundle {
 
     /// Evaluates one input and returns the guest's JSON as it is.
     pub fn evaluate_json(&mut self, input: &[u8]) -> Result<Json, BundleError> {
-        let len = i32::try_from(input.len()).map_err(|_| BundleError::OutOfMemory {
-            limit: self.limits.memory_bytes,
-        })?;
+        let len = self.input_len(input)?;
         self.call_json(|live| {
             let address = live.alloc.call(&mut live.store, len)?;
             if address == 0 {
@@ -276,6 +274,17 @@ impl Bundle {
             live.free.call(&mut live.store, (address, len))?;
             Ok(packed)
         })
+    }
+
+    /// The length of an input as the ABI passes it. An input that cannot fit
+    /// in the module's memory is refused here, before the module is asked to
+    /// allocate room for it.
+    fn input_len(&self, input: &[u8]) -> Result<i32, BundleError> {
+        let limit = self.limits.memory_bytes;
+        if input.len() > limit {
+            return Err(BundleError::OutOfMemory { limit });
+        }
+        i32::try_from(input.len()).map_err(|_| BundleError::OutOfMemory { limit })
     }
 
     /// Calls the guest with fresh fuel, reads the packed JSON it returns and
@@ -313,9 +322,7 @@ impl Bundle {
 
     fn send_inventory(&mut self) -> Result<(), BundleError> {
         let inventory = self.inventory.clone().unwrap_or_default();
-        let len = i32::try_from(inventory.len()).map_err(|_| BundleError::OutOfMemory {
-            limit: self.limits.memory_bytes,
-        })?;
+        let len = self.input_len(&inventory)?;
         let answer = self.call_json(|live| {
             let address = if len == 0 {
                 0

@@ -170,3 +170,86 @@ fn policies_read_back_from_a_bundle() {
     let bundle = Bundle::load(&wasm).unwrap();
     assert_eq!(bundle.metadata()["kube_version"], json!("v1.30"));
 }
+
+/// A Pod whose container's `args` nest arrays so that the manifest has
+/// `levels` nested containers in all.
+fn deep_pod(levels: usize) -> String {
+    let arrays = levels - 4;
+    format!(
+        r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "deep"}}, "spec": {{"containers": [{{"name": "app", "image": "nginx", "securityContext": {{"privileged": true}}, "args": {}"x"{}}}]}}}}"#,
+        "[".repeat(arrays),
+        "]".repeat(arrays)
+    )
+}
+
+#[test]
+fn the_bundle_reads_as_deep_as_the_loader_and_no_deeper() {
+    let limit = rampart_engine::limits::MAX_DEPTH;
+    let limits = rampart_engine::load::LoadLimits::default();
+    let wasm = rampart_bundle::build(&set(), None).unwrap();
+    let mut bundle = Bundle::load(&wasm).unwrap();
+
+    // At the limit: loaded natively, judged by the bundle (it stopped at
+    // 128 levels, the JSON library's own limit).
+    let at_limit = deep_pod(limit);
+    assert_eq!(
+        rampart_engine::load::load_str(&at_limit, &limits).errors,
+        vec![]
+    );
+    let outcome = bundle.evaluate(at_limit.as_bytes()).unwrap();
+    assert_eq!(outcome.errors, vec![]);
+    assert_eq!(outcome.findings.len(), 1);
+    let review = format!(
+        r#"{{"kind": "AdmissionReview", "request": {{"uid": "1", "object": {at_limit}}}}}"#
+    );
+    assert_eq!(
+        bundle.evaluate(review.as_bytes()).unwrap().findings.len(),
+        1
+    );
+
+    // One past it: refused natively and by the bundle, with the same words.
+    let past_limit = deep_pod(limit + 1);
+    let native = rampart_engine::load::load_str(&past_limit, &limits).errors;
+    assert_eq!(native.len(), 1);
+    assert_eq!(
+        native[0].message,
+        "nesting deeper than 256 levels, the limit"
+    );
+    let outcome = bundle.evaluate(past_limit.as_bytes()).unwrap();
+    assert_eq!(outcome.findings, vec![]);
+    assert_eq!(outcome.errors.len(), 1);
+    let error = &outcome.errors[0];
+    assert_eq!(error.policy, None);
+    assert!(
+        error.message.contains(&native[0].message),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
+fn an_input_larger_than_the_memory_cap_is_refused_before_it_is_copied() {
+    let wasm = rampart_bundle::build(&set(), None).unwrap();
+    let mut bundle = Bundle::with_limits(
+        &wasm,
+        Limits {
+            memory_bytes: 8 << 20,
+            ..Limits::default()
+        },
+    )
+    .unwrap();
+    let padding = "x".repeat(9 << 20);
+    let large =
+        format!(r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{padding}"}}}}"#);
+    assert_eq!(
+        bundle.evaluate(large.as_bytes()).unwrap_err(),
+        BundleError::OutOfMemory { limit: 8 << 20 }
+    );
+    assert_eq!(
+        bundle.set_inventory(Some(large.into_bytes())).unwrap_err(),
+        BundleError::OutOfMemory { limit: 8 << 20 }
+    );
+    bundle.set_inventory(None).unwrap();
+    let small = pod("a", true).to_string();
+    assert_eq!(bundle.evaluate(small.as_bytes()).unwrap().findings.len(), 1);
+}

@@ -22,6 +22,7 @@
 
 use super::Guest;
 use rampart_engine::json::Json as Manifest;
+use rampart_engine::limits::{self, LoadLimits};
 use serde_json::{Map, Value as Json, json};
 
 /// The Kubewarden protocol version this guest speaks.
@@ -90,8 +91,10 @@ pub fn validate_settings(guest: Result<&Guest, &str>, settings: &[u8]) -> Json {
 /// The `validate` answer: a Kubewarden ValidationResponse, or an error when
 /// the payload is not a ValidationRequest.
 pub fn validate(guest: &Guest, payload: &[u8]) -> Result<Json, String> {
-    let mut payload: Manifest = serde_json::from_slice(payload)
-        .map_err(|error| format!("the ValidationRequest is not JSON: {error}"))?;
+    // The object is at `request.object`: the envelope's levels are allowed
+    // on top of the loader's depth limit, and no more.
+    let mut payload = limits::read_json_envelope(payload, &LoadLimits::default())
+        .map_err(|error| super::input_error("the ValidationRequest", &error))?;
     let Some(request) = payload.get_mut("request").and_then(Manifest::as_object_mut) else {
         return Err("the ValidationRequest has no `request` object".to_owned());
     };

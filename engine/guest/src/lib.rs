@@ -25,6 +25,7 @@
 
 use rampart_engine::ir::{KubeVersion, PolicySet};
 use rampart_engine::json::Json as Manifest;
+use rampart_engine::limits::{self, LoadLimits, ReadJsonError};
 use rampart_engine::load::{self, Document};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use serde_json::{Map, Value as Json, json};
@@ -131,10 +132,10 @@ impl Guest {
             self.inventory = None;
             return json!({"errors": []});
         }
-        let value: Manifest = match serde_json::from_slice(input) {
+        let value = match limits::read_json_manifest(input, &LoadLimits::default()) {
             Ok(value) => value,
             Err(error) => {
-                return json!({"errors": [{"message": format!("the inventory is not JSON: {error}")}]});
+                return json!({"errors": [{"message": input_error("the inventory", &error)}]});
             }
         };
         let items = match value {
@@ -157,12 +158,12 @@ impl Guest {
     /// AdmissionReview) and returns `{"findings": [...], "errors": [...],
     /// "resources": N}`.
     pub fn evaluate(&self, input: &[u8]) -> Json {
-        let value: Manifest = match serde_json::from_slice(input) {
+        let value = match read_input(input) {
             Ok(value) => value,
             Err(error) => {
                 return outcome(
                     Vec::new(),
-                    vec![json!({"message": format!("the input is not JSON: {error}")})],
+                    vec![json!({"message": input_error("the input", &error)})],
                     0,
                 );
             }
@@ -250,9 +251,42 @@ impl Guest {
     }
 }
 
+/// Reads the input of [`Guest::evaluate`] under the loader's limits, as the
+/// command line reads a file: a manifest or a `kind: List` may nest
+/// [`limits::MAX_DEPTH`] levels, and so may the object of an AdmissionReview
+/// (which adds [`limits::ENVELOPE_DEPTH`] levels around it).
+fn read_input(input: &[u8]) -> Result<Manifest, ReadJsonError> {
+    let limits = LoadLimits::default();
+    match limits::read_json_manifest(input, &limits) {
+        Err(first @ ReadJsonError::Limit { .. }) => {
+            // Read again with the envelope's levels only for an
+            // AdmissionReview: a manifest may not use them.
+            match limits::read_json_envelope(input, &limits) {
+                Ok(value) if is_admission_review(&value) => Ok(value),
+                Ok(_) => Err(first),
+                Err(error) => Err(error),
+            }
+        }
+        read => read,
+    }
+}
+
+/// The message of an input that could not be read: a limit is named as
+/// the command line names it, anything else says the input is not JSON.
+pub(crate) fn input_error(what: &str, error: &ReadJsonError) -> String {
+    match error {
+        ReadJsonError::Limit { .. } => format!("{what} is refused: {error}"),
+        _ => format!("{what} is not JSON: {error}"),
+    }
+}
+
+fn is_admission_review(value: &Manifest) -> bool {
+    value.get("kind").and_then(Manifest::as_str) == Some("AdmissionReview")
+}
+
 /// For an AdmissionReview, its `request.object` and `request.oldObject`.
 fn admission_request(value: &Manifest) -> Option<Result<(Manifest, Option<Manifest>), String>> {
-    if value.get("kind").and_then(Manifest::as_str) != Some("AdmissionReview") {
+    if !is_admission_review(value) {
         return None;
     }
     let Some(request) = value.get("request").and_then(Manifest::as_object) else {

@@ -112,3 +112,117 @@ fn kubewarden_responses() {
         json!({"accepted": true})
     );
 }
+
+/// A Pod whose first container's `args` nest arrays so that the manifest
+/// has `levels` nested containers in all (the Pod, `spec`, `containers`,
+/// the container and `args` are five of them).
+fn deep_pod(levels: usize) -> String {
+    let arrays = levels - 4;
+    format!(
+        r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "deep"}}, "spec": {{"containers": [{{"name": "app", "image": "nginx", "args": {}"x"{}}}]}}}}"#,
+        "[".repeat(arrays),
+        "]".repeat(arrays)
+    )
+}
+
+fn empty_guest() -> Guest {
+    guest(
+        serde_json::to_value(PolicySet {
+            version: rampart_engine::ir::IR_VERSION,
+            ..PolicySet::default()
+        })
+        .unwrap(),
+    )
+}
+
+#[test]
+fn the_guest_reads_as_deep_as_the_loader_and_no_deeper() {
+    let limit = rampart_engine::limits::MAX_DEPTH;
+    let guest = empty_guest();
+    let native = |text: &str| {
+        rampart_engine::load::load_str(text, &LoadLimits::default())
+            .errors
+            .into_iter()
+            .map(|error| error.message)
+            .collect::<Vec<_>>()
+    };
+    // At the limit: loads natively, judged by the guest, bare or in an
+    // AdmissionReview.
+    let at_limit = deep_pod(limit);
+    assert_eq!(native(&at_limit), Vec::<String>::new());
+    let result = guest.evaluate(at_limit.as_bytes());
+    assert_eq!(result["errors"], json!([]));
+    assert_eq!(result["resources"], json!(1));
+    let review = format!(r#"{{"kind": "AdmissionReview", "request": {{"object": {at_limit}}}}}"#);
+    let result = guest.evaluate(review.as_bytes());
+    assert_eq!(result["errors"], json!([]));
+    assert_eq!(result["resources"], json!(1));
+
+    // One level past it: the same error natively and in the guest.
+    let past_limit = deep_pod(limit + 1);
+    assert_eq!(
+        native(&past_limit),
+        vec!["nesting deeper than 256 levels, the limit".to_owned()]
+    );
+    let result = guest.evaluate(past_limit.as_bytes());
+    assert_eq!(result["resources"], json!(0));
+    let message = result["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("the input is refused: nesting deeper than 256 levels, the limit"),
+        "{message}"
+    );
+    let review = format!(r#"{{"kind": "AdmissionReview", "request": {{"object": {past_limit}}}}}"#);
+    let message = guest.evaluate(review.as_bytes())["errors"][0]["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap_or_default()
+            .contains("nesting deeper than 258 levels, the limit"),
+        "{message}"
+    );
+    // A manifest cannot use the envelope's levels.
+    let deeper = deep_pod(limit + 2);
+    let message = guest.evaluate(deeper.as_bytes())["errors"][0]["message"].clone();
+    assert!(
+        message.as_str().unwrap_or_default().contains("256 levels"),
+        "{message}"
+    );
+    // Nor an inventory.
+    let inventory = format!("[{past_limit}]");
+    let mut guest = guest;
+    let errors = guest.set_inventory(inventory.as_bytes());
+    assert!(
+        errors["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("256 levels")
+    );
+}
+
+#[test]
+fn a_kubewarden_request_reads_as_deep_as_the_loader() {
+    let guest = empty_guest();
+    let request =
+        |object: &str| format!(r#"{{"request": {{"object": {object}}}, "settings": {{}}}}"#);
+    let limit = rampart_engine::limits::MAX_DEPTH;
+    let accepted = kubewarden::validate(&guest, request(&deep_pod(limit)).as_bytes()).unwrap();
+    assert_eq!(accepted["accepted"], json!(true));
+    let refused = kubewarden::validate(&guest, request(&deep_pod(limit + 1)).as_bytes());
+    assert!(
+        refused
+            .unwrap_err()
+            .contains("nesting deeper than 258 levels")
+    );
+}
+
+#[test]
+fn input_that_is_not_utf8_names_its_first_bad_byte() {
+    let guest = empty_guest();
+    let result = guest.evaluate(b"{\"kind\": \"Pod\",\n \"x\": \"\xFF\"}");
+    assert_eq!(
+        result["errors"][0]["message"],
+        json!(
+            "the input is not JSON: not UTF-8 text: byte 0xff at line 2, column 8 (byte offset 23) is not valid UTF-8"
+        )
+    );
+}
