@@ -3,6 +3,7 @@
 //! metrics need. No I/O, no clock, no threads: the fuzz target and the tests
 //! call [`handle`] directly.
 
+use crate::envelope;
 use crate::patch;
 use crate::summary;
 use rampart_engine::json::Json as Manifest;
@@ -147,11 +148,11 @@ pub struct Response {
 
 /// Answers one AdmissionReview. Never panics, whatever the bytes.
 pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
-    let review: Manifest = match serde_json::from_slice(body) {
-        Ok(review) => review,
-        Err(error) => return bad_request(format!("the body is not JSON: {error}")),
+    let envelope = match envelope::read(body) {
+        Ok(envelope) => envelope,
+        Err(message) => return bad_request(message),
     };
-    let request = match parse_request(&review) {
+    let request = match parse_request(&envelope.review) {
         Ok(request) => request,
         Err(message) => return bad_request(message),
     };
@@ -159,6 +160,12 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
     if !request.judged() {
         let answer = Answer::allowed(&request.uid);
         return respond(answer, Decision::Allowed, record);
+    }
+    if let Some(error) = envelope.unreadable_objects {
+        // What `rampart check` refuses to load is not judged here either.
+        let message = format!("rampart: the object cannot be judged: {error}");
+        let (answer, decision) = failure(&request.uid, state.failure_policy, message);
+        return respond(answer, decision, record);
     }
     if request.object.is_none() {
         // An object we cannot judge must not be let through as if judged.
@@ -188,10 +195,11 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
 /// or they are unavailable): the body is parsed again here, a rare path, for
 /// the uid and the audit record.
 pub fn failed(body: &[u8], failure_policy: FailurePolicy, message: &str) -> Response {
-    let Ok(review) = serde_json::from_slice::<Manifest>(body) else {
-        return bad_request("the body is not JSON".to_owned());
+    let envelope = match envelope::read(body) {
+        Ok(envelope) => envelope,
+        Err(message) => return bad_request(message),
     };
-    let request = match parse_request(&review) {
+    let request = match parse_request(&envelope.review) {
         Ok(request) => request,
         Err(message) => return bad_request(message),
     };

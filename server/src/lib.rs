@@ -13,6 +13,7 @@
 
 pub mod admission;
 pub mod audit;
+pub mod envelope;
 pub mod metrics;
 pub mod patch;
 pub mod reload;

@@ -122,9 +122,10 @@ impl Snapshot {
 }
 
 /// Reads a serialized set back, the one way both [`Snapshot::new`] and the
-/// evaluation threads do.
+/// evaluation threads do (and every other host: no recursion limit of a
+/// JSON library, the IR's own nesting bound).
 fn read_policy_set(ir: &[u8]) -> Result<PolicySet, String> {
-    serde_json::from_slice(ir).map_err(|error| format!("cannot deserialize the policies: {error}"))
+    PolicySet::from_json(ir).map_err(|error| format!("cannot read the policies back: {error}"))
 }
 
 /// The serving policies and how to load them again.

@@ -318,3 +318,65 @@ fn a_mutation_of_many_containers_has_a_bounded_patch() {
         "{warning}"
     );
 }
+
+/// A pod whose object nests `depth` levels deep, the object itself counting as one.
+fn nested_pod(depth: usize) -> Json {
+    // The object and `spec` are two levels; the rest are arrays.
+    let arrays = depth - 2;
+    let mut nested = json!([]);
+    for _ in 1..arrays {
+        nested = json!([nested]);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "deep"},
+        "spec": {"containers": [], "nested": nested}
+    })
+}
+
+#[test]
+fn an_object_nested_deeper_than_the_command_line_loads_is_an_error_answer() {
+    use rampart_engine::limits::MAX_DEPTH;
+    let text = |depth: usize| review("uid-deep", "CREATE", nested_pod(depth)).to_string();
+
+    // As deep as a manifest file may nest: judged as usual.
+    let failing = state(FailurePolicy::Fail, 1_000_000);
+    let response = handle(Endpoint::Validate, text(MAX_DEPTH).as_bytes(), &failing);
+    assert_eq!(response.decision, Decision::Allowed);
+    assert!(response.record.evaluated);
+    let manifest = nested_pod(MAX_DEPTH).to_string();
+    let limits = rampart_engine::limits::LoadLimits::default();
+    assert!(rampart_engine::limits::read_json_manifest(manifest.as_bytes(), &limits).is_ok());
+
+    // One level more: the command line refuses it, the webhook answers per the failure policy.
+    let manifest = nested_pod(MAX_DEPTH + 1).to_string();
+    assert!(rampart_engine::limits::read_json_manifest(manifest.as_bytes(), &limits).is_err());
+    for (failure_policy, allowed) in [(FailurePolicy::Fail, false), (FailurePolicy::Ignore, true)] {
+        let state = state(failure_policy, 1_000_000);
+        let response = handle(Endpoint::Validate, text(MAX_DEPTH + 1).as_bytes(), &state);
+        assert_eq!(response.status, 200);
+        assert_eq!(response.decision, Decision::Error);
+        assert!(!response.record.evaluated);
+        assert_eq!(response.record.uid, "uid-deep");
+        let body: Json = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(body["response"]["uid"], "uid-deep");
+        assert_eq!(body["response"]["allowed"], allowed, "{body}");
+        assert!(
+            body.to_string()
+                .contains("the object cannot be judged: nesting deeper than"),
+            "{body}"
+        );
+        let response = handle(Endpoint::Mutate, text(MAX_DEPTH + 1).as_bytes(), &state);
+        assert_eq!(response.decision, Decision::Error);
+    }
+
+    // Far deeper than any JSON library's recursion limit: the same answer.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let body = format!(
+        r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"u","operation":"CREATE","kind":{{"group":"","version":"v1","kind":"Pod"}},"object":{{"kind":"Pod","spec":{deep}}}}}}}"#
+    );
+    let response = handle(Endpoint::Validate, body.as_bytes(), &failing);
+    assert_eq!(response.decision, Decision::Error);
+    assert_eq!(response.status, 200);
+}
