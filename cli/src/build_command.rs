@@ -125,7 +125,7 @@ pub fn run(arguments: BuildArguments) -> u8 {
 /// Opens a bundle for `rampart check --bundle`: the running module, and its
 /// policies read back natively (for reports: controls, SARIF rules).
 pub fn open_bundle(path: &Path) -> Result<(Bundle, LoadedPolicies), String> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::inputs::read::read_bytes(path, crate::inputs::read::BUNDLE_LIMIT)
         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
     let (set, version) =
         rampart_bundle::policies(&bytes).map_err(|error| format!("{}: {error}", path.display()))?;
@@ -135,6 +135,7 @@ pub fn open_bundle(path: &Path) -> Result<(Bundle, LoadedPolicies), String> {
         diagnostics: Vec::new(),
         sources: Vec::new(),
         problems: Vec::new(),
+        notes: Vec::new(),
         version,
         config: None,
     };

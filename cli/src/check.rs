@@ -13,6 +13,7 @@ use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, KubeVersion, Subject};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -49,9 +50,9 @@ pub struct CheckArguments {
     /// baseline Pod Security checks that restricted ones replace).
     #[arg(long, conflicts_with = "bundle")]
     no_overrides: bool,
-    /// Threads to parse and evaluate on; by default, one per core.
-    #[arg(long, short = 'j', value_name = "N")]
-    jobs: Option<usize>,
+    /// Threads to parse and evaluate on, from 1 to 1024; by default, one per core.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_JOBS))]
+    jobs: Option<u64>,
     /// The configuration file; by default the first `rampart.yaml` found
     /// walking up from the working directory.
     #[arg(long, value_name = "FILE")]
@@ -64,6 +65,10 @@ pub struct CheckArguments {
     #[arg(long, value_name = "FILE.wasm", conflicts_with_all = ["policies", "sets", "kube_version"])]
     bundle: Option<PathBuf>,
 }
+
+/// The most threads `-j` may ask for: past it a run would spend its memory
+/// on threads' stacks, and a system may refuse to start so many.
+const MAX_JOBS: u64 = 1024;
 
 /// Report formats.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -134,10 +139,14 @@ pub fn run(arguments: CheckArguments) -> u8 {
         apply_overrides: !arguments.no_overrides,
         ..EvalOptions::default()
     };
-    let mut problems = Vec::new();
-    let files = inputs::expand(&arguments.paths, &mut problems);
+    let inputs::Expanded {
+        files,
+        problems,
+        notes,
+    } = inputs::expand(&arguments.paths);
     let threads = arguments
         .jobs
+        .and_then(|jobs| usize::try_from(jobs).ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
     // Streaming needs a report format that needs no more than the findings,
@@ -162,8 +171,8 @@ pub fn run(arguments: CheckArguments) -> u8 {
         // The JSON report can render findings as they come instead of keeping them.
         let render_json = arguments.format == Format::Json;
         let kinds = inventory_kinds.unwrap_or_default();
-        let kept = if kinds.is_empty() {
-            Vec::new()
+        let (kept, inventory_failures) = if kinds.is_empty() {
+            (Vec::new(), Vec::new())
         } else {
             inventory_pass::collect(&files, &kinds, threads)
         };
@@ -189,6 +198,12 @@ pub fn run(arguments: CheckArguments) -> u8 {
         );
         read_files = files;
         timings = Some(phases);
+        let mut report = report;
+        report.errors.extend(
+            inventory_failures
+                .into_iter()
+                .map(|message| ReportError::whole(String::new(), message)),
+        );
         report
     } else {
         let show_progress = std::io::stderr().is_terminal() && files.len() > 50;
@@ -221,6 +236,12 @@ pub fn run(arguments: CheckArguments) -> u8 {
         });
     }
     add_input_problems(&mut report, &problems);
+    for note in &notes {
+        report.warnings.push(load_error(&note.file, &note.error));
+    }
+    for note in &loaded.notes {
+        report.warnings.push(load_error(&note.file, &note.error));
+    }
     report.count();
     let report_start = std::time::Instant::now();
     let rendered = match arguments.format {
@@ -248,6 +269,7 @@ pub fn run(arguments: CheckArguments) -> u8 {
             }
             report::human::render(&report, &texts, style)
         }
+        // Written result by result, as the JSON report is.
         Format::Sarif => {
             let mut texts: HashMap<String, &str> = HashMap::new();
             for input in &inputs {
@@ -256,7 +278,14 @@ pub fn run(arguments: CheckArguments) -> u8 {
             for file in &read_files {
                 texts.insert(file.name.clone(), &file.text);
             }
-            report::sarif::render_with_sources(&report, &loaded.set, &texts)
+            let written = write_streamed(arguments.output.as_ref(), &mut |writer| {
+                report::sarif::write_with_sources(&report, &loaded.set, &texts, writer)
+            });
+            if let Err(error) = written {
+                eprintln!("error: {error}");
+                return exit::INCOMPLETE;
+            }
+            String::new()
         }
         Format::Junit => {
             if report.matched.is_empty() {
@@ -268,7 +297,7 @@ pub fn run(arguments: CheckArguments) -> u8 {
         Format::PolicyReport => report::policy_report::render(&report),
         Format::Github => report::github::render(&report),
     };
-    if arguments.format != Format::Json
+    if !matches!(arguments.format, Format::Json | Format::Sarif)
         && let Err(error) = write_output(arguments.output.as_ref(), &rendered)
     {
         eprintln!("error: {error}");
@@ -294,9 +323,20 @@ pub fn run(arguments: CheckArguments) -> u8 {
 /// Writes the report as pretty JSON (what `serde_json::to_string_pretty`
 /// gives, and a line end) straight to the output.
 fn write_json(path: Option<&PathBuf>, report: &mut Report) -> Result<(), String> {
+    write_streamed(path, &mut |writer| {
+        report::rendered::write_json(report, writer)
+    })
+}
+
+/// Writes a report to the output as `write` produces it, through a buffer,
+/// instead of building it as one string first.
+fn write_streamed(
+    path: Option<&PathBuf>,
+    produce: &mut dyn FnMut(&mut std::io::BufWriter<&mut dyn Write>) -> std::io::Result<()>,
+) -> Result<(), String> {
     let mut write = |writer: &mut dyn Write| -> std::io::Result<()> {
         let mut writer = std::io::BufWriter::with_capacity(1 << 16, writer);
-        report::rendered::write_json(report, &mut writer)?;
+        produce(&mut writer)?;
         writer.flush()
     };
     match path {
@@ -415,7 +455,15 @@ pub fn evaluate_with(
                 inventory: Some(&inventory),
                 keys: resource.document.keys.as_ref(),
             };
-            let outcome = evaluate_one(&subject);
+            // A panic is an error for the resource, never a resource that
+            // silently passed.
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| evaluate_one(&subject)))
+                .unwrap_or_else(|payload| {
+                    Err(format!(
+                        "internal error while evaluating: {}; the resource was not checked",
+                        stream::panic_message(&*payload)
+                    ))
+                });
             judge.judge(&name, resource, outcome, (0, 0), &mut judged);
         }
     }
@@ -508,15 +556,9 @@ fn add_policy_errors(report: &mut Report, loaded: &LoadedPolicies) {
         });
     }
     for problem in &loaded.problems {
-        report.errors.push(ReportError {
-            file: String::new(),
-            line: None,
-            column: None,
-            end_column: None,
-            code: None,
-            message: problem.clone(),
-            help: None,
-        });
+        report
+            .errors
+            .push(ReportError::whole(String::new(), problem.clone()));
     }
 }
 

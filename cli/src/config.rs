@@ -116,7 +116,7 @@ pub fn read(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
         position,
         message,
     };
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::inputs::read::read_text(path, crate::inputs::read::SOURCE_LIMIT) {
         Ok(text) => text,
         Err(error) => {
             problems.push(problem(
@@ -320,17 +320,28 @@ fn read_exceptions(
         };
         let expires = match exception.get("expires") {
             None => None,
-            Some(value) => match value.as_str().filter(|date| parse_date(date).is_some()) {
-                Some(date) => Some(date.to_owned()),
-                None => {
-                    problems.push(config_problem(
-                        config,
-                        at(&format!("{pointer}/expires")),
-                        "`expires` must be a date written YYYY-MM-DD",
-                    ));
-                    continue;
+            Some(value) => {
+                let checked = value
+                    .as_str()
+                    .ok_or(DateError::Format)
+                    .and_then(|date| parse_date(date).map(|_| date));
+                match checked {
+                    Ok(date) => Some(date.to_owned()),
+                    Err(error) => {
+                        let written = value
+                            .as_str()
+                            .map_or_else(|| value.to_string(), str::to_owned);
+                        problems.push(config_problem(
+                            config,
+                            at(&format!("{pointer}/expires")),
+                            &format!(
+                                "`exceptions[{index}].expires`: `{written}` is not a date of the calendar ({error})"
+                            ),
+                        ));
+                        continue;
+                    }
                 }
-            },
+            }
         };
         config.exceptions.push(Exception {
             policy,
@@ -456,13 +467,96 @@ pub fn annotation_exempts(policy: &str, resource: &Json) -> bool {
         })
 }
 
-/// Parses `YYYY-MM-DD` into (year, month, day).
-pub fn parse_date(text: &str) -> Option<(i64, u32, u32)> {
-    let mut parts = text.trim().splitn(3, '-');
-    let year = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next()?.parse().ok()?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some((year, month, day))
+/// Why a text is not a date of the calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateError {
+    /// Not written `YYYY-MM-DD`.
+    Format,
+    /// A month that is not 01 to 12.
+    Month(u32),
+    /// A day that the month does not have.
+    Day {
+        /// The year.
+        year: i64,
+        /// The month, from 1.
+        month: u32,
+        /// The day written.
+        day: u32,
+    },
+}
+
+impl std::fmt::Display for DateError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        match self {
+            DateError::Format => formatter.write_str("a date is written YYYY-MM-DD"),
+            DateError::Month(month) => write!(formatter, "there is no month {month}"),
+            DateError::Day { year, month, day } => {
+                let name = MONTHS
+                    .get((*month as usize).wrapping_sub(1))
+                    .copied()
+                    .unwrap_or("the month");
+                write!(
+                    formatter,
+                    "{name} {year} has {} days, not {day}",
+                    days_in_month(*year, *month)
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for DateError {}
+
+/// How many days a month of the proleptic Gregorian calendar has.
+fn days_in_month(year: i64, month: u32) -> u32 {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Parses a calendar date written `YYYY-MM-DD` into (year, month, day).
+pub fn parse_date(text: &str) -> Result<(i64, u32, u32), DateError> {
+    let bytes = text.trim().as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Result<u32, DateError> {
+        let part = bytes.get(range).ok_or(DateError::Format)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return Err(DateError::Format);
+        }
+        Ok(part
+            .iter()
+            .fold(0, |value, digit| value * 10 + u32::from(digit - b'0')))
+    };
+    if bytes.len() != 10 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
+        return Err(DateError::Format);
+    }
+    let year = i64::from(digits(0..4)?);
+    let month = digits(5..7)?;
+    let day = digits(8..10)?;
+    if !(1..=12).contains(&month) {
+        return Err(DateError::Month(month));
+    }
+    if day == 0 || day > days_in_month(year, month) {
+        return Err(DateError::Day { year, month, day });
+    }
+    Ok((year, month, day))
 }
 
 /// Today's date (UTC), as (year, month, day).
@@ -498,7 +592,7 @@ pub fn expired(exception: &Exception, today: (i64, u32, u32)) -> bool {
     exception
         .expires
         .as_deref()
-        .and_then(parse_date)
+        .and_then(|date| parse_date(date).ok())
         .is_some_and(|expires| expires < today)
 }
 
@@ -511,8 +605,34 @@ mod tests {
     fn dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_513), (2026, 3, 1));
-        assert_eq!(parse_date("2027-03-31"), Some((2027, 3, 31)));
-        assert_eq!(parse_date("2027-13-01"), None);
+        assert_eq!(parse_date("2027-03-31"), Ok((2027, 3, 31)));
+        assert_eq!(parse_date("2027-13-01"), Err(DateError::Month(13)));
+        assert_eq!(
+            parse_date("2027-02-30"),
+            Err(DateError::Day {
+                year: 2027,
+                month: 2,
+                day: 30
+            })
+        );
+        assert_eq!(parse_date("2028-02-29"), Ok((2028, 2, 29)));
+        assert!(parse_date("2100-02-29").is_err());
+        assert_eq!(parse_date("2000-02-29"), Ok((2000, 2, 29)));
+        assert!(parse_date("2027-04-31").is_err());
+        assert_eq!(parse_date("2027-3-1"), Err(DateError::Format));
+        assert!(matches!(
+            parse_date("2027-03-00"),
+            Err(DateError::Day { day: 0, .. })
+        ));
+        assert_eq!(
+            DateError::Day {
+                year: 2027,
+                month: 2,
+                day: 30
+            }
+            .to_string(),
+            "February 2027 has 28 days, not 30"
+        );
         let exception = Exception {
             policy: "*".into(),
             kind: None,

@@ -86,8 +86,14 @@ pub fn run(arguments: FixArguments) -> u8 {
         version,
         ..EvalOptions::default()
     };
-    let mut problems = Vec::new();
-    let files = inputs::expand(&arguments.paths, &mut problems);
+    let inputs::Expanded {
+        files,
+        problems,
+        notes,
+    } = inputs::expand(&arguments.paths);
+    for note in notes.iter().chain(&loaded.notes) {
+        eprintln!("note: `{}` is {}", note.file, note.error.message);
+    }
     if files.iter().any(|file| file.as_os_str() == "-") {
         eprintln!("error: `rampart fix` edits files in place; it cannot read standard input");
         return exit::INCOMPLETE;

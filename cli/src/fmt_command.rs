@@ -1,10 +1,13 @@
 //! `rampart fmt`: rewrites `.rampart` files in the canonical layout
 //! (`rampart_lang::format`), or with `--check` only says which would change.
+//! Directories are walked by the rules every command shares (`inputs::walk`).
 
 use crate::exit;
+use crate::inputs::read;
+use crate::inputs::walk::{self, Walker};
 use crate::render::Style;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `rampart fmt`.
 #[derive(clap::Args, Debug)]
@@ -26,18 +29,15 @@ pub fn run(arguments: FmtArguments) -> u8 {
     } else {
         arguments.paths
     };
-    let mut files = Vec::new();
-    let mut incomplete = false;
-    for path in &paths {
-        if path.is_dir() {
-            collect(path, &mut files);
-        } else if path.exists() {
-            files.push(path.clone());
-        } else {
-            eprintln!("error: {}: no such file or directory", path.display());
-            incomplete = true;
-        }
+    let walker = Walker::walk(walk::POLICIES, &paths);
+    let mut incomplete = !walker.errors.is_empty();
+    for error in &walker.errors {
+        eprintln!("error: {error}");
     }
+    for note in &walker.notes {
+        eprintln!("note: {note}");
+    }
+    let files = walker.files;
     let style = Style::new(crate::use_color(
         crate::ColorChoice::Auto,
         std::io::stderr().is_terminal(),
@@ -45,7 +45,7 @@ pub fn run(arguments: FmtArguments) -> u8 {
     let mut unformatted = 0usize;
     for file in &files {
         let name = crate::inputs::display_name(file);
-        let text = match std::fs::read_to_string(file) {
+        let text = match read::read_text(file, read::SOURCE_LIMIT) {
             Ok(text) => text,
             Err(error) => {
                 eprintln!("error: {name}: cannot read: {error}");
@@ -85,34 +85,5 @@ pub fn run(arguments: FmtArguments) -> u8 {
         exit::DENIED
     } else {
         exit::CLEAN
-    }
-}
-
-/// Collects `.rampart` files below `directory`, sorted; hidden directories
-/// and Cargo's `target` are skipped (a default run from a repository root
-/// must not wander into build output).
-fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let name = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .unwrap_or_default();
-        if path.is_dir() {
-            if !name.starts_with('.') && name != "target" {
-                collect(&path, files);
-            }
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "rampart")
-        {
-            files.push(path);
-        }
     }
 }

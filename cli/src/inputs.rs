@@ -1,7 +1,10 @@
-//! Finding and reading manifest files.
+//! Finding and reading manifest files: [`walk`] finds files by the rules
+//! every command shares, [`read`] reads them bounded.
+
+pub mod read;
+pub mod walk;
 
 use rampart_engine::load::{self, Document, LoadError, LoadLimits};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One input file, read and parsed.
@@ -24,85 +27,67 @@ pub struct InputProblem {
     pub error: LoadError,
 }
 
-/// Expands the command line's paths: files as given, directories walked
-/// recursively for `.yaml`, `.yml`, `.json` and `.jsonl` files (sorted, hidden ones
-/// skipped), `-` for standard input. Paths that do not exist are problems.
-pub fn expand(paths: &[PathBuf], problems: &mut Vec<InputProblem>) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            files.push(path.clone());
-        } else if path.is_dir() {
-            walk(path, &mut files, problems);
-        } else if path.exists() {
-            files.push(path.clone());
-        } else {
-            problems.push(InputProblem {
-                file: path.display().to_string(),
-                error: message_only(format!(
-                    "cannot read `{}`: no such file or directory",
-                    path.display()
-                )),
-            });
-        }
-    }
-    files
+/// The manifest files a command line names, and what went wrong finding them.
+pub struct Expanded {
+    /// The files, in order, each once (`-` for standard input).
+    pub files: Vec<PathBuf>,
+    /// Paths that could not be walked or read: the run is incomplete.
+    pub problems: Vec<InputProblem>,
+    /// What the walk left out that is worth a note (a link loop, a FIFO).
+    pub notes: Vec<InputProblem>,
 }
 
-fn walk(directory: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<InputProblem>) {
-    let entries = match std::fs::read_dir(directory) {
-        Ok(entries) => entries,
-        Err(error) => {
-            problems.push(InputProblem {
-                file: directory.display().to_string(),
-                error: message_only(format!("cannot read directory: {error}")),
-            });
-            return;
+/// Expands the command line's paths by the walker's rules ([`walk`]):
+/// files as given, directories walked for `.yaml`, `.yml`, `.json` and
+/// `.jsonl` files, `-` for standard input. A path that does not exist, is
+/// not a regular file or directory, or is a directory without a single
+/// manifest is a problem.
+pub fn expand(paths: &[PathBuf]) -> Expanded {
+    let mut walker = walk::Walker::new(walk::MANIFESTS);
+    let mut empty = Vec::new();
+    for path in paths {
+        let added = walker.add(path);
+        if added.directory && added.found == 0 {
+            empty.push(path);
         }
+    }
+    let problem = |path: &Path, message: String| InputProblem {
+        file: path.display().to_string(),
+        error: message_only(message),
     };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+    let mut problems: Vec<InputProblem> = walker
+        .errors
+        .iter()
+        .map(|error| problem(error.path(), error.to_string()))
         .collect();
-    paths.sort();
-    for path in paths {
-        let hidden = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(|name| name.starts_with('.'));
-        // A configuration file beside the manifests is not a manifest.
-        let configuration = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(|name| crate::config::FILE_NAMES.contains(&name));
-        if hidden || configuration {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, files, problems);
-        } else if path
-            .extension()
-            .and_then(|extension| extension.to_str())
-            .is_some_and(|extension| matches!(extension, "yaml" | "yml" | "json" | "jsonl"))
-        {
-            files.push(path);
-        }
+    for directory in empty {
+        problems.push(problem(
+            directory,
+            format!(
+                "no manifest files (.yaml, .yml, .json, .jsonl) in `{}`: nothing was checked there",
+                directory.display()
+            ),
+        ));
+    }
+    let notes = walker
+        .notes
+        .iter()
+        .map(|note| problem(note.path(), note.reason()))
+        .collect();
+    Expanded {
+        files: walker.files,
+        problems,
+        notes,
     }
 }
 
-/// Reads a file's text (or stdin for `-`); it must be UTF-8.
-pub fn read_text(path: &Path) -> std::io::Result<String> {
+/// Reads a manifest file's text (or stdin for `-`): a regular file of at
+/// most [`read::MANIFEST_LIMIT`] bytes, UTF-8; standard input must not be blank.
+pub fn read_text(path: &Path) -> Result<String, read::ReadError> {
     if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).map(|_| text)
+        read::read_standard_input(read::MANIFEST_LIMIT)
     } else {
-        std::fs::read(path).and_then(|bytes| {
-            String::from_utf8(bytes).map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "the file is not UTF-8 text",
-                )
-            })
-        })
+        read::read_text(path, read::MANIFEST_LIMIT)
     }
 }
 

@@ -15,14 +15,21 @@ use crate::stream::{self, Event, Parts};
 use rampart_engine::json::Json;
 use rampart_engine::load::{self, LoadLimits};
 use std::collections::BTreeSet;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 
 /// The resources of `kinds` in `paths`, in input order (files, then
-/// documents, then `kind: List` items). Unreadable files and documents that
-/// do not load are skipped here: the second pass reports them.
-pub fn collect(paths: &[PathBuf], kinds: &BTreeSet<String>, threads: usize) -> Vec<Json> {
-    let (_, _, by_worker) = stream::fan_out(
+/// documents, then `kind: List` items), and what went wrong that the second
+/// pass cannot see: a part whose reading panicked, a thread that stopped.
+/// Unreadable files and documents that do not load are skipped here: the
+/// second pass reports them.
+pub fn collect(
+    paths: &[PathBuf],
+    kinds: &BTreeSet<String>,
+    threads: usize,
+) -> (Vec<Json>, Vec<String>) {
+    let fanned = stream::fan_out(
         paths,
         threads,
         false,
@@ -31,35 +38,57 @@ pub fn collect(paths: &[PathBuf], kinds: &BTreeSet<String>, threads: usize) -> V
         |parts, _: &Sender<Event<()>>| keep_kinds(parts, kinds),
         |_| {},
     );
-    let mut found: Vec<(usize, Vec<Json>)> = by_worker.into_iter().flatten().collect();
+    let mut failures = fanned.failures;
+    let mut found = Vec::new();
+    for (kept, failed) in fanned.results {
+        found.extend(kept);
+        failures.extend(failed);
+    }
     found.sort_unstable_by_key(|(sequence, _)| *sequence);
-    found
+    let resources = found
         .into_iter()
         .flat_map(|(_, resources)| resources)
-        .collect()
+        .collect();
+    (resources, failures)
 }
 
-/// A worker: the resources of `kinds` in each part it takes, by part.
-fn keep_kinds(parts: &Parts, kinds: &BTreeSet<String>) -> Vec<(usize, Vec<Json>)> {
+/// Resources of a part, by its sequence number.
+type Found = Vec<(usize, Vec<Json>)>;
+
+/// A worker: the resources of `kinds` in each part it takes, by part, and
+/// the parts whose reading panicked (the inventory would miss them, and
+/// a policy looking across resources would judge without them).
+fn keep_kinds(parts: &Parts, kinds: &BTreeSet<String>) -> (Found, Vec<String>) {
     let mut found = Vec::new();
+    let mut failures = Vec::new();
     while let Some(part) = parts.next() {
         if !kinds.iter().any(|kind| part.text.contains(kind.as_str())) {
             continue;
         }
-        let outcome = load::load_str(&part.text, &LoadLimits::default());
-        let mut errors = Vec::new();
-        let kept = load::resources(&outcome.documents, &mut errors)
-            .iter()
-            .filter(|resource| {
-                resource
-                    .value
-                    .get("kind")
-                    .and_then(Json::as_str)
-                    .is_some_and(|kind| kinds.contains(kind))
-            })
-            .map(|resource| resource.value.clone())
-            .collect();
-        found.push((part.sequence, kept));
+        let kept = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let outcome = load::load_str(&part.text, &LoadLimits::default());
+            let mut errors = Vec::new();
+            load::resources(&outcome.documents, &mut errors)
+                .iter()
+                .filter(|resource| {
+                    resource
+                        .value
+                        .get("kind")
+                        .and_then(Json::as_str)
+                        .is_some_and(|kind| kinds.contains(kind))
+                })
+                .map(|resource| resource.value.clone())
+                .collect()
+        }));
+        match kept {
+            Ok(kept) => found.push((part.sequence, kept)),
+            Err(payload) => failures.push(format!(
+                "internal error while reading `{}` (from line {}) for the policies that look across resources: {}",
+                part.name,
+                part.line_offset + 1,
+                stream::panic_message(&*payload)
+            )),
+        }
     }
-    found
+    (found, failures)
 }

@@ -1,11 +1,13 @@
 //! Which policies run: `--policy` files and directories, `--set` names from
 //! the standard library (with an optional `@v1.30` version), compiled together.
 
+use crate::inputs::walk::{self, Walker};
+use crate::inputs::{InputProblem, read};
 use rampart_engine::KubeVersion;
 use rampart_engine::helpers::glob;
 use rampart_engine::ir::PolicySet;
 use rampart_lang::{Diagnostic, Source};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The compiled policies of a run, and everything that went wrong.
 pub struct LoadedPolicies {
@@ -17,6 +19,8 @@ pub struct LoadedPolicies {
     pub sources: Vec<Source>,
     /// Other problems (unknown set, unreadable file).
     pub problems: Vec<String>,
+    /// What the walk of the policy paths left out that is worth a note.
+    pub notes: Vec<InputProblem>,
     /// The Kubernetes version asked for with `--set name@version`.
     pub version: Option<KubeVersion>,
     /// The configuration file in force, if any: exceptions are applied
@@ -24,52 +28,114 @@ pub struct LoadedPolicies {
     pub config: Option<crate::config::Config>,
 }
 
-/// Reads `.rampart` files from paths (directories recursively).
-pub fn read_sources(paths: &[PathBuf], problems: &mut Vec<String>) -> Vec<Source> {
-    let mut files = Vec::new();
+/// The policy files of the command line's paths, read.
+#[derive(Default)]
+pub struct PolicySources {
+    /// The sources, in the walk's order.
+    pub sources: Vec<Source>,
+    /// Per path of the command line: the path and the names of the sources
+    /// it added (a file another path found first counts for that one).
+    pub by_path: Vec<(PathBuf, Vec<String>)>,
+    /// What the walk left out that is worth a note.
+    pub notes: Vec<InputProblem>,
+}
+
+/// Reads `.rampart` files from paths (directories walked by the rules of
+/// [`walk`]); a directory without one is a problem.
+pub fn read_sources(paths: &[PathBuf], problems: &mut Vec<String>) -> PolicySources {
+    let mut walker = Walker::new(walk::POLICIES);
+    let mut added = Vec::new();
     for path in paths {
-        if path.is_dir() {
-            collect(path, &mut files);
-        } else if path.exists() {
-            files.push(path.clone());
-        } else {
+        let found = walker.add(path);
+        if found.directory && found.found == 0 {
             problems.push(format!(
-                "{}: no such policy file or directory",
+                "{}: no policy files (.rampart) in this directory",
                 path.display()
             ));
         }
+        added.push((path.clone(), found));
     }
-    let mut sources = Vec::new();
-    for file in files {
-        match std::fs::read_to_string(&file) {
-            Ok(text) => sources.push(Source {
-                name: crate::inputs::display_name(&file),
+    problems.extend(walker.errors.iter().map(ToString::to_string));
+    let mut read = PolicySources {
+        notes: walker
+            .notes
+            .iter()
+            .map(|note| InputProblem {
+                file: note.path().display().to_string(),
+                error: crate::inputs::message_only(note.reason()),
+            })
+            .collect(),
+        ..PolicySources::default()
+    };
+    let mut names = Vec::with_capacity(walker.files.len());
+    for file in &walker.files {
+        let name = crate::inputs::display_name(file);
+        match read::read_text(file, read::SOURCE_LIMIT) {
+            Ok(text) => read.sources.push(Source {
+                name: name.clone(),
                 text,
             }),
             Err(error) => problems.push(format!("{}: cannot read: {error}", file.display())),
         }
+        names.push(name);
     }
-    sources
+    let ends = added
+        .iter()
+        .skip(1)
+        .map(|(_, found)| found.first)
+        .chain([names.len()]);
+    for ((path, found), end) in added.iter().zip(ends) {
+        let added_names = names.get(found.first..end).unwrap_or_default().to_vec();
+        read.by_path.push((path.clone(), added_names));
+    }
+    read
 }
 
-fn collect(directory: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            collect(&path, files);
-        } else if path
-            .extension()
-            .is_some_and(|extension| extension == "rampart")
-        {
-            files.push(path);
+/// Problems for paths that hold no policy: their files compiled without an
+/// error, and neither declare a policy nor a function other files can call.
+/// A policy path that adds nothing to a run must not let it pass unnoticed.
+fn paths_without_policies(
+    read: &PolicySources,
+    compilation: &rampart_lang::Compilation,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, names) in &read.by_path {
+        if names.is_empty() {
+            // Nothing found (an error already), or found first by another path.
+            continue;
+        }
+        let from_path = |file: &str| names.iter().any(|name| name == file);
+        let has_policy = compilation.set.policies.iter().any(|policy| {
+            policy
+                .origin
+                .rsplit_once(':')
+                .is_some_and(|(file, _)| from_path(file))
+        });
+        let has_error = compilation.diagnostics.iter().any(|diagnostic| {
+            diagnostic.level == rampart_lang::Level::Error && from_path(&diagnostic.file)
+        });
+        if has_policy || has_error {
+            continue;
+        }
+        let declares_function = read
+            .sources
+            .iter()
+            .filter(|source| from_path(&source.name))
+            .any(|source| {
+                let mut reporter =
+                    rampart_lang::diagnostic::Reporter::new(&source.name, &source.text);
+                !rampart_lang::parse::parse(&source.text, &mut reporter)
+                    .functions
+                    .is_empty()
+            });
+        if !declares_function {
+            problems.push(format!(
+                "{}: holds no policy: nothing would be checked by it",
+                path.display()
+            ));
         }
     }
+    problems
 }
 
 include!(concat!(env!("OUT_DIR"), "/stdlib-ir.rs"));
@@ -139,10 +205,12 @@ pub fn load(policy_paths: &[PathBuf], set_names: &[String]) -> LoadedPolicies {
             }
         }
     }
-    let user_sources = read_sources(policy_paths, &mut problems);
-    let user = rampart_lang::compile(&user_sources);
+    let read = read_sources(policy_paths, &mut problems);
+    let user = rampart_lang::compile(&read.sources);
+    problems.extend(paths_without_policies(&read, &user));
     let mut diagnostics = user.diagnostics;
-    let mut sources = user_sources;
+    let notes = read.notes;
+    let mut sources = read.sources;
     let selected = |id: &str| patterns.iter().any(|pattern| glob::matches(pattern, id));
     let mut set = if patterns.is_empty() {
         rampart_engine::PolicySet {
@@ -167,11 +235,21 @@ pub fn load(policy_paths: &[PathBuf], set_names: &[String]) -> LoadedPolicies {
             "policy `{duplicate}` is defined by the standard library and again by a policy file"
         ));
     }
+    let failed = !problems.is_empty()
+        || diagnostics
+            .iter()
+            .any(|diagnostic| diagnostic.level == rampart_lang::Level::Error);
+    if set.policies.is_empty() && !failed {
+        // Every path held something, yet nothing runs (files of functions
+        // only): a run that judges nothing must not pass.
+        problems.push("no policy to run: the policy files declare none".to_owned());
+    }
     LoadedPolicies {
         set,
         diagnostics,
         sources,
         problems,
+        notes,
         version,
         config: None,
     }

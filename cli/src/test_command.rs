@@ -9,6 +9,7 @@ use rampart_lang::compile::TestResource;
 use rampart_lang::testing::{TestOutcome, run_test};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `rampart test`.
@@ -31,7 +32,11 @@ pub fn run(arguments: TestArguments) -> u8 {
     let sources = if arguments.paths.is_empty() {
         policies::stdlib_sources()
     } else {
-        policies::read_sources(&arguments.paths, &mut problems)
+        let read = policies::read_sources(&arguments.paths, &mut problems);
+        for note in &read.notes {
+            eprintln!("note: `{}` is {}", note.file, note.error.message);
+        }
+        read.sources
     };
     let compilation = rampart_lang::compile(&sources);
     let style =
@@ -72,7 +77,29 @@ pub fn run(arguments: TestArguments) -> u8 {
                 }
             }
         }
-        let mut outcome = run_test(&compilation.set, test, &resources);
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            run_test(&compilation.set, test, &resources)
+        }));
+        let mut outcome = match ran {
+            Ok(outcome) => outcome,
+            Err(payload) => {
+                // A test that could not run is a problem of the run, never
+                // a pass: it fails, and the run is incomplete.
+                let message = crate::stream::panic_message(&*payload);
+                problems.push(format!(
+                    "{}:{}: internal error while running test `{}`: {message}",
+                    test.file, test.line, test.name
+                ));
+                TestOutcome {
+                    name: test.name.clone(),
+                    file: test.file.clone(),
+                    line: test.line,
+                    passed: false,
+                    failures: vec![format!("internal error: {message}")],
+                    fired: Vec::new(),
+                }
+            }
+        };
         if !load_failures.is_empty() {
             outcome.passed = false;
             outcome.failures.extend(load_failures);

@@ -171,6 +171,21 @@ pub struct ReportError {
     pub help: Option<String>,
 }
 
+impl ReportError {
+    /// An error about `file` (empty: about the run) with no place in it.
+    pub fn whole(file: String, message: String) -> ReportError {
+        ReportError {
+            file,
+            line: None,
+            column: None,
+            end_column: None,
+            code: None,
+            message,
+            help: None,
+        }
+    }
+}
+
 impl Report {
     /// Recounts the summary from the findings and errors.
     pub fn count(&mut self) {

@@ -10,6 +10,7 @@ use rampart_engine::ir::{Policy, PolicySet};
 use rampart_engine::{Action, PatchKind, PatchOperation, Severity};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::io::Write;
 
 /// The schema that `$schema` names: the OASIS errata 01 schema, the one
 /// vendored under `cli/tests/schemas/` and validated against in tests.
@@ -33,13 +34,31 @@ pub fn render(report: &Report, policies: &PolicySet) -> String {
     render_with_sources(report, policies, &HashMap::new())
 }
 
-/// Renders the report; findings in files whose text is in `texts` get SARIF
-/// `fixes` with exact replacements.
+/// Renders the report into a string (see [`write_with_sources`]).
+#[cfg(test)]
 pub fn render_with_sources(
     report: &Report,
     policies: &PolicySet,
     texts: &HashMap<String, &str>,
 ) -> String {
+    let mut out = Vec::new();
+    // Writing to a vector does not fail.
+    let _ = write_with_sources(report, policies, texts, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Writes the report as a SARIF log, pretty-printed, ending in a newline;
+/// findings in files whose text is in `texts` get SARIF `fixes` with exact
+/// replacements. The results are written one at a time, each as its own
+/// small JSON value, so that memory does not grow with a tree of the whole
+/// log (160,000 findings took 1.5 GB that way); the text is the same as
+/// pretty-printing that tree.
+pub fn write_with_sources(
+    report: &Report,
+    policies: &PolicySet,
+    texts: &HashMap<String, &str>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let rule_indexes: HashMap<&str, usize> = policies
         .policies
         .iter()
@@ -47,25 +66,6 @@ pub fn render_with_sources(
         .map(|(index, policy)| (policy.id.as_str(), index))
         .collect();
     let rules: Vec<Value> = policies.policies.iter().map(rule).collect();
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|finding| {
-            let mut value = result(finding, rule_indexes.get(&*finding.policy).copied());
-            let fix = texts.get(&*finding.file).and_then(|text| {
-                super::sarif_fix::fix_of(
-                    finding,
-                    text,
-                    artifact_location(&finding.file),
-                    describe_patch(&finding.fix),
-                )
-            });
-            if let (Some(fix), Value::Object(members)) = (fix, &mut value) {
-                members.insert("fixes".into(), json!([fix]));
-            }
-            value
-        })
-        .collect();
     // Warnings (an unused exception, say) are worth showing but leave the
     // run successful.
     let notifications: Vec<Value> = report
@@ -79,31 +79,72 @@ pub fn render_with_sources(
                 .map(|warning| notification(warning, "warning")),
         )
         .collect();
-    let log = json!({
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "rampart",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "informationUri": INFORMATION_URI,
-                    "rules": rules,
-                }
-            },
-            "invocations": [{
-                "executionSuccessful": report.errors.is_empty(),
-                "exitCode": report.exit_code(),
-                "toolExecutionNotifications": notifications,
-            }],
-            // The loader counts columns in characters, not UTF-16 units.
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }]
+    let tool = json!({
+        "driver": {
+            "name": "rampart",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "informationUri": INFORMATION_URI,
+            "rules": rules,
+        }
     });
-    // `{:#}` pretty-prints a `Value` without a fallible serializer call.
-    format!("{log:#}\n")
+    let invocations = json!([{
+        "executionSuccessful": report.errors.is_empty(),
+        "exitCode": report.exit_code(),
+        "toolExecutionNotifications": notifications,
+    }]);
+    // The log's shape, as `{:#}` prints it: two spaces per level; the
+    // run's members are at depth 3 and its results at depth 4.
+    write!(
+        out,
+        "{{\n  \"$schema\": {},\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {{\n      \"tool\": ",
+        Value::from(SCHEMA_URI)
+    )?;
+    write_nested(out, &tool, 6)?;
+    out.write_all(b",\n      \"invocations\": ")?;
+    write_nested(out, &invocations, 6)?;
+    // The loader counts columns in characters, not UTF-16 units.
+    out.write_all(b",\n      \"columnKind\": \"unicodeCodePoints\",\n      \"results\": [")?;
+    for (index, finding) in report.findings.iter().enumerate() {
+        let mut value = result(finding, rule_indexes.get(&*finding.policy).copied());
+        let fix = texts.get(&*finding.file).and_then(|text| {
+            super::sarif_fix::fix_of(
+                finding,
+                text,
+                artifact_location(&finding.file),
+                describe_patch(&finding.fix),
+            )
+        });
+        if let (Some(fix), Value::Object(members)) = (fix, &mut value) {
+            members.insert("fixes".into(), json!([fix]));
+        }
+        out.write_all(if index == 0 { b"\n" } else { b",\n" })?;
+        out.write_all(b"        ")?;
+        write_nested(out, &value, 8)?;
+    }
+    if !report.findings.is_empty() {
+        out.write_all(b"\n      ")?;
+    }
+    out.write_all(b"]\n    }\n  ]\n}\n")
+}
+
+/// Writes `value` pretty-printed as if it stood `indent` spaces deep in a
+/// larger pretty-printed document: every line after its first is indented
+/// by that much (a JSON string holds no raw line break, so every line
+/// break is the printer's).
+fn write_nested(out: &mut dyn Write, value: &Value, indent: usize) -> std::io::Result<()> {
+    let text = format!("{value:#}");
+    let padding = " ".repeat(indent);
+    let mut lines = text.split('\n');
+    if let Some(first) = lines.next() {
+        out.write_all(first.as_bytes())?;
+    }
+    for line in lines {
+        out.write_all(b"\n")?;
+        out.write_all(padding.as_bytes())?;
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// GitHub's `security-severity`: a number from 0 to 10, written as a string,

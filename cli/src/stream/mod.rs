@@ -11,7 +11,7 @@
 
 mod merge;
 
-use crate::inputs;
+use crate::inputs::{self, read, read::ReadError};
 use crate::judge::{Judge, Judged};
 use crate::policies::LoadedPolicies;
 use crate::report::{Report, ReportError};
@@ -19,9 +19,11 @@ use merge::Merger;
 use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use std::io::Read;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Files larger than twice this are split into parts of about this size:
@@ -55,10 +57,11 @@ pub(crate) struct Part {
     pub(crate) sequence: usize,
     file: usize,
     /// The file's name as reported.
-    name: Arc<str>,
+    pub(crate) name: Arc<str>,
     /// Whether the part does not start the file.
     inner: bool,
-    line_offset: u32,
+    /// The line the part starts at in its file, from 0.
+    pub(crate) line_offset: u32,
     pub(crate) text: String,
 }
 
@@ -135,7 +138,12 @@ pub fn check(
     let timed = timings_enabled();
     let mut merger = Merger::new(paths.len(), judge.start(), None, timed);
     let mut rendering_decided = !render_json;
-    let (files, read_time, worker_timings) = fan_out(
+    let FannedOut {
+        files,
+        read_time,
+        results: worker_timings,
+        failures,
+    } = fan_out(
         paths,
         threads,
         keep_text,
@@ -160,6 +168,11 @@ pub fn check(
         ..Report::default()
     };
     report.summary.files = files.len();
+    for failure in failures {
+        report
+            .errors
+            .push(ReportError::whole(String::new(), failure));
+    }
     for file in &files {
         if let Some(failure) = &file.failure {
             report.errors.push(ReportError {
@@ -201,13 +214,44 @@ fn render_after(threads: usize) -> usize {
 }
 
 /// The queue of parts the workers share.
-pub(crate) struct Parts(Mutex<Receiver<Part>>);
+pub(crate) struct Parts(Mutex<Option<Receiver<Part>>>);
 
 impl Parts {
-    /// The next part; `None` once the reader is done and the queue is empty.
+    /// The next part; `None` once the reader is done and the queue is
+    /// empty, or the queue was closed.
     pub(crate) fn next(&self) -> Option<Part> {
-        self.0.lock().ok()?.recv().ok()
+        // A worker that panicked never holds the lock (the guard lives only
+        // for this call), but a poisoned lock must not stop the others.
+        let queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.as_ref()?.recv().ok()
     }
+
+    /// Closes the queue: the reader's next send fails, and it stops.
+    fn close(&self) {
+        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *queue = None;
+    }
+}
+
+/// What [`fan_out`] gives back.
+pub(crate) struct FannedOut<R> {
+    /// The files read (with their texts when asked for).
+    pub(crate) files: Vec<ReadFile>,
+    /// The time spent reading.
+    pub(crate) read_time: Duration,
+    /// Each worker's result (those that returned).
+    pub(crate) results: Vec<R>,
+    /// Threads that panicked or could not be started: the run is incomplete.
+    pub(crate) failures: Vec<String>,
+}
+
+/// The message of a panic's payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|message| (*message).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// What the threads of [`fan_out`] tell the calling thread while they run.
@@ -234,7 +278,9 @@ const FINDINGS_PER_EVENT: usize = 256;
 /// `threads` workers run `worker` on the shared queue of parts, and the
 /// calling thread hands every [`Event`] to `consume` as it comes: the files
 /// read (with their texts when `keep_text`), the time spent reading, and
-/// each worker's result.
+/// each worker's result. A thread that panics is a failure in the result,
+/// never a silent gap: the reader stops once no worker is left, so that
+/// nothing waits on a queue no one empties.
 pub(crate) fn fan_out<T: Send, R: Send>(
     paths: &[PathBuf],
     threads: usize,
@@ -243,11 +289,14 @@ pub(crate) fn fan_out<T: Send, R: Send>(
     activity: &'static str,
     worker: impl Fn(&Parts, &Sender<Event<T>>) -> R + Sync,
     mut consume: impl FnMut(Event<T>),
-) -> (Vec<ReadFile>, Duration, Vec<R>) {
+) -> FannedOut<R> {
     let threads = threads.max(1);
     let (sender, receiver) = sync_channel::<Part>(threads * 2);
-    let parts = Parts(Mutex::new(receiver));
+    let parts = Parts(Mutex::new(Some(receiver)));
     let (events, received) = channel::<Event<T>>();
+    let mut failures = Vec::new();
+    // How many workers run: the last to end closes the queue, however it ends.
+    let running = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let reader_events = events.clone();
         // The reader owns the only sender of parts: when it returns, the
@@ -271,24 +320,61 @@ pub(crate) fn fan_out<T: Send, R: Send>(
             result
         });
         let (parts, worker) = (&parts, &worker);
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                let events = events.clone();
-                scope.spawn(move || worker(parts, &events))
-            })
-            .collect();
+        let running = &running;
+        let mut workers = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let events = events.clone();
+            running.fetch_add(1, Ordering::SeqCst);
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| worker(parts, &events)));
+                if running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    parts.close();
+                }
+                result
+            });
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(error) => {
+                    if running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        parts.close();
+                    }
+                    failures.push(format!("cannot start a worker thread: {error}"));
+                    break;
+                }
+            }
+        }
         // Every thread holds a sender of its own, so the events end when the
         // last thread returns (or panics), never before.
         drop(events);
         for event in received {
             consume(event);
         }
-        let (files, read_time) = reader.join().unwrap_or_default();
-        let results = workers
-            .into_iter()
-            .filter_map(|worker| worker.join().ok())
-            .collect();
-        (files, read_time, results)
+        let (files, read_time) = match reader.join() {
+            Ok(read) => read,
+            Err(payload) => {
+                failures.push(format!(
+                    "internal error: the thread reading the input stopped: {}",
+                    panic_message(&*payload)
+                ));
+                (Vec::new(), Duration::ZERO)
+            }
+        };
+        let mut results = Vec::with_capacity(workers.len());
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(result)) => results.push(result),
+                Ok(Err(payload)) | Err(payload) => failures.push(format!(
+                    "internal error: a worker thread stopped: {}",
+                    panic_message(&*payload)
+                )),
+            }
+        }
+        FannedOut {
+            files,
+            read_time,
+            results,
+            failures,
+        }
     })
 }
 
@@ -309,7 +395,9 @@ fn work(
     let mut outcomes = Vec::new();
     let mut findings = 0;
     while let Some(part) = parts.next() {
-        let outcome = run_part(judge, &evaluator, inventory, &part, &mut timings, timed);
+        let outcome = guarded(&part, |part| {
+            run_part(judge, &evaluator, inventory, part, &mut timings, timed)
+        });
         findings += outcome.judged.findings.len();
         outcomes.push(outcome);
         if findings >= FINDINGS_PER_EVENT {
@@ -326,6 +414,34 @@ fn work(
         let _ = done.send(Event::Done(outcomes));
     }
     timings
+}
+
+/// Runs `judge_part` on `part`; a panic becomes an error for the part's
+/// file (the run is then incomplete), never a part that silently found
+/// nothing.
+fn guarded(part: &Part, judge_part: impl FnOnce(&Part) -> PartOutcome) -> PartOutcome {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| judge_part(part))) {
+        Ok(outcome) => outcome,
+        Err(payload) => PartOutcome {
+            sequence: part.sequence,
+            file: part.file,
+            judged: Judged::default(),
+            load_errors: vec![ReportError {
+                file: part.name.to_string(),
+                line: Some(part.line_offset + 1),
+                column: None,
+                end_column: None,
+                code: None,
+                message: format!(
+                    "internal error while judging this file (from line {}): {}; it was not checked",
+                    part.line_offset + 1,
+                    panic_message(&*payload)
+                ),
+                help: None,
+            }],
+            documents: 0,
+        },
+    }
 }
 
 /// Runs `action`, adding its duration to `total` when timing.
@@ -454,12 +570,17 @@ fn read_all(
             split: false,
             progress: &mut progress,
         };
-        if let Err(error) = cutter.read(path, timed, &mut read_time) {
-            file.failure = Some(format!("cannot read file: {error}"));
+        let outcome = cutter.read(path, timed, &mut read_time);
+        let stopped = matches!(outcome, Err(CutError::Stopped));
+        if let Err(error) = outcome {
+            file.failure = Some(error.to_string());
             file.text = String::new();
         }
         on_file(index, file.failure.is_some());
         files.push(file);
+        if stopped {
+            break;
+        }
     }
     progress.finish();
     (files, read_time)
@@ -522,6 +643,37 @@ impl Progress {
     }
 }
 
+/// Why a file was not cut whole into parts.
+enum CutError {
+    /// It could not be read (or is not UTF-8, or is too large).
+    Read(ReadError),
+    /// No worker is left to take its parts: the run stops.
+    Stopped,
+}
+
+impl std::fmt::Display for CutError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CutError::Read(error) => write!(formatter, "cannot read file: {error}"),
+            CutError::Stopped => {
+                formatter.write_str("not checked: every worker thread stopped before it")
+            }
+        }
+    }
+}
+
+impl From<ReadError> for CutError {
+    fn from(error: ReadError) -> CutError {
+        CutError::Read(error)
+    }
+}
+
+impl From<std::io::Error> for CutError {
+    fn from(error: std::io::Error) -> CutError {
+        CutError::Read(ReadError::Io(error))
+    }
+}
+
 /// Cuts one file into parts as it is read.
 struct Cutter<'c> {
     file: usize,
@@ -546,16 +698,21 @@ impl Cutter<'_> {
         path: &std::path::Path,
         timed: bool,
         read_time: &mut Duration,
-    ) -> std::io::Result<()> {
-        let mut source: Box<dyn Read> = if path.as_os_str() == "-" {
+    ) -> Result<(), CutError> {
+        let standard_input = path.as_os_str() == "-";
+        let mut source: Box<dyn Read> = if standard_input {
             Box::new(std::io::stdin().lock())
         } else {
-            let file = std::fs::File::open(path)?;
+            // A regular file only: a FIFO or a device is refused unread.
+            let file = read::open(path, read::MANIFEST_LIMIT)?;
             self.split = file
                 .metadata()
                 .is_ok_and(|metadata| metadata.len() >= 2 * PART_BYTES as u64);
             Box::new(file)
         };
+        // Bytes read so far: past the limit, the file is refused (a file
+        // can grow while it is read, and standard input has no size).
+        let mut total = 0u64;
         // One buffer for the whole file, with room for a part and a read:
         // what is read goes into its spare room (never zeroed first), and a
         // part leaves it as a copy of its own size, so that the buffer is
@@ -579,6 +736,10 @@ impl Cutter<'_> {
             if read == 0 {
                 break;
             }
+            total += read as u64;
+            if total > read::MANIFEST_LIMIT {
+                return Err(ReadError::TooLarge(read::MANIFEST_LIMIT).into());
+            }
             self.progress.advance(read);
             if buffer.len() < 2 * PART_BYTES && self.parts_sent == 0 && !self.split {
                 // Small files stay whole.
@@ -596,6 +757,10 @@ impl Cutter<'_> {
                 scanned = 0;
                 self.send(part)?;
             }
+        }
+        if standard_input && self.parts_sent == 0 && read::is_blank(&buffer) {
+            // An empty run must not look like a clean one.
+            return Err(ReadError::EmptyStandardInput.into());
         }
         if !buffer.is_empty() || self.parts_sent == 0 {
             self.send(buffer)?;
@@ -644,13 +809,8 @@ impl Cutter<'_> {
         }
     }
 
-    fn send(&mut self, bytes: Vec<u8>) -> std::io::Result<()> {
-        let text = String::from_utf8(bytes).map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "the file is not UTF-8 text",
-            )
-        })?;
+    fn send(&mut self, bytes: Vec<u8>) -> Result<(), CutError> {
+        let text = String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)?;
         let lines = text.bytes().filter(|&byte| byte == b'\n').count() as u32;
         if self.keep_text {
             self.kept.push_str(&text);
@@ -666,10 +826,10 @@ impl Cutter<'_> {
         *self.sequence += 1;
         self.parts_sent += 1;
         self.line_offset += lines;
-        // Workers only stop once every sender is gone; a send fails only
-        // if they all died, and then nothing more can be judged anyway.
-        let _ = self.sender.send(part);
-        Ok(())
+        // Workers stop once every sender is gone, or when the last of them
+        // ends early (a panic outside a part): then the queue is closed,
+        // and nothing more can be judged.
+        self.sender.send(part).map_err(|_| CutError::Stopped)
     }
 }
 
