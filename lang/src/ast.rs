@@ -145,6 +145,29 @@ pub struct Statement {
     pub kind: StatementKind,
     /// Where it is.
     pub span: Span,
+    /// Levels of statements it holds, itself included (`let` and rules are
+    /// 1). The parser builds nothing deeper than
+    /// [`crate::limits::MAX_STATEMENT_DEPTH`].
+    pub depth: u32,
+}
+
+impl Statement {
+    /// A statement of `kind` at `span`; its depth is one more than its
+    /// deepest body statement's.
+    pub fn new(kind: StatementKind, span: Span) -> Statement {
+        let deepest = match &kind {
+            StatementKind::For { body, .. } => body.iter().map(|inner| inner.depth).max(),
+            StatementKind::If {
+                then, otherwise, ..
+            } => then.iter().chain(otherwise).map(|inner| inner.depth).max(),
+            StatementKind::Let { .. } | StatementKind::Rule(_) => None,
+        };
+        Statement {
+            kind,
+            span,
+            depth: deepest.unwrap_or(0).saturating_add(1),
+        }
+    }
 }
 
 /// What a [`Statement`] is.
@@ -326,6 +349,72 @@ pub struct Expression {
     pub kind: ExpressionKind,
     /// Where it is.
     pub span: Span,
+    /// Levels of expressions it holds, itself included (a literal is 1).
+    /// The parser builds nothing deeper than
+    /// [`crate::limits::MAX_EXPRESSION_DEPTH`].
+    pub depth: u32,
+}
+
+impl Expression {
+    /// An expression of `kind` at `span`; its depth is one more than its
+    /// deepest operand's (worked out from the operands' own, not by walking).
+    pub fn new(kind: ExpressionKind, span: Span) -> Expression {
+        let mut deepest = 0;
+        kind.for_each_operand(|operand| deepest = deepest.max(operand.depth));
+        Expression {
+            kind,
+            span,
+            depth: deepest.saturating_add(1),
+        }
+    }
+}
+
+impl ExpressionKind {
+    /// Calls `visit` on each direct operand, in the order written.
+    pub fn for_each_operand<'e>(&'e self, mut visit: impl FnMut(&'e Expression)) {
+        match self {
+            ExpressionKind::Null
+            | ExpressionKind::Bool(_)
+            | ExpressionKind::Int(_)
+            | ExpressionKind::Float(_)
+            | ExpressionKind::String(_)
+            | ExpressionKind::Name(_) => {}
+            ExpressionKind::Field(base, _) | ExpressionKind::Unary(_, base) => visit(base),
+            ExpressionKind::Index(first, second) | ExpressionKind::Binary(_, first, second) => {
+                visit(first);
+                visit(second);
+            }
+            ExpressionKind::Call(_, items) | ExpressionKind::List(items) => {
+                items.iter().for_each(visit);
+            }
+            ExpressionKind::Object(members) => members.iter().for_each(|(_, value)| visit(value)),
+            ExpressionKind::Quantified {
+                collection,
+                predicate,
+                ..
+            } => {
+                visit(collection);
+                visit(predicate);
+            }
+            ExpressionKind::Comprehension {
+                map,
+                collection,
+                filter,
+                ..
+            } => {
+                visit(map);
+                visit(collection);
+                if let Some(filter) = filter {
+                    visit(filter);
+                }
+            }
+            ExpressionKind::Conditional(condition, then, otherwise) => {
+                visit(condition);
+                visit(then);
+                visit(otherwise);
+            }
+        }
+    }
 }
 
 /// What an [`Expression`] is.

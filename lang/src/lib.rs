@@ -24,6 +24,7 @@ pub mod ast;
 pub mod compile;
 pub mod diagnostic;
 pub mod format;
+pub mod limits;
 pub mod parse;
 pub mod schema;
 pub mod testing;

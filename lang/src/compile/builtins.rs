@@ -232,6 +232,7 @@ impl Compiler<'_, '_> {
                 if let Some(Expression {
                     kind: ExpressionKind::String(pattern),
                     span,
+                    ..
                 }) = arguments.get(1)
                     && let Err(error) = regex::Regex::new(pattern)
                 {
@@ -250,6 +251,7 @@ impl Compiler<'_, '_> {
                 if let Some(Expression {
                     kind: ExpressionKind::String(version),
                     span,
+                    ..
                 }) = arguments.first()
                     && rampart_engine::KubeVersion::parse(version).is_none()
                 {

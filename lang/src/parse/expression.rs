@@ -4,6 +4,7 @@ use super::items::{binding, name, null_expression, string};
 use super::{RampartParser, Rule, report_syntax_error, span_of, unescape};
 use crate::ast::{Expression, ExpressionKind, Name, Span, Template, TemplatePiece};
 use crate::diagnostic::Reporter;
+use crate::limits::{MAX_EXPRESSION_DEPTH, NESTING_CODE};
 use pest::Parser;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
@@ -47,6 +48,18 @@ pub(super) fn expression(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> E
 }
 
 fn climb(pairs: Pairs<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
+    // pest's Pratt parser recurses once per prefix operator: a run longer than
+    // any expression may be deep is refused before it starts.
+    if let Some(span) = too_many_prefixes(&pairs) {
+        reporter
+            .error(
+                NESTING_CODE,
+                span,
+                format!("more than {MAX_EXPRESSION_DEPTH} prefix operators in a row"),
+            )
+            .with_help("`not not x` is `x`");
+        return null_expression();
+    }
     // The Pratt parser's closures cannot share `reporter` mutably, so each
     // closure parses into a result and diagnostics are gathered afterwards.
     let reporter_cell = std::cell::RefCell::new(reporter);
@@ -64,7 +77,7 @@ fn climb(pairs: Pairs<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
                 (UnaryOp::Negate, ExpressionKind::Float(number)) => ExpressionKind::Float(-number),
                 _ => ExpressionKind::Unary(operator, Box::new(operand)),
             };
-            Expression { kind, span }
+            limited(kind, span, &mut reporter_cell.borrow_mut())
         })
         .map_postfix(|base, step| {
             let span = base.span.to(span_of(&step));
@@ -78,7 +91,7 @@ fn climb(pairs: Pairs<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
                 let index = expression(inner, &mut reporter_cell.borrow_mut());
                 ExpressionKind::Index(Box::new(base), Box::new(index))
             };
-            Expression { kind, span }
+            limited(kind, span, &mut reporter_cell.borrow_mut())
         })
         .map_infix(|left, operator, right| {
             let span = left.span.to(right.span);
@@ -100,12 +113,59 @@ fn climb(pairs: Pairs<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
                 Rule::divide_op => BinaryOp::Divide,
                 _ => BinaryOp::Remainder,
             };
-            Expression {
-                kind: ExpressionKind::Binary(operator, Box::new(left), Box::new(right)),
-                span,
-            }
+            let kind = ExpressionKind::Binary(operator, Box::new(left), Box::new(right));
+            limited(kind, span, &mut reporter_cell.borrow_mut())
         })
         .parse(pairs)
+}
+
+/// The span of the first prefix operator of a run longer than
+/// [`MAX_EXPRESSION_DEPTH`], if the flat sequence of an `expr` has one.
+fn too_many_prefixes(pairs: &Pairs<'_, Rule>) -> Option<Span> {
+    let mut run = 0u32;
+    let mut run_start = None;
+    for pair in pairs.clone() {
+        if matches!(pair.as_rule(), Rule::not_op | Rule::negate_op) {
+            if run == 0 {
+                run_start = Some(span_of(&pair));
+            }
+            run += 1;
+            if run > MAX_EXPRESSION_DEPTH {
+                return run_start;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    None
+}
+
+/// Builds an expression, or, past [`MAX_EXPRESSION_DEPTH`], reports E0005
+/// (once, for the innermost expression that goes too deep) and keeps a
+/// `null` in its place, so that nothing deeper is ever built.
+pub(super) fn limited(kind: ExpressionKind, span: Span, reporter: &mut Reporter<'_>) -> Expression {
+    let expression = Expression::new(kind, span);
+    if expression.depth <= MAX_EXPRESSION_DEPTH {
+        return expression;
+    }
+    let mut reported_inside = false;
+    expression
+        .kind
+        .for_each_operand(|operand| reported_inside |= operand.depth > MAX_EXPRESSION_DEPTH);
+    if !reported_inside {
+        reporter
+            .error(
+                NESTING_CODE,
+                span,
+                format!("expression nested too deeply: more than {MAX_EXPRESSION_DEPTH} levels"),
+            )
+            .with_help("name parts of it with `let`, or write a long `or` chain of comparisons as `x in [a, b, …]`");
+    }
+    Expression {
+        kind: ExpressionKind::Null,
+        span,
+        depth: MAX_EXPRESSION_DEPTH + 1,
+    }
 }
 
 fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
@@ -128,11 +188,7 @@ fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
         Rule::float => ExpressionKind::Float(pair.as_str().parse().unwrap_or(0.0)),
         Rule::string => ExpressionKind::String(string(pair, reporter)),
         Rule::ident => ExpressionKind::Name(pair.as_str().to_owned()),
-        Rule::list => ExpressionKind::List(
-            pair.into_inner()
-                .map(|item| expression(item, reporter))
-                .collect(),
-        ),
+        Rule::list => list_or_comprehension(pair, reporter),
         Rule::object => ExpressionKind::Object(
             pair.into_inner()
                 .filter_map(|member| {
@@ -187,40 +243,84 @@ fn primary(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
                 predicate: Box::new(predicate),
             }
         }
-        Rule::comprehension => {
-            let mut parts = pair.into_inner();
-            let map = parts
-                .next()
-                .map(|part| expression(part, reporter))
-                .unwrap_or_else(null_expression);
-            let Some(names) = parts.next() else {
-                return null_expression();
-            };
-            let binding = binding(names);
-            let collection = parts
-                .next()
-                .map(|part| expression(part, reporter))
-                .unwrap_or_else(null_expression);
-            let filter = parts
-                .next()
-                .map(|part| Box::new(expression(part, reporter)));
-            ExpressionKind::Comprehension {
-                map: Box::new(map),
-                binding,
-                collection: Box::new(collection),
-                filter,
-            }
-        }
-        Rule::conditional => {
-            let mut parts = pair.into_inner().map(|part| expression(part, reporter));
-            let condition = parts.next().unwrap_or_else(null_expression);
-            let then = parts.next().unwrap_or_else(null_expression);
-            let otherwise = parts.next().unwrap_or_else(null_expression);
-            ExpressionKind::Conditional(Box::new(condition), Box::new(then), Box::new(otherwise))
-        }
+        Rule::conditional => return conditional(pair, reporter),
         _ => ExpressionKind::Null,
     };
-    Expression { kind, span }
+    limited(kind, span, reporter)
+}
+
+/// `[a, b]` or `[map for x in xs if filter]`: one grammar rule reads both.
+fn list_or_comprehension(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> ExpressionKind {
+    let mut parts = pair.into_inner().peekable();
+    let Some(first) = parts.next() else {
+        return ExpressionKind::List(Vec::new());
+    };
+    let first = expression(first, reporter);
+    if parts
+        .peek()
+        .is_some_and(|part| part.as_rule() == Rule::comprehension)
+    {
+        let mut parts = parts.flat_map(Pair::into_inner);
+        let Some(names) = parts.next() else {
+            return ExpressionKind::Null;
+        };
+        let binding = binding(names);
+        let collection = parts
+            .next()
+            .map(|part| expression(part, reporter))
+            .unwrap_or_else(null_expression);
+        let filter = parts
+            .next()
+            .map(|part| Box::new(expression(part, reporter)));
+        return ExpressionKind::Comprehension {
+            map: Box::new(first),
+            binding,
+            collection: Box::new(collection),
+            filter,
+        };
+    }
+    let mut items = vec![first];
+    items.extend(parts.map(|item| expression(item, reporter)));
+    ExpressionKind::List(items)
+}
+
+/// `if c then a else if d then b else e`: the grammar reads an `else if`
+/// chain as a repetition; it becomes nested conditionals here, built from
+/// the last link back, without recursion.
+fn conditional(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Expression {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner().peekable();
+    let mut next = |parts: &mut std::iter::Peekable<Pairs<'_, Rule>>| {
+        parts
+            .next()
+            .map(|part| expression(part, reporter))
+            .unwrap_or_else(null_expression)
+    };
+    let condition = next(&mut parts);
+    let then = next(&mut parts);
+    let mut links = Vec::new();
+    while let Some(marker) = parts.next_if(|part| part.as_rule() == Rule::else_if) {
+        let link_start = span_of(&marker).start;
+        let link_condition = next(&mut parts);
+        let link_then = next(&mut parts);
+        links.push((link_condition, link_then, link_start));
+    }
+    let mut otherwise = next(&mut parts);
+    for (link_condition, link_then, link_start) in links.into_iter().rev() {
+        let link_span = Span {
+            start: link_start,
+            end: span.end,
+        };
+        let kind = ExpressionKind::Conditional(
+            Box::new(link_condition),
+            Box::new(link_then),
+            Box::new(otherwise),
+        );
+        otherwise = limited(kind, link_span, reporter);
+    }
+    let kind =
+        ExpressionKind::Conditional(Box::new(condition), Box::new(then), Box::new(otherwise));
+    limited(kind, span, reporter)
 }
 
 /// Parses a message template: `{expr}` parts are parsed as expressions, `{{`
@@ -336,6 +436,9 @@ fn template_expression(source: &str, offset: usize, reporter: &mut Reporter<'_>)
     }
     origins.push(source.len());
     let origin = |position: usize| offset + origins.get(position).copied().unwrap_or(source.len());
+    if super::refuse_deep_nesting(&unescaped, &origin, reporter) {
+        return null_expression();
+    }
     match RampartParser::parse(Rule::template_expr, &unescaped) {
         Ok(mut pairs) => {
             let expr = pairs

@@ -4,6 +4,7 @@ use super::expression::{expression, template};
 use super::{Rule, span_of, unquote};
 use crate::ast::*;
 use crate::diagnostic::Reporter;
+use crate::limits::{MAX_STATEMENT_DEPTH, NESTING_CODE};
 use pest::iterators::Pair;
 use rampart_engine::ir::Action;
 
@@ -270,30 +271,96 @@ pub(super) fn statement(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Op
                 body,
             }
         }
-        Rule::if_stmt => {
-            let mut parts = pair.into_inner();
-            let condition = next_expression(&mut parts, reporter);
-            let then = parts
-                .next()
-                .map(|part| block(part, reporter))
-                .unwrap_or_default();
-            let otherwise = match parts.next() {
-                Some(part) if part.as_rule() == Rule::if_stmt => {
-                    statement(part, reporter).into_iter().collect()
-                }
-                Some(part) => block(part, reporter),
-                None => Vec::new(),
-            };
-            StatementKind::If {
-                condition,
-                then,
-                otherwise,
-            }
-        }
+        Rule::if_stmt => return Some(if_statement(pair, reporter)),
         Rule::rule_stmt => StatementKind::Rule(rule(pair, reporter)),
         _ => return None,
     };
-    Some(Statement { kind, span })
+    Some(limited_statement(kind, span, reporter))
+}
+
+/// `if c { } else if d { } … else { }`: the grammar reads an `else if` chain
+/// as a repetition; it becomes nested `If`s here, built from the last link
+/// back, without recursion.
+fn if_statement(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Statement {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner().peekable();
+    let condition = next_expression(&mut parts, reporter);
+    let then = parts
+        .next()
+        .map(|part| block(part, reporter))
+        .unwrap_or_default();
+    let mut links = Vec::new();
+    let mut otherwise = Vec::new();
+    while let Some(part) = parts.next() {
+        if part.as_rule() == Rule::else_if {
+            let link_span = Span {
+                start: span_of(&part).start,
+                end: span.end,
+            };
+            let link_condition = next_expression(&mut parts, reporter);
+            let link_then = parts
+                .next()
+                .map(|part| block(part, reporter))
+                .unwrap_or_default();
+            links.push((link_condition, link_then, link_span));
+        } else {
+            otherwise = block(part, reporter);
+        }
+    }
+    for (link_condition, link_then, link_span) in links.into_iter().rev() {
+        let kind = StatementKind::If {
+            condition: link_condition,
+            then: link_then,
+            otherwise,
+        };
+        otherwise = vec![limited_statement(kind, link_span, reporter)];
+    }
+    let kind = StatementKind::If {
+        condition,
+        then,
+        otherwise,
+    };
+    limited_statement(kind, span, reporter)
+}
+
+/// Builds a statement, or, past [`MAX_STATEMENT_DEPTH`], reports E0005 (once
+/// for the innermost statement that goes too deep) and keeps an empty `if`
+/// in its place, so that nothing deeper is ever built.
+fn limited_statement(kind: StatementKind, span: Span, reporter: &mut Reporter<'_>) -> Statement {
+    let statement = Statement::new(kind, span);
+    if statement.depth <= MAX_STATEMENT_DEPTH {
+        return statement;
+    }
+    let reported_inside = match &statement.kind {
+        StatementKind::For { body, .. } => {
+            body.iter().any(|inner| inner.depth > MAX_STATEMENT_DEPTH)
+        }
+        StatementKind::If {
+            then, otherwise, ..
+        } => then
+            .iter()
+            .chain(otherwise)
+            .any(|inner| inner.depth > MAX_STATEMENT_DEPTH),
+        StatementKind::Let { .. } | StatementKind::Rule(_) => false,
+    };
+    if !reported_inside {
+        reporter
+            .error(
+                NESTING_CODE,
+                span,
+                format!("statements nested too deeply: more than {MAX_STATEMENT_DEPTH} levels"),
+            )
+            .with_help("move inner checks into separate policies or `let`s, or shorten the `else if` chain");
+    }
+    Statement {
+        kind: StatementKind::If {
+            condition: null_expression(),
+            then: Vec::new(),
+            otherwise: Vec::new(),
+        },
+        span,
+        depth: MAX_STATEMENT_DEPTH + 1,
+    }
 }
 
 fn block(pair: Pair<'_, Rule>, reporter: &mut Reporter<'_>) -> Vec<Statement> {
@@ -559,8 +626,5 @@ fn empty_binding() -> Binding {
 }
 
 pub(super) fn null_expression() -> Expression {
-    Expression {
-        kind: ExpressionKind::Null,
-        span: Span::default(),
-    }
+    Expression::new(ExpressionKind::Null, Span::default())
 }

@@ -5,6 +5,7 @@
 
 mod expression;
 mod items;
+mod nesting;
 
 use crate::ast::{SourceFile, Span};
 use crate::diagnostic::Reporter;
@@ -24,6 +25,9 @@ pub(crate) use grammar::{RampartParser, Rule};
 /// Parses one file. Syntax errors go to `reporter`; the tree holds what was
 /// parsed (nothing after a syntax error).
 pub fn parse(text: &str, reporter: &mut Reporter<'_>) -> SourceFile {
+    if refuse_deep_nesting(text, &|position| position, reporter) {
+        return SourceFile::default();
+    }
     match RampartParser::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let mut file = SourceFile::default();
@@ -37,6 +41,34 @@ pub fn parse(text: &str, reporter: &mut Reporter<'_>) -> SourceFile {
             SourceFile::default()
         }
     }
+}
+
+/// Reports E0005 and returns true when `text` nests deeper than the
+/// grammar may recurse ([`crate::limits::MAX_NESTING`]); `origin` maps
+/// `text`'s positions in its file.
+pub(crate) fn refuse_deep_nesting(
+    text: &str,
+    origin: &dyn Fn(usize) -> usize,
+    reporter: &mut Reporter<'_>,
+) -> bool {
+    let Some(position) = nesting::first_too_deep(text, crate::limits::MAX_NESTING) else {
+        return false;
+    };
+    let start = origin(position);
+    reporter
+        .error(
+            crate::limits::NESTING_CODE,
+            Span {
+                start,
+                end: start + 1,
+            },
+            format!(
+                "nested too deeply: more than {} brackets and `if … then … else` expressions open at once",
+                crate::limits::MAX_NESTING
+            ),
+        )
+        .with_help("name inner parts with `let` or `fn`");
+    true
 }
 
 pub(crate) fn span_of(pair: &Pair<'_, Rule>) -> Span {
