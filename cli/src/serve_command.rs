@@ -43,9 +43,14 @@ pub struct ServeArguments {
     /// Refuse request bodies larger than this with 413.
     #[arg(long, value_name = "N", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
-    /// Wall-clock limit of one evaluation; past it, answer per --failure-policy.
+    /// Wall-clock limit of one request, from its headers: reading the body
+    /// (408 when it has not arrived), queueing, evaluating and building the
+    /// answer; past it, answer per --failure-policy.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     eval_timeout_ms: u64,
+    /// Connections served at once; further ones wait until one closes.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    max_connections: usize,
     /// What to answer when a policy cannot finish or the deadline passes:
     /// `fail` denies (fail closed), `ignore` allows with a warning (fail open).
     #[arg(long, value_enum, default_value_t = FailureMode::Fail)]
@@ -88,6 +93,7 @@ pub fn run(arguments: ServeArguments) -> u8 {
     config.max_body_bytes = arguments.max_body_bytes;
     config.eval_timeout = Duration::from_millis(arguments.eval_timeout_ms.max(1));
     config.mutate = arguments.mutate;
+    config.max_connections = arguments.max_connections.max(1);
     config.shutdown_delay = Duration::from_millis(arguments.shutdown_delay_ms);
     config.failure_policy = match arguments.failure_policy {
         FailureMode::Fail => FailurePolicy::Fail,

@@ -380,3 +380,23 @@ fn an_object_nested_deeper_than_the_command_line_loads_is_an_error_answer() {
     assert_eq!(response.decision, Decision::Error);
     assert_eq!(response.status, 200);
 }
+
+#[test]
+fn an_object_with_a_duplicate_key_is_an_error_answer_as_the_command_line_refuses_it() {
+    let body = review(
+        "uid-duplicate",
+        "CREATE",
+        pod(json!({"runAsNonRoot": true})),
+    )
+    .to_string()
+    .replacen("\"metadata\":{", "\"metadata\":{\"name\":\"first\",", 1);
+    assert!(body.contains("\"name\":\"first\",\"name\""), "{body}");
+    let response = handle(
+        Endpoint::Validate,
+        body.as_bytes(),
+        &state(FailurePolicy::Fail, 1_000_000),
+    );
+    assert_eq!(response.decision, Decision::Error);
+    let text = String::from_utf8_lossy(&response.body);
+    assert!(text.contains("duplicate key `name`"), "{text}");
+}
