@@ -198,9 +198,24 @@ impl DocumentBuilder {
         let text_bytes = text.len();
         budget.count_text(text_bytes);
         if self.awaiting_key() {
+            let plain = style == ScalarStyle::Plain && tag.is_none();
             // Only an untagged plain `<<` is a merge key; `"<<"` is a key.
-            let is_merge = style == ScalarStyle::Plain && tag.is_none() && text == "<<";
-            return self.accept_key(text.into_owned(), is_merge, position, anchor);
+            let is_merge = plain && text == "<<";
+            // A plain key resolves as a value would, and names the member
+            // as the Kubernetes reader writes that value (`on` is "true").
+            let resolved = if plain && !is_merge {
+                scalar::resolve_key(&text)
+                    .map_err(|message| Failure::document(position, message))?
+            } else {
+                None
+            };
+            let anchored = if anchor == 0 {
+                None
+            } else {
+                scalar::resolve(Cow::Borrowed(&text), style, tag).ok()
+            };
+            let key = resolved.unwrap_or_else(|| text.into_owned());
+            return self.accept_key(key, is_merge, position, anchor, anchored);
         }
         let value = scalar::resolve(text, style, tag)
             .map_err(|message| Failure::document(position, message))?;
@@ -261,12 +276,15 @@ impl DocumentBuilder {
         )
     }
 
+    /// Takes `key` as the name of the next member; an anchored key is kept
+    /// as `anchored`, the value its scalar resolves to (or the key's text).
     fn accept_key(
         &mut self,
         key: String,
         is_merge: bool,
         position: Position,
         anchor: usize,
+        anchored: Option<Json>,
     ) -> Result<(), Failure> {
         let hash = name_hash(key.as_bytes());
         self.key_filter.insert_hashed(hash);
@@ -277,7 +295,7 @@ impl DocumentBuilder {
             self.anchors.insert(
                 anchor,
                 Anchor {
-                    value: Json::String(crate::json::Text::new(&key)),
+                    value: anchored.unwrap_or_else(|| Json::String(crate::json::Text::new(&key))),
                     slots: vec![Slot::leaf(position)],
                     height: 0,
                     text_bytes: key.len(),
@@ -316,20 +334,23 @@ impl DocumentBuilder {
         if self.awaiting_key() {
             let key = match &anchor.value {
                 Json::String(text) => text.to_string(),
-                Json::Number(number) => number.to_string(),
-                Json::Bool(boolean) => boolean.to_string(),
-                Json::Null => "null".to_owned(),
-                _ => {
+                Json::Array(_) | Json::Object(_) => {
                     return Err(Failure::document(
                         position,
                         "a mapping key must be a scalar, not an alias to a sequence or mapping"
                             .to_owned(),
                     ));
                 }
+                scalar => {
+                    let text = scalar.to_string();
+                    scalar::key_of_value(scalar, &text)
+                        .map_err(|message| Failure::document(position, message))?
+                        .unwrap_or(text)
+                }
             };
             // A key is no node, but its text is copied like a value's.
             budget.count_alias(0, key.len(), position)?;
-            return self.accept_key(key, false, position, 0);
+            return self.accept_key(key, false, position, 0, None);
         }
         if self.frames.len() + anchor.height > budget.limits.max_depth {
             return Err(depth_failure(position, budget.limits.max_depth));

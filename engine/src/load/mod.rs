@@ -34,6 +34,8 @@ mod positions;
 mod resources;
 mod scalar;
 #[cfg(test)]
+mod scalar_tests;
+#[cfg(test)]
 mod tests;
 
 pub use crate::limits::LoadLimits;
@@ -98,9 +100,11 @@ pub struct LoadOutcome {
 
 /// Loads every document of `text`, YAML or JSON.
 ///
-/// - Plain scalars resolve by the YAML 1.2 core schema (see below); quoted
-///   and block scalars are strings. `.inf` and `.nan` stay strings, since
-///   JSON has no such numbers. Mapping keys are their scalar's text.
+/// - Plain scalars resolve as Kubernetes' own YAML reader resolves them
+///   (YAML 1.1: see below); quoted and block scalars are strings. `.inf`
+///   and `.nan` stay strings, since JSON has no such numbers. A plain
+///   mapping key is named as that reader names it (`on:` is the key
+///   `"true"`); a null key is an error.
 /// - Anchors, aliases and merge keys (`<<`, explicit keys win) are expanded;
 ///   every node an alias produces is located at the alias.
 /// - A duplicate key, a non-scalar key, or nesting deeper than
@@ -109,16 +113,20 @@ pub struct LoadOutcome {
 /// - A syntax error is reported with its position and document index; the
 ///   documents before it are kept but nothing after it is loaded, since the
 ///   parser cannot resume after a syntax error.
-/// - Exceeding [`LoadLimits::max_nodes`] or
-///   [`LoadLimits::max_alias_expansion`] (counted per file) stops the file.
+/// - Exceeding [`LoadLimits::max_nodes`], [`LoadLimits::max_alias_expansion`],
+///   [`LoadLimits::max_alias_bytes`] or the loaded size bound
+///   ([`LoadLimits::max_loaded_size`]), all counted per file, stops the file.
 /// - A byte order mark, CRLF line ends and tabs (where YAML allows them:
 ///   not in indentation) are accepted.
 ///
-/// Scalar resolution: `null`, `Null`, `NULL`, `~` and empty are null;
-/// `true`/`True`/`TRUE` and `false`/`False`/`FALSE` are booleans; decimal,
-/// `0x` and `0o` integers and decimal floats are numbers; everything else is
-/// a string. `!!str`, `!!int`, `!!float`, `!!bool` and `!!null` tags force
-/// the type; other tags are ignored.
+/// Scalar resolution, as go-yaml v2 (under `kubectl`) does it: `null`,
+/// `Null`, `NULL`, `~` and empty are null; `true`, `yes`, `on`, `y` and
+/// `false`, `no`, `off`, `n` (lowercase, capitalized or uppercase; `y` and
+/// `n` either case) are booleans; integers read as Go's `ParseInt(text, 0,
+/// 64)` with `_` removed (`0x1F`, `0o17`, `0b101`, `0755` octal, `1_000`);
+/// decimal floats are numbers; everything else is a string. `!!str`,
+/// `!!int`, `!!float`, `!!bool` and `!!null` tags force the type; other tags
+/// are ignored.
 pub fn load_str(text: &str, limits: &LoadLimits) -> LoadOutcome {
     let first = text
         .trim_start_matches('\u{FEFF}')
