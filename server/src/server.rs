@@ -3,7 +3,7 @@
 //! in-flight requests on shutdown.
 //!
 //! Every stage of a connection is bounded: the TLS handshake and each
-//! request's headers by [`HANDSHAKE_TIMEOUT`] (an idle keep-alive connection
+//! request's headers by [`ServerConfig::handshake_timeout`] (an idle keep-alive connection
 //! too), the body, the evaluation and the building of the answer by the
 //! request's deadline, and the number of connections open at once by
 //! [`ServerConfig::max_connections`]. A peer that goes away at any stage is
@@ -67,6 +67,10 @@ pub struct ServerConfig {
     /// Connections open at once; further ones wait in the listen backlog
     /// until one closes.
     pub max_connections: usize,
+    /// Limits the TLS handshake, and reading each request's headers (the
+    /// wait for the next request on a kept-alive connection included), so
+    /// that a slow or silent client cannot hold a connection open.
+    pub handshake_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -88,6 +92,7 @@ impl ServerConfig {
             drain_timeout: Duration::from_secs(20),
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             max_connections: 1024,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -282,11 +287,6 @@ impl Server {
     }
 }
 
-/// Limits both the TLS handshake and reading a request's headers (and the
-/// wait for the next request on a kept-alive connection), so that a slow
-/// client cannot hold a connection open forever.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Socket options of an accepted connection. `TCP_NODELAY`: an answer is
 /// written as soon as it is ready; without it, about half of fresh
 /// connections waited 40 ms (Nagle's algorithm against delayed ACKs)
@@ -305,7 +305,8 @@ async fn serve_connection(
     shared: Arc<Shared>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
-    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+    let timeout = shared.config.handshake_timeout;
+    let handshake = tokio::time::timeout(timeout, acceptor.accept(stream)).await;
     let stream = match handshake {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => {
@@ -329,7 +330,7 @@ async fn serve_connection(
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .header_read_timeout(timeout)
         .serve_connection(TokioIo::new(stream), service);
     if let Err(error) = watcher.watch(connection).await
         && !body_failed.load(Ordering::Relaxed)

@@ -172,3 +172,41 @@ fn forged_kinds_are_counted_as_other() {
     );
     assert!(!text.contains("Forged"), "{text}");
 }
+
+#[test]
+fn a_silent_or_idle_connection_is_closed_after_the_handshake_timeout() {
+    let server = TestServer::start(|config| config.handshake_timeout = Duration::from_millis(300));
+    // Silent before the handshake: closed (the read gives up after 20 s, failing the test).
+    let mut tcp = std::net::TcpStream::connect(server.address).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut buffer = [0_u8; 16];
+    assert_eq!(tcp.read(&mut buffer).unwrap(), 0);
+
+    // Silent after the handshake, and idle after a kept-alive request: closed.
+    for requests in [0, 1] {
+        let mut stream = support::tls_connect(server.address, &server.ca_pem);
+        for _ in 0..requests {
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n")
+                .unwrap();
+            stream.flush().unwrap();
+        }
+        let mut answer = Vec::new();
+        let read = stream.read_to_end(&mut answer);
+        let timed_out = read.as_ref().is_err_and(|error| {
+            matches!(
+                error.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )
+        });
+        assert!(
+            !timed_out,
+            "the connection stayed open ({requests} requests)"
+        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert_eq!(answer.matches("HTTP/1.1 200").count(), requests, "{answer}");
+    }
+    eventually("the closes to be counted", || {
+        !metrics(&server).contains("rampart_connection_errors_total{stage=\"tls\"} 0")
+    });
+}
