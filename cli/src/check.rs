@@ -569,3 +569,36 @@ fn add_input_problems(report: &mut Report, problems: &[InputProblem]) {
             .push(load_error(&problem.file, &problem.error));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_evaluating_is_an_error_for_the_resource() {
+        let loaded = LoadedPolicies {
+            set: rampart_engine::PolicySet::default(),
+            diagnostics: Vec::new(),
+            sources: Vec::new(),
+            problems: Vec::new(),
+            notes: Vec::new(),
+            version: None,
+            config: None,
+        };
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n";
+        let loaded_text = load::load_str(text, &LoadLimits::default());
+        let input = InputFile {
+            name: "pod.yaml".to_owned(),
+            text: text.to_owned(),
+            documents: loaded_text.documents,
+            errors: loaded_text.errors,
+        };
+        let mut report = evaluate_with(&loaded, &[input], &mut |_| {
+            panic!("evaluation failed for the test")
+        });
+        report.count();
+        assert_eq!(report.exit_code(), exit::INCOMPLETE);
+        assert!(report.errors.iter().any(|error| error.file == "pod.yaml"
+            && error.message.contains("evaluation failed for the test")));
+    }
+}

@@ -92,3 +92,30 @@ fn fingerprints_ignore_lines_but_not_resources() {
     // Fixed forever: a change here reopens every alert on GitHub.
     assert_eq!(sarif::fingerprint(&base), "57dd0e1a3163be3f");
 }
+
+/// The log is written result by result; the text must be exactly what
+/// pretty-printing the whole log as one tree gives (as it was built before),
+/// so that reading it back and printing it again changes nothing.
+#[test]
+fn the_streamed_log_is_the_pretty_printed_tree() {
+    let with_fix = report();
+    let file = with_fix.findings[0].file.to_string();
+    let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: nginx\n";
+    let mut texts = std::collections::HashMap::new();
+    texts.insert(file, text);
+    let set = policies();
+    let mut many = report();
+    let copies: Vec<ReportFinding> = (0..50).flat_map(|_| many.findings.clone()).collect();
+    many.findings = copies;
+    for rendered in [
+        sarif::render(&report(), &set),
+        sarif::render(&clean_report(), &set),
+        sarif::render(&Report::default(), &set),
+        sarif::render(&Report::default(), &rampart_engine::PolicySet::default()),
+        sarif::render(&many, &set),
+        sarif::render_with_sources(&with_fix, &set, &texts),
+    ] {
+        let tree: Value = serde_json::from_str(&rendered).unwrap();
+        assert_eq!(rendered, format!("{tree:#}\n"));
+    }
+}

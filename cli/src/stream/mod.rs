@@ -9,21 +9,22 @@
 //! `RAMPART_TIMINGS=1` prints where the time went (read, parse, evaluate,
 //! judge, report: seconds summed over threads) to standard error.
 
+mod fan_out;
 mod merge;
 
 use crate::inputs::{self, read, read::ReadError};
 use crate::judge::{Judge, Judged};
 use crate::policies::LoadedPolicies;
 use crate::report::{Report, ReportError};
+pub(crate) use fan_out::{Event, FannedOut, Parts, fan_out, panic_message};
 use merge::Merger;
 use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use std::io::Read;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::mpsc::{Sender, SyncSender};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Files larger than twice this are split into parts of about this size:
@@ -213,170 +214,11 @@ fn render_after(threads: usize) -> usize {
     if spare_core { 0 } else { merge::RENDER_AFTER }
 }
 
-/// The queue of parts the workers share.
-pub(crate) struct Parts(Mutex<Option<Receiver<Part>>>);
-
-impl Parts {
-    /// The next part; `None` once the reader is done and the queue is
-    /// empty, or the queue was closed.
-    pub(crate) fn next(&self) -> Option<Part> {
-        // A worker that panicked never holds the lock (the guard lives only
-        // for this call), but a poisoned lock must not stop the others.
-        let queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        queue.as_ref()?.recv().ok()
-    }
-
-    /// Closes the queue: the reader's next send fails, and it stops.
-    fn close(&self) {
-        let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        *queue = None;
-    }
-}
-
-/// What [`fan_out`] gives back.
-pub(crate) struct FannedOut<R> {
-    /// The files read (with their texts when asked for).
-    pub(crate) files: Vec<ReadFile>,
-    /// The time spent reading.
-    pub(crate) read_time: Duration,
-    /// Each worker's result (those that returned).
-    pub(crate) results: Vec<R>,
-    /// Threads that panicked or could not be started: the run is incomplete.
-    pub(crate) failures: Vec<String>,
-}
-
-/// The message of a panic's payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|message| (*message).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".to_owned())
-}
-
-/// What the threads of [`fan_out`] tell the calling thread while they run.
-/// Both kinds come in batches: every message wakes the calling thread, which
-/// then competes with the workers for the cores.
-pub(crate) enum Event<T> {
-    /// A worker's results.
-    Done(T),
-    /// Files the reader is through with, by number (`true`: it could not be
-    /// read whole, and counts as not read at all).
-    FilesRead(Vec<(usize, bool)>),
-}
-
-/// Files read per [`Event::FilesRead`].
-const FILES_PER_EVENT: usize = 256;
-
 /// Findings a worker holds before it sends its outcomes on (and at the
 /// end): few enough that the calling thread can render them during the run
 /// (2,000 manifests have about 1,400), and enough that it is not woken for
 /// every part (4,096 and 64 measured the same at `-j2`).
 const FINDINGS_PER_EVENT: usize = 256;
-
-/// Reads `paths` on a thread of its own, cutting them into parts, while
-/// `threads` workers run `worker` on the shared queue of parts, and the
-/// calling thread hands every [`Event`] to `consume` as it comes: the files
-/// read (with their texts when `keep_text`), the time spent reading, and
-/// each worker's result. A thread that panics is a failure in the result,
-/// never a silent gap: the reader stops once no worker is left, so that
-/// nothing waits on a queue no one empties.
-pub(crate) fn fan_out<T: Send, R: Send>(
-    paths: &[PathBuf],
-    threads: usize,
-    keep_text: bool,
-    timed: bool,
-    activity: &'static str,
-    worker: impl Fn(&Parts, &Sender<Event<T>>) -> R + Sync,
-    mut consume: impl FnMut(Event<T>),
-) -> FannedOut<R> {
-    let threads = threads.max(1);
-    let (sender, receiver) = sync_channel::<Part>(threads * 2);
-    let parts = Parts(Mutex::new(Some(receiver)));
-    let (events, received) = channel::<Event<T>>();
-    let mut failures = Vec::new();
-    // How many workers run: the last to end closes the queue, however it ends.
-    let running = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        let reader_events = events.clone();
-        // The reader owns the only sender of parts: when it returns, the
-        // queue closes and the workers stop once it is empty.
-        let reader = scope.spawn(move || {
-            // A send only fails once the calling thread stopped listening,
-            // which it does not before every thread has returned.
-            let read = std::cell::RefCell::new(Vec::new());
-            let on_file = |file, failed| {
-                let mut read = read.borrow_mut();
-                read.push((file, failed));
-                if read.len() >= FILES_PER_EVENT {
-                    let _ = reader_events.send(Event::FilesRead(std::mem::take(&mut *read)));
-                }
-            };
-            let result = read_all(paths, &sender, keep_text, timed, activity, &on_file);
-            let rest = read.into_inner();
-            if !rest.is_empty() {
-                let _ = reader_events.send(Event::FilesRead(rest));
-            }
-            result
-        });
-        let (parts, worker) = (&parts, &worker);
-        let running = &running;
-        let mut workers = Vec::with_capacity(threads);
-        for _ in 0..threads {
-            let events = events.clone();
-            running.fetch_add(1, Ordering::SeqCst);
-            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| worker(parts, &events)));
-                if running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    parts.close();
-                }
-                result
-            });
-            match spawned {
-                Ok(handle) => workers.push(handle),
-                Err(error) => {
-                    if running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                        parts.close();
-                    }
-                    failures.push(format!("cannot start a worker thread: {error}"));
-                    break;
-                }
-            }
-        }
-        // Every thread holds a sender of its own, so the events end when the
-        // last thread returns (or panics), never before.
-        drop(events);
-        for event in received {
-            consume(event);
-        }
-        let (files, read_time) = match reader.join() {
-            Ok(read) => read,
-            Err(payload) => {
-                failures.push(format!(
-                    "internal error: the thread reading the input stopped: {}",
-                    panic_message(&*payload)
-                ));
-                (Vec::new(), Duration::ZERO)
-            }
-        };
-        let mut results = Vec::with_capacity(workers.len());
-        for worker in workers {
-            match worker.join() {
-                Ok(Ok(result)) => results.push(result),
-                Ok(Err(payload)) | Err(payload) => failures.push(format!(
-                    "internal error: a worker thread stopped: {}",
-                    panic_message(&*payload)
-                )),
-            }
-        }
-        FannedOut {
-            files,
-            read_time,
-            results,
-            failures,
-        }
-    })
-}
 
 /// A worker: takes parts off the queue until it is closed and empty, and
 /// sends the parts' outcomes on whenever they hold many findings, and at
@@ -834,77 +676,4 @@ impl Cutter<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Cuts `text` (written to a file) and returns the parts.
-    fn cut(text: &str, tag: &str) -> Vec<Part> {
-        let path =
-            std::env::temp_dir().join(format!("rampart-stream-{}-{tag}.txt", std::process::id()));
-        std::fs::write(&path, text).unwrap();
-        let (sender, receiver) = sync_channel::<Part>(1024);
-        let announced = std::cell::RefCell::new(Vec::new());
-        let (files, _) = read_all(
-            std::slice::from_ref(&path),
-            &sender,
-            true,
-            false,
-            "checking",
-            &|file, failed| announced.borrow_mut().push((file, failed)),
-        );
-        drop(sender);
-        std::fs::remove_file(&path).unwrap();
-        assert_eq!(announced.into_inner(), vec![(0, false)]);
-        assert_eq!(files.len(), 1);
-        assert!(files[0].failure.is_none());
-        assert_eq!(files[0].text, text);
-        receiver.iter().collect()
-    }
-
-    fn check_parts(text: &str, parts: &[Part], starts_part: impl Fn(&str) -> bool) {
-        assert!(parts.len() > 1, "{} parts", parts.len());
-        let joined: String = parts.iter().map(|part| part.text.as_str()).collect();
-        assert_eq!(joined, text);
-        let mut lines = 0u32;
-        for (index, part) in parts.iter().enumerate() {
-            assert_eq!(part.sequence, index);
-            assert_eq!(part.inner, index > 0);
-            assert_eq!(part.line_offset, lines);
-            if index > 0 {
-                assert!(starts_part(&part.text), "part {index} starts mid-document");
-            }
-            if index == 0 {
-                assert!(part.text.len() >= FIRST_PART_BYTES);
-            } else if index + 1 < parts.len() {
-                assert!(part.text.len() >= PART_BYTES);
-            }
-            lines += part.text.matches('\n').count() as u32;
-        }
-    }
-
-    #[test]
-    fn yaml_is_cut_at_document_starts() {
-        let document =
-            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    a: \"---\"\n";
-        let text: String = (0..40_000).map(|_| format!("---\n{document}")).collect();
-        let parts = cut(&text, "yaml");
-        check_parts(&text, &parts, |part| part.starts_with("---\n"));
-    }
-
-    #[test]
-    fn json_lines_are_cut_at_line_starts() {
-        let line = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"}}\n";
-        let text = line.repeat(40_000);
-        let parts = cut(&text, "jsonl");
-        check_parts(&text, &parts, |part| part.starts_with('{'));
-    }
-
-    #[test]
-    fn small_files_stay_whole() {
-        let text = "---\na: 1\n".repeat(1000);
-        let parts = cut(&text, "small");
-        assert_eq!(parts.len(), 1);
-        assert_eq!(parts[0].text, text);
-        assert_eq!(cut("", "empty").len(), 1);
-    }
-}
+mod tests;
