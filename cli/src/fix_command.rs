@@ -92,7 +92,7 @@ pub fn run(arguments: FixArguments) -> u8 {
         notes,
     } = inputs::expand(&arguments.paths);
     for note in notes.iter().chain(&loaded.notes) {
-        eprintln!("note: `{}` is {}", note.file, note.error.message);
+        eprintln!("note: `{}`: {}", note.file, note.error.message);
     }
     if files.iter().any(|file| file.as_os_str() == "-") {
         eprintln!("error: `rampart fix` edits files in place; it cannot read standard input");

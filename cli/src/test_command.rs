@@ -34,7 +34,7 @@ pub fn run(arguments: TestArguments) -> u8 {
     } else {
         let read = policies::read_sources(&arguments.paths, &mut problems);
         for note in &read.notes {
-            eprintln!("note: `{}` is {}", note.file, note.error.message);
+            eprintln!("note: `{}`: {}", note.file, note.error.message);
         }
         read.sources
     };

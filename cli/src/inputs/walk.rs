@@ -147,10 +147,10 @@ impl WalkNote {
     pub fn reason(&self) -> String {
         match self {
             WalkNote::Loop { target, .. } => format!(
-                "a symbolic link to `{}`, a directory that contains it: not followed (a loop)",
+                "symbolic link loop: the link leads to `{}`, which contains it; not followed",
                 target.display()
             ),
-            WalkNote::Special(_, kind) => format!("a {kind}: skipped"),
+            WalkNote::Special(_, kind) => format!("skipped: a {kind} is not a regular file"),
         }
     }
 }
