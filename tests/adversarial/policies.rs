@@ -103,9 +103,10 @@ const DEEP: &[(&str, usize)] = &[
 fn deeply_nested_policies_are_a_clear_error() {
     for (kind, levels) in DEEP {
         let directory = setup(&format!("deep-{kind}"), &deeply_nested(kind, *levels));
+        // E0005 is the stable code of "nested too deeply" (docs/language.md).
         check_policy(&directory)
             .expect_code(2)
-            .expect_mention("error")
+            .expect_mention("error[E0005]")
             .expect_mention("policy.rampart");
     }
 }
