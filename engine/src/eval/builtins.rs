@@ -1,6 +1,13 @@
 //! The builtin functions. The compiler checks their argument types; at run
 //! time a value of the wrong shape (possible through dynamic data) gives
 //! `null` rather than an error, in keeping with null-safe paths.
+//!
+//! What builds a string or a list pays for its size from the step budget
+//! (see [`super::BYTES_PER_STEP`]): `replace` and `join`, whose result can be
+//! far larger than their arguments, before building it; `lower`, `upper`,
+//! `trim`, `to_string`, `split`, `keys`, `values` and `image`, whose result
+//! is about the size of an argument, as they build it. `resources` returns
+//! the inventory's own resources, borrowed, and is not charged.
 
 use super::Stop;
 use super::exec::Run;
@@ -38,36 +45,39 @@ impl<'v> Run<'v> {
                 _ => Value::False,
             },
             Builtin::Glob => both_text(text(0), text(1), |s, p| glob::matches(p, s)),
-            Builtin::Lower => map_text(text(0), str::to_lowercase),
-            Builtin::Upper => map_text(text(0), str::to_uppercase),
-            Builtin::Trim => map_text(text(0), |s| s.trim().to_owned()),
+            Builtin::Lower => self.map_text(text(0), str::to_lowercase)?,
+            Builtin::Upper => self.map_text(text(0), str::to_uppercase)?,
+            Builtin::Trim => self.map_text(text(0), |s| s.trim().to_owned())?,
             Builtin::Split => match (text(0), text(1)) {
                 (Some(whole), Some(separator)) => {
+                    self.budget
+                        .charge_elements(whole.split(separator).count())?;
+                    self.budget.charge_bytes(whole.len())?;
                     Value::list(whole.split(separator).map(Value::string).collect())
                 }
                 _ => Value::Null,
             },
             Builtin::Join => match text(1) {
-                Some(separator) => {
-                    let mut parts = Vec::new();
-                    let _ = first.for_each::<()>(|_, item| {
-                        parts.push(item.to_message_text());
-                        Ok(true)
-                    });
-                    Value::string(parts.join(separator))
-                }
+                Some(separator) => self.join(&first, separator)?,
                 None => Value::Null,
             },
             Builtin::Replace => match (text(0), text(1), text(2)) {
-                (Some(whole), Some(from), Some(to)) => Value::string(whole.replace(from, to)),
+                (Some(whole), Some(from), Some(to)) => {
+                    self.budget.charge_bytes(replaced_len(whole, from, to))?;
+                    Value::string(whole.replace(from, to))
+                }
                 _ => Value::Null,
             },
             Builtin::ToString => match first {
                 Value::Null => Value::Null,
-                other => Value::string(other.to_message_text()),
+                other => {
+                    let text = other.to_message_text();
+                    self.budget.charge_bytes(text.len())?;
+                    Value::string(text)
+                }
             },
-            Builtin::Keys => collect(&first, |key, _| key),
-            Builtin::Values => collect(&first, |_, item| item),
+            Builtin::Keys => self.collect(&first, |key, _| key)?,
+            Builtin::Values => self.collect(&first, |_, item| item)?,
             Builtin::Sum => fold_numbers(&first, |numbers| Some(numbers.iter().sum())),
             Builtin::Min => {
                 fold_numbers(&first, |numbers| numbers.iter().copied().reduce(f64::min))
@@ -85,7 +95,12 @@ impl<'v> Run<'v> {
                     .map_or(Value::Null, Value::Float),
             },
             Builtin::Image => match first.as_str() {
-                Some(reference) => image_value(reference),
+                Some(reference) => {
+                    // Its parts hold the reference about twice over.
+                    self.budget
+                        .charge_bytes(reference.len().saturating_mul(2))?;
+                    image_value(reference)
+                }
                 None => Value::Null,
             },
             Builtin::Resources => match (first.as_str(), self.subject.inventory) {
@@ -132,20 +147,71 @@ fn both_text<'v>(
     }
 }
 
-fn map_text<'v>(text: Option<&str>, change: impl Fn(&str) -> String) -> Value<'v> {
-    text.map_or(Value::Null, |text| Value::string(change(text)))
+impl<'v> Run<'v> {
+    /// A string made from another, of about its size: charged once made.
+    fn map_text(
+        &self,
+        text: Option<&str>,
+        change: impl Fn(&str) -> String,
+    ) -> Result<Value<'v>, Stop> {
+        let Some(text) = text else {
+            return Ok(Value::Null);
+        };
+        let changed = change(text);
+        self.budget.charge_bytes(changed.len())?;
+        Ok(Value::string(changed))
+    }
+
+    /// `join(list, separator)`: each part is charged, with a separator, as
+    /// it is added, so that a long list or a long separator stops the
+    /// building part-way.
+    fn join(&self, list: &Value<'v>, separator: &str) -> Result<Value<'v>, Stop> {
+        let mut joined = String::new();
+        let mut first = true;
+        list.for_each::<Stop>(|_, item| {
+            let part = item.to_message_text();
+            let added = if first { 0 } else { separator.len() } + part.len();
+            self.budget.charge_bytes(added)?;
+            if !first {
+                joined.push_str(separator);
+            }
+            joined.push_str(&part);
+            first = false;
+            Ok(true)
+        })?;
+        Ok(Value::string(joined))
+    }
+
+    /// The keys or values of a collection, as a list, charged by its length.
+    fn collect(
+        &self,
+        collection: &Value<'v>,
+        pick: impl Fn(Value<'v>, Value<'v>) -> Value<'v>,
+    ) -> Result<Value<'v>, Stop> {
+        let mut items = Vec::new();
+        let _ = collection.for_each::<()>(|key, item| {
+            items.push(pick(key, item));
+            Ok(true)
+        });
+        // Charged once built: no longer than the collection, which exists.
+        self.budget.charge_elements(items.len())?;
+        Ok(Value::list(items))
+    }
 }
 
-fn collect<'v>(
-    collection: &Value<'v>,
-    pick: impl Fn(Value<'v>, Value<'v>) -> Value<'v>,
-) -> Value<'v> {
-    let mut items = Vec::new();
-    let _ = collection.for_each::<()>(|key, item| {
-        items.push(pick(key, item));
-        Ok(true)
-    });
-    Value::list(items)
+/// The length of `whole.replace(from, to)`, worked out without building it.
+fn replaced_len(whole: &str, from: &str, to: &str) -> usize {
+    // An empty pattern matches before every character and at the end.
+    let matches = if from.is_empty() {
+        whole.chars().count() + 1
+    } else {
+        whole.matches(from).count()
+    };
+    let removed = matches.saturating_mul(from.len());
+    whole
+        .len()
+        .saturating_sub(removed)
+        .saturating_add(matches.saturating_mul(to.len()))
 }
 
 fn some_element(collection: &Value<'_>, test: impl Fn(&Value<'_>) -> bool) -> bool {

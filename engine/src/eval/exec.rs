@@ -344,12 +344,18 @@ impl<'v> Run<'v> {
         Ok(segments)
     }
 
+    /// A message template (or a format string) as text, charged part by
+    /// part as it grows (see [`super::BYTES_PER_STEP`]).
     pub(super) fn render(&mut self, parts: &'v [TemplatePart]) -> Result<String, Stop> {
         let mut text = String::new();
         for part in parts {
             match part {
                 TemplatePart::Text(literal) => text.push_str(literal),
-                TemplatePart::Expr(expr) => text.push_str(&self.eval(expr)?.to_message_text()),
+                TemplatePart::Expr(expr) => {
+                    let value = self.eval(expr)?.to_message_text();
+                    self.budget.charge_bytes(value.len())?;
+                    text.push_str(&value);
+                }
             }
         }
         Ok(text)

@@ -418,7 +418,7 @@ impl<'v> Run<'v> {
             }
             BinaryOp::In => Value::bool(left.is_in(&right)),
             BinaryOp::NotIn => Value::bool(!left.is_in(&right)),
-            BinaryOp::Add => add(left, right),
+            BinaryOp::Add => self.add(left, right)?,
             BinaryOp::Subtract => arithmetic(left, right, i64::checked_sub, |a, b| a - b),
             BinaryOp::Multiply => arithmetic(left, right, i64::checked_mul, |a, b| a * b),
             BinaryOp::Divide => arithmetic(left, right, i64::checked_div, |a, b| a / b),
@@ -460,22 +460,32 @@ fn unary(operator: UnaryOp, operand: Value<'_>) -> Value<'_> {
     }
 }
 
-fn add<'v>(left: Value<'v>, right: Value<'v>) -> Value<'v> {
-    if let (Some(left), Some(right)) = (left.as_str(), right.as_str()) {
-        return Value::string(format!("{left}{right}"));
-    }
-    let is_list = |value: &Value<'_>| matches!(value, Value::List(_) | Value::Json(Json::Array(_)));
-    if is_list(&left) && is_list(&right) {
-        let mut items = Vec::new();
-        for side in [left, right] {
-            let _ = side.for_each::<()>(|_, item| {
-                items.push(item);
-                Ok(true)
-            });
+impl<'v> Run<'v> {
+    /// `+`: strings and lists are joined, charged by the size of the result
+    /// before it is built (a chain of `a + a` doubles at each step);
+    /// numbers are added.
+    fn add(&self, left: Value<'v>, right: Value<'v>) -> Result<Value<'v>, Stop> {
+        if let (Some(left), Some(right)) = (left.as_str(), right.as_str()) {
+            self.budget
+                .charge_bytes(left.len().saturating_add(right.len()))?;
+            return Ok(Value::string(format!("{left}{right}")));
         }
-        return Value::list(items);
+        let is_list =
+            |value: &Value<'_>| matches!(value, Value::List(_) | Value::Json(Json::Array(_)));
+        if is_list(&left) && is_list(&right) {
+            let length = left.count().unwrap_or_default() + right.count().unwrap_or_default();
+            self.budget.charge_elements(length)?;
+            let mut items = Vec::with_capacity(length);
+            for side in [left, right] {
+                let _ = side.for_each::<()>(|_, item| {
+                    items.push(item);
+                    Ok(true)
+                });
+            }
+            return Ok(Value::list(items));
+        }
+        Ok(arithmetic(left, right, i64::checked_add, |a, b| a + b))
     }
-    arithmetic(left, right, i64::checked_add, |a, b| a + b)
 }
 
 /// Integer arithmetic when both sides are integers (overflow and division by

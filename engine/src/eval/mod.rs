@@ -4,6 +4,8 @@
 //! recurse, and every step draws on a budget, so a policy always finishes (or
 //! reports that it ran out of budget) however large its input.
 
+#[cfg(test)]
+mod budget_tests;
 mod builtins;
 mod constants;
 mod deferred;
@@ -526,6 +528,14 @@ fn match_resource(
 /// word, and the evaluator moves one per node.
 type Stop = Box<String>;
 
+/// Bytes of computed text that one step pays for. A list element counts
+/// as one step. Charged by what builds strings and lists (`+`, `replace`,
+/// `join`, message templates, ...), so that the step budget bounds memory
+/// as well as time: a policy may build at most about `step_budget` × 16
+/// bytes, however much each operation multiplies its input (two nested
+/// `replace(s, "", s)` on a 1,000-byte string would build a terabyte).
+pub const BYTES_PER_STEP: u64 = 16;
+
 /// Counts steps against the budget.
 struct Budget {
     remaining: Cell<u64>,
@@ -542,6 +552,44 @@ impl Budget {
         self.remaining.set(remaining - 1);
         Ok(())
     }
+
+    /// Charges for a computed string of `bytes` bytes, before it is built
+    /// wherever its size is known in advance.
+    #[inline]
+    fn charge_bytes(&self, bytes: usize) -> Result<(), Stop> {
+        let steps = bytes as u64 / BYTES_PER_STEP;
+        if steps == 0 {
+            return Ok(());
+        }
+        self.charge(steps, || too_large(bytes, "a string", "bytes"))
+    }
+
+    /// Charges for a computed list of `elements` elements, before it is
+    /// built.
+    #[inline]
+    fn charge_elements(&self, elements: usize) -> Result<(), Stop> {
+        self.charge(elements as u64, || {
+            too_large(elements, "a list", "elements")
+        })
+    }
+
+    fn charge(&self, steps: u64, error: impl FnOnce() -> Stop) -> Result<(), Stop> {
+        let remaining = self.remaining.get();
+        if steps > remaining {
+            self.remaining.set(0);
+            return Err(error());
+        }
+        self.remaining.set(remaining - steps);
+        Ok(())
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_large(size: usize, what: &str, unit: &str) -> Stop {
+    Box::new(format!(
+        "evaluation step budget exhausted: building {what} of {size} {unit} would take more steps than are left (one step per {BYTES_PER_STEP} bytes or per list element): the input is too large for this policy"
+    ))
 }
 
 #[cold]
