@@ -14,7 +14,7 @@ use crate::audit::AuditLog;
 use crate::metrics::{ConnectionStage, Metrics};
 use crate::reload::{self, Policies, PolicyLoader, Watch};
 use crate::tls::{self, CertificateResolver, TlsFiles};
-use crate::workers::{self, Pool};
+use crate::workers::{self, Judged, Pool};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
@@ -155,6 +155,7 @@ impl Server {
         let settings = workers::Settings {
             step_budget: config.step_budget,
             failure_policy: config.failure_policy,
+            timeout: config.eval_timeout,
         };
         let pool = Pool::start(
             config.workers,
@@ -510,8 +511,10 @@ async fn admit(
     let late = "rampart: the evaluation did not finish before the deadline";
     let stopped = "rampart: the evaluation threads stopped";
     let failure_policy = shared.config.failure_policy;
+    let busy = "rampart: too busy to judge this request before the deadline";
     let response = match tokio::time::timeout_at(deadline.into(), reply).await {
-        Ok(Ok(response)) => response,
+        Ok(Ok(Judged::Answer(response))) => response,
+        Ok(Ok(Judged::TooLate)) => admission::failed(&body, failure_policy, busy),
         // An evaluation thread drops a job whose deadline passed while it was queued.
         Ok(Err(_)) if Instant::now() >= deadline => admission::failed(&body, failure_policy, late),
         Ok(Err(_)) => admission::failed(&body, failure_policy, stopped),

@@ -8,6 +8,12 @@
 //! answered per the failure policy at once (not left to its deadline), the
 //! panic is logged and counted, and the thread goes on serving, so that the
 //! pool never shrinks.
+//!
+//! Under more load than the threads can judge, a request whose remaining
+//! time is shorter than a typical evaluation is not started: it is answered
+//! at once as too late, so that the threads spend their time on requests
+//! that can still be answered in time instead of on ones that will miss
+//! their deadline anyway.
 
 use crate::admission::{self, Endpoint, FailurePolicy, Response, State};
 use crate::metrics::Metrics;
@@ -16,9 +22,10 @@ use hyper::body::Bytes;
 use rampart_engine::EvalOptions;
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// How a thread judges one request: [`admission::handle`], except in tests.
@@ -29,7 +36,17 @@ struct Job {
     endpoint: Endpoint,
     body: Bytes,
     deadline: Instant,
-    reply: oneshot::Sender<Response>,
+    reply: oneshot::Sender<Judged>,
+}
+
+/// What an evaluation thread answers.
+#[derive(Debug)]
+pub enum Judged {
+    /// The answer.
+    Answer(Response),
+    /// Not started: the time left before the deadline was shorter than a
+    /// typical evaluation.
+    TooLate,
 }
 
 /// A fixed set of evaluation threads fed by one queue.
@@ -44,6 +61,8 @@ pub struct Settings {
     pub step_budget: u64,
     /// What to answer on an evaluation error.
     pub failure_policy: FailurePolicy,
+    /// The time a request has from its headers to its answer.
+    pub timeout: Duration,
 }
 
 impl Pool {
@@ -67,6 +86,7 @@ impl Pool {
     ) -> std::io::Result<Pool> {
         let (sender, receiver) = channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
+        let typical = Arc::new(AtomicU64::new(0));
         for index in 0..count.max(1) {
             let receiver = Arc::clone(&receiver);
             let policies = Arc::clone(&policies);
@@ -76,6 +96,7 @@ impl Pool {
                 settings,
                 metrics,
                 judge,
+                typical: Arc::clone(&typical),
             };
             std::thread::Builder::new()
                 .name(format!("rampart-eval-{index}"))
@@ -93,7 +114,7 @@ impl Pool {
         endpoint: Endpoint,
         body: Bytes,
         deadline: Instant,
-    ) -> oneshot::Receiver<Response> {
+    ) -> oneshot::Receiver<Judged> {
         let (reply, receiver) = oneshot::channel();
         let job = Job {
             endpoint,
@@ -124,6 +145,9 @@ struct Thread {
     settings: Settings,
     metrics: Arc<Metrics>,
     judge: Judge,
+    /// A moving average of how long judging takes, in nanoseconds, shared
+    /// by the threads (0 before the first request).
+    typical: Arc<AtomicU64>,
 }
 
 impl Thread {
@@ -140,7 +164,13 @@ impl Thread {
                 return;
             };
             // Nobody waits for an answer past its deadline; skip the work.
-            if Instant::now() >= job.deadline || job.reply.is_closed() {
+            let started = Instant::now();
+            if started >= job.deadline || job.reply.is_closed() {
+                continue;
+            }
+            let typical = Duration::from_nanos(self.typical.load(Ordering::Relaxed));
+            if job.deadline.duration_since(started) < typical {
+                let _ = job.reply.send(Judged::TooLate);
                 continue;
             }
             let judged = catch_unwind(AssertUnwindSafe(|| {
@@ -156,8 +186,29 @@ impl Thread {
                 state = None;
                 self.after_panic(&job.body, payload.as_ref())
             });
-            let _ = job.reply.send(response);
+            self.observe(started.elapsed());
+            let _ = job.reply.send(Judged::Answer(response));
         }
+    }
+
+    /// Adds one evaluation's duration to the moving average (an eighth of
+    /// its weight; the first one is taken as it is). Threads may race on the
+    /// update: an average that loses a sample now and then is still typical.
+    ///
+    /// A sample counts for half the request timeout at most: a request that
+    /// was not queued always has more time left than the average then, so
+    /// it is judged, and one slow evaluation cannot make every later request
+    /// look too late to start.
+    fn observe(&self, elapsed: Duration) {
+        let sample = elapsed.min(self.settings.timeout / 2);
+        let sample = u64::try_from(sample.as_nanos()).unwrap_or(u64::MAX);
+        let old = self.typical.load(Ordering::Relaxed);
+        let new = if old == 0 {
+            sample
+        } else {
+            old - old / 8 + sample / 8
+        };
+        self.typical.store(new.max(1), Ordering::Relaxed);
     }
 
     /// The answer to a request whose judging panicked: per the failure
@@ -253,6 +304,7 @@ mod tests {
         let settings = Settings {
             step_budget: 1_000,
             failure_policy: FailurePolicy::Fail,
+            timeout: Duration::from_secs(2),
         };
         let pool =
             Pool::start_judging(2, policies(), settings, Arc::clone(&metrics), fragile).unwrap();
@@ -266,9 +318,13 @@ mod tests {
         let answer = |uid: &str| {
             let reply = pool.submit(Endpoint::Validate, review(uid), deadline);
             let answered = runtime.block_on(async { tokio::time::timeout(patience, reply).await });
-            answered
+            let judged = answered
                 .expect("an answer before the deadline")
-                .expect("an answer, not a dropped request")
+                .expect("an answer, not a dropped request");
+            match judged {
+                Judged::Answer(response) => response,
+                Judged::TooLate => panic!("not judged"),
+            }
         };
         for _ in 0..5 {
             let response = answer("panic");
@@ -287,5 +343,57 @@ mod tests {
                 .render()
                 .contains("rampart_evaluation_panics_total 5")
         );
+    }
+
+    /// Takes 200 ms for every request.
+    fn slow(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
+        SLOW_CALLS.fetch_add(1, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(200));
+        admission::handle(endpoint, body, state)
+    }
+
+    static SLOW_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    #[test]
+    fn a_request_that_cannot_be_judged_in_time_is_not_started() {
+        let metrics = Arc::new(Metrics::default());
+        let settings = Settings {
+            step_budget: 1_000,
+            failure_policy: FailurePolicy::Fail,
+            timeout: Duration::from_secs(2),
+        };
+        let pool = Pool::start_judging(1, policies(), settings, metrics, slow).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        // The first request takes 200 ms; the ones queued behind it then
+        // have at most 100 ms left, less than a typical evaluation.
+        let deadline = Instant::now() + Duration::from_millis(300);
+        let replies: Vec<_> = (0..3)
+            .map(|_| pool.submit(Endpoint::Validate, review("fine"), deadline))
+            .collect();
+        let outcomes: Vec<Option<Judged>> = runtime.block_on(async {
+            let mut outcomes = Vec::new();
+            for reply in replies {
+                // Only catches a hang.
+                let outcome = tokio::time::timeout(Duration::from_secs(30), reply)
+                    .await
+                    .expect("an answer or a closed reply");
+                outcomes.push(outcome.ok());
+            }
+            outcomes
+        });
+        pool.stop();
+        assert!(matches!(outcomes[0], Some(Judged::Answer(_))));
+        // Not started: answered as too late, or dropped when the deadline had
+        // passed already (a very slow machine).
+        for outcome in &outcomes[1..] {
+            assert!(
+                matches!(outcome, Some(Judged::TooLate) | None),
+                "{outcome:?}"
+            );
+        }
+        assert_eq!(SLOW_CALLS.load(Ordering::Relaxed), 1);
     }
 }
