@@ -513,7 +513,7 @@ async fn admit(
     let failure_policy = shared.config.failure_policy;
     let busy = "rampart: too busy to judge this request before the deadline";
     let response = match tokio::time::timeout_at(deadline.into(), reply).await {
-        Ok(Ok(Judged::Answer(response))) => response,
+        Ok(Ok(Judged::Answer(response))) => *response,
         Ok(Ok(Judged::TooLate)) => admission::failed(&body, failure_policy, busy),
         // An evaluation thread drops a job whose deadline passed while it was queued.
         Ok(Err(_)) if Instant::now() >= deadline => admission::failed(&body, failure_policy, late),

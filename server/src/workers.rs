@@ -43,7 +43,7 @@ struct Job {
 #[derive(Debug)]
 pub enum Judged {
     /// The answer.
-    Answer(Response),
+    Answer(Box<Response>),
     /// Not started: the time left before the deadline was shorter than a
     /// typical evaluation.
     TooLate,
@@ -187,7 +187,7 @@ impl Thread {
                 self.after_panic(&job.body, payload.as_ref())
             });
             self.observe(started.elapsed());
-            let _ = job.reply.send(Judged::Answer(response));
+            let _ = job.reply.send(Judged::Answer(Box::new(response)));
         }
     }
 
@@ -322,7 +322,7 @@ mod tests {
                 .expect("an answer before the deadline")
                 .expect("an answer, not a dropped request");
             match judged {
-                Judged::Answer(response) => response,
+                Judged::Answer(response) => *response,
                 Judged::TooLate => panic!("not judged"),
             }
         };
