@@ -9,7 +9,8 @@ use crate::driver::{Harness, Target};
 use crate::generate;
 use crate::mutate::{Rng, hash};
 use rampart_engine::json::Json as Manifest;
-use rampart_engine::{EvalOptions, KubeVersion};
+use rampart_engine::load::{self, LoadLimits};
+use rampart_engine::{EvalOptions, Evaluator, Inventory, KubeVersion, PolicySet, Subject};
 
 const ADMISSION_TOKENS: &[&[u8]] = &[
     b"\"operation\":\"UPDATE\"",
@@ -113,8 +114,25 @@ impl Harness for AdmissionHarness {
                     ));
                 }
             }
-            summary.push(format!("{}{:?}", response.status, response.decision));
-            summary.push(message_shape(&body.to_string()).chars().take(200).collect());
+            // The kind of answer, not its echoes of the input (the uid), tells outcomes apart.
+            let answer = body.get("response");
+            let field = |name: &str| answer.and_then(|answer| answer.get(name));
+            let message = field("status")
+                .and_then(|status| status.get("message"))
+                .or_else(|| body.get("message"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            summary.push(format!(
+                "{}{:?}{}{}{}",
+                response.status,
+                response.decision,
+                message_shape(message),
+                field("warnings")
+                    .and_then(serde_json::Value::as_array)
+                    .map_or(0, Vec::len)
+                    .min(4),
+                field("patch").is_some()
+            ));
         }
         Ok(hash(summary.concat().as_bytes()))
     }
@@ -178,6 +196,9 @@ fn bundle_generate(rng: &mut Rng) -> Vec<u8> {
 /// pod is judged.
 struct BundleHarness {
     bundle: rampart_bundle::Bundle,
+    /// The bundle's policies, judged natively: what the guest finds in a
+    /// plain manifest must be what the engine finds.
+    native: Evaluator<'static>,
     pod: Vec<u8>,
     count: u64,
 }
@@ -238,6 +259,27 @@ impl Harness for BundleHarness {
                     }
                 }
                 summary.push_str(&format!("|{}", findings.len().min(8)));
+                if errors.is_empty()
+                    && let Some(expected) = native_findings(&self.native, input)
+                {
+                    let mut found: Vec<String> = findings
+                        .iter()
+                        .map(|finding| {
+                            format!(
+                                "{} {} {}",
+                                finding["policy"].as_str().unwrap_or_default(),
+                                finding["rule"],
+                                finding["path"].as_str().unwrap_or_default()
+                            )
+                        })
+                        .collect();
+                    found.sort();
+                    if found != expected {
+                        return Err(format!(
+                            "the bundle found {found:?}, the engine natively {expected:?}"
+                        ));
+                    }
+                }
             }
             Err(error) => {
                 summary.push_str(&Self::check(
@@ -251,13 +293,62 @@ impl Harness for BundleHarness {
     }
 }
 
+/// The findings (policy, rule, path; sorted) of a plain manifest or `kind:
+/// List` in JSON judged natively, as the guest judges it; `None` for
+/// anything else, or when loading or a policy reported an error.
+fn native_findings(evaluator: &Evaluator<'static>, input: &[u8]) -> Option<Vec<String>> {
+    let text = std::str::from_utf8(input).ok()?;
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    if !value.is_object()
+        || value.get("kind").and_then(serde_json::Value::as_str) == Some("AdmissionReview")
+    {
+        return None;
+    }
+    let outcome = load::load_str(text, &LoadLimits::default());
+    if !outcome.errors.is_empty() || outcome.documents.len() != 1 {
+        return None;
+    }
+    let mut errors = Vec::new();
+    let resources = load::resources(&outcome.documents, &mut errors);
+    if !errors.is_empty() {
+        return None;
+    }
+    let mut inventory = Inventory::new();
+    if evaluator.policy_set().uses_inventory() {
+        for resource in &resources {
+            inventory.add(resource.value);
+        }
+    }
+    let mut findings = Vec::new();
+    for resource in &resources {
+        let evaluation = evaluator.evaluate(&Subject {
+            resource: resource.value,
+            old_resource: None,
+            inventory: Some(&inventory),
+            keys: resource.document.keys.as_ref(),
+        });
+        if !evaluation.errors.is_empty() {
+            return None;
+        }
+        for finding in evaluation.findings {
+            findings.push(format!(
+                "{} {} {}{}",
+                finding.policy, finding.rule, resource.pointer, finding.pointer
+            ));
+        }
+    }
+    findings.sort();
+    Some(findings)
+}
+
 /// The bundle ABI: the guest built for wasm32 with the `recommended` set,
 /// run by the bundle host (wasmtime) with a small fuel and memory allowance.
 pub const BUNDLE: Target = Target {
     name: "bundle",
     seeds: bundle_seeds,
     harness: || {
-        let bytes = rampart_bundle::build(&standard_set("recommended"), None)
+        let set = standard_set("recommended");
+        let bytes = rampart_bundle::build(&set, None)
             .unwrap_or_else(|error| panic!("cannot build the bundle: {error}"));
         let bundle = rampart_bundle::Bundle::with_limits(
             &bytes,
@@ -272,8 +363,11 @@ pub const BUNDLE: Target = Target {
             .next()
             .map(|value| value.to_string().into_bytes())
             .unwrap_or_default();
+        // Leaked: the evaluator borrows the set for the whole run of the child.
+        let set: &'static PolicySet = Box::leak(Box::new(set));
         Box::new(BundleHarness {
             bundle,
+            native: Evaluator::new(set, EvalOptions::default()),
             pod,
             count: 0,
         })
