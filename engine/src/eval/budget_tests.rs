@@ -171,3 +171,41 @@ fn short_strings_cost_no_more_than_before() {
     assert_eq!(evaluation.errors, vec![]);
     assert_eq!(evaluation.findings.len(), 1);
 }
+
+#[test]
+fn a_glob_that_would_backtrack_for_long_is_stopped() {
+    // `*aaa...ab` against a long run of `a`: the star is stretched at each
+    // of 100,000 characters and the 1,000 after it compared each time,
+    // 10^8 moves, both read from the resource.
+    let pattern = format!("*{}b", "a".repeat(1_000));
+    let resource = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "annotations": {"a": "a".repeat(100_000), "pattern": pattern}},
+    });
+    let glob = call(
+        Builtin::Glob,
+        vec![
+            annotation(),
+            path(Expr::Resource, &["metadata", "annotations", "pattern"]),
+        ],
+    );
+    let matched = Expr::Conditional(
+        Box::new(glob),
+        Box::new(Expr::List(vec![text("matched")])),
+        Box::new(Expr::List(vec![])),
+    );
+    let set = building(vec![matched]);
+    let message = only_error(&evaluate(&set, &resource)).to_owned();
+    assert_eq!(
+        message,
+        "evaluation step budget exhausted matching a glob pattern: the input is too large for this policy"
+    );
+    // An ordinary pattern costs about a step per 16 characters of text.
+    let ordinary = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "annotations": {"a": "registry.example.com", "pattern": "*.example.com"}},
+    });
+    let evaluation = evaluate(&set, &ordinary);
+    assert_eq!(evaluation.errors, vec![]);
+    assert_eq!(evaluation.findings.len(), 1);
+}

@@ -44,7 +44,10 @@ impl<'v> Run<'v> {
                 }
                 _ => Value::False,
             },
-            Builtin::Glob => both_text(text(0), text(1), |s, p| glob::matches(p, s)),
+            Builtin::Glob => match (text(0), text(1)) {
+                (Some(subject), Some(pattern)) => self.glob(pattern, subject)?,
+                _ => Value::False,
+            },
             Builtin::Lower => self.map_text(text(0), str::to_lowercase)?,
             Builtin::Upper => self.map_text(text(0), str::to_uppercase)?,
             Builtin::Trim => self.map_text(text(0), |s| s.trim().to_owned())?,
@@ -180,6 +183,24 @@ impl<'v> Run<'v> {
             Ok(true)
         })?;
         Ok(Value::string(joined))
+    }
+
+    /// `glob(subject, pattern)`, charged one step per 16 moves of the
+    /// matcher and stopped when the budget cannot pay for more: a pattern
+    /// with many `*` against a long text would take their product.
+    fn glob(&self, pattern: &str, subject: &str) -> Result<Value<'v>, Stop> {
+        let affordable = self
+            .budget
+            .remaining()
+            .saturating_mul(super::BYTES_PER_STEP);
+        let affordable = usize::try_from(affordable).unwrap_or(usize::MAX);
+        match glob::matches_within(pattern, subject, affordable) {
+            Some((matched, work)) => {
+                self.budget.charge_work(work)?;
+                Ok(Value::bool(matched))
+            }
+            None => Err(super::work_exhausted("matching a glob pattern")),
+        }
     }
 
     /// The keys or values of a collection, as a list, charged by its length.

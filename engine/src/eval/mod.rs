@@ -573,6 +573,21 @@ impl Budget {
         })
     }
 
+    /// Charges for `work` moves of a helper whose running time is not
+    /// bounded by the size of its input alone (a glob), at the rate of
+    /// bytes.
+    #[inline]
+    fn charge_work(&self, work: usize) -> Result<(), Stop> {
+        self.charge(work as u64 / BYTES_PER_STEP, || {
+            work_exhausted("matching a glob pattern")
+        })
+    }
+
+    /// Steps left.
+    fn remaining(&self) -> u64 {
+        self.remaining.get()
+    }
+
     fn charge(&self, steps: u64, error: impl FnOnce() -> Stop) -> Result<(), Stop> {
         let remaining = self.remaining.get();
         if steps > remaining {
@@ -582,6 +597,14 @@ impl Budget {
         self.remaining.set(remaining - steps);
         Ok(())
     }
+}
+
+#[cold]
+#[inline(never)]
+fn work_exhausted(what: &str) -> Stop {
+    Box::new(format!(
+        "evaluation step budget exhausted {what}: the input is too large for this policy"
+    ))
 }
 
 #[cold]

@@ -93,3 +93,14 @@ fn label_selectors_follow_the_api_semantics() {
         None
     ));
 }
+
+#[test]
+fn glob_work_is_counted_and_bounded() {
+    assert_eq!(glob::matches_within("kube-*", "kube-system", 100), Some((true, 12)));
+    let text = "a".repeat(1_000);
+    let pattern = format!("*{}b", "a".repeat(100));
+    let (matched, work) = glob::matches_within(&pattern, &text, usize::MAX).unwrap();
+    assert!(!matched);
+    assert!(work > 80_000, "{work}");
+    assert_eq!(glob::matches_within(&pattern, &text, 10_000), None);
+}
