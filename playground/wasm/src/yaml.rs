@@ -90,7 +90,8 @@ fn string(text: &str) -> String {
 
 /// Whether `text` can be written unquoted: only characters that cannot start
 /// or end YAML syntax, and Rampart's loader reads it back as this string
-/// (so `true`, `1.5`, `0x10` and `null` stay quoted).
+/// (so `true`, `1.5`, `0x10` and `null` stay quoted, and so do the forms
+/// the loader reads as Kubernetes does: `yes`, `on`, `y`, `0755`, `1_000`).
 fn plain_is_safe(text: &str) -> bool {
     let starts_well = text
         .chars()
