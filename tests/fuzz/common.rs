@@ -2,7 +2,7 @@
 //! library's sets, and summaries of messages for the novelty test.
 
 use rampart_engine::PolicySet;
-use rampart_engine::json::Json as Manifest;
+use rampart_engine::json::{Json as Manifest, KeyFilter};
 use rampart_engine::load::{self, LoadLimits};
 use std::path::Path;
 
@@ -38,16 +38,25 @@ pub fn manifest_files() -> Vec<Vec<u8>> {
 
 /// Every resource of the repository's manifests, as JSON values.
 pub fn manifest_values() -> Vec<Manifest> {
-    let mut values = Vec::new();
+    manifest_resources()
+        .into_iter()
+        .map(|(value, _)| value)
+        .collect()
+}
+
+/// Every resource of the repository's manifests, with the key filter the
+/// loader made for its document.
+pub fn manifest_resources() -> Vec<(Manifest, Option<KeyFilter>)> {
+    let mut resources = Vec::new();
     for file in manifest_files() {
         let text = String::from_utf8_lossy(&file);
         let outcome = load::load_str(&text, &LoadLimits::default());
         let mut errors = outcome.errors;
         for resource in load::resources(&outcome.documents, &mut errors) {
-            values.push(resource.value.clone());
+            resources.push((resource.value.clone(), resource.document.keys));
         }
     }
-    values
+    resources
 }
 
 /// A summary of messages for the novelty test: the text with what is

@@ -38,6 +38,8 @@ pub struct Target {
     pub harness: fn() -> Box<dyn Harness>,
     /// Makes a structure-aware input (deep nesting, long chains, aliases).
     pub generate: fn(&mut Rng) -> Vec<u8>,
+    /// One input in this many is generated rather than mutated.
+    pub generate_one_in: usize,
     /// Tokens that mutations insert.
     pub dictionary: &'static [&'static [u8]],
     /// Inputs run in CI (about 20 s in a debug build).
@@ -288,7 +290,7 @@ fn work(target: &Target) -> Result<(), String> {
     let (sender, receiver) = std::sync::mpsc::channel();
     let worker_progress = Arc::clone(&progress);
     let name = target.name;
-    let generate = target.generate;
+    let generate = (target.generate, target.generate_one_in);
     let make_harness = target.harness;
     let seeds = target.seeds;
     let dictionary = target.dictionary;
@@ -383,7 +385,7 @@ impl Run {
         settings: &Settings,
         name: &str,
         seeds: fn() -> Vec<Vec<u8>>,
-        generate: fn(&mut Rng) -> Vec<u8>,
+        generate: (fn(&mut Rng) -> Vec<u8>, usize),
         dictionary: &[&[u8]],
         max_len: usize,
         keep_directory: &Path,
@@ -414,8 +416,8 @@ impl Run {
         let mut rng = Rng::new(settings.seed);
         let mut done = 0;
         while settings.more(done) {
-            let input = if corpus.is_empty() || rng.chance(1, 8) {
-                generate(&mut rng)
+            let input = if corpus.is_empty() || rng.chance(1, generate.1) {
+                generate.0(&mut rng)
             } else {
                 let base = rng.pick(&corpus).clone();
                 mutate(&mut rng, &base, dictionary, &corpus, max_len)

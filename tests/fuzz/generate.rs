@@ -126,7 +126,9 @@ pub fn expression(rng: &mut Rng, depth: usize) -> String {
 /// A policy: a random expression, or one construct nested or chained very deep.
 pub fn policy(rng: &mut Rng) -> Vec<u8> {
     let levels = depth(rng);
-    match rng.below(10) {
+    match rng.below(16) {
+        // Most generated policies type-check, to reach the evaluator.
+        10..16 => crate::typed::policy(rng),
         0 => policy_around("", &nested(levels, "(", "true", ")")),
         1 => policy_around("", &format!("{}true", "not ".repeat(levels))),
         2 => policy_around("", &format!("{}1 == 2", "1 + ".repeat(levels))),

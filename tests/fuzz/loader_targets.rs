@@ -261,6 +261,7 @@ pub const YAML: Target = Target {
         })
     },
     generate: generate::yaml,
+    generate_one_in: 8,
     dictionary: YAML_TOKENS,
     iterations: 4_000,
     stack_bytes: WORKER_STACK,
@@ -279,6 +280,7 @@ pub const JSON: Target = Target {
         })
     },
     generate: generate::json,
+    generate_one_in: 8,
     dictionary: JSON_TOKENS,
     iterations: 3_000,
     stack_bytes: WORKER_STACK,

@@ -15,6 +15,7 @@ mod generate;
 mod loader_targets;
 mod mutate;
 mod policy_target;
+mod typed;
 mod webhook_targets;
 
 #[test]

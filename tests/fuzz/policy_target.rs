@@ -2,13 +2,13 @@
 //! runner and formatter, whose output must format to itself.
 
 use crate::common::{
-    ADDRESS_SPACE, WORKER_STACK, manifest_values, message_shape, repository_files,
+    ADDRESS_SPACE, WORKER_STACK, manifest_resources, message_shape, repository_files,
 };
 use crate::driver::{Harness, Target};
 use crate::generate;
 use crate::mutate::hash;
-use rampart_engine::json::Json as Manifest;
-use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
+use rampart_engine::json::{Json as Manifest, KeyFilter};
+use rampart_engine::{EvalOptions, Evaluator, Inventory, KubeVersion, Subject};
 
 const POLICY_TOKENS: &[&[u8]] = &[
     b"policy ",
@@ -85,7 +85,8 @@ fn policy_seeds() -> Vec<Vec<u8>> {
 }
 
 struct PolicyHarness {
-    manifests: Vec<Manifest>,
+    /// Resources to judge, with their loader's key filters.
+    manifests: Vec<(Manifest, Option<KeyFilter>)>,
 }
 
 impl Harness for PolicyHarness {
@@ -109,21 +110,41 @@ impl Harness for PolicyHarness {
             },
         );
         let mut inventory = Inventory::new();
-        for manifest in &self.manifests {
+        for (manifest, _) in &self.manifests {
             inventory.add(manifest);
         }
-        for manifest in &self.manifests {
-            let evaluation = evaluator.evaluate(&Subject {
+        // Copies of the policies: the evaluator has no plans for them, so
+        // they run every let and skip no resource.
+        let unplanned = compilation.set.policies.to_vec();
+        let overridden = compilation.set.overridden_at(KubeVersion::LATEST);
+        for (manifest, keys) in &self.manifests {
+            let subject = Subject {
                 resource: manifest,
                 old_resource: Some(manifest),
                 inventory: Some(&inventory),
-                keys: None,
-            });
+                keys: keys.as_ref(),
+            };
+            let planned = evaluator.evaluate(&subject);
             summary.push_str(&format!(
                 "|{}:{}",
-                evaluation.findings.len().min(3),
-                evaluation.errors.len().min(3)
+                planned.findings.len().min(3),
+                planned.errors.len().min(3)
             ));
+            // A plan changes cost, never results (ARCHITECTURE.md). Where a
+            // policy stopped (its budget, or a let only messages read) the
+            // two may differ by design.
+            let mut reference = rampart_engine::Evaluation::default();
+            for (policy, overridden) in unplanned.iter().zip(&overridden) {
+                if !overridden {
+                    evaluator.evaluate_policy(policy, &subject, &mut reference);
+                }
+            }
+            if planned.errors.is_empty() && reference.errors.is_empty() && planned != reference {
+                return Err(format!(
+                    "planned and unplanned evaluations differ on {}: planned {:?}, unplanned {:?}",
+                    manifest["metadata"]["name"], planned.findings, reference.findings
+                ));
+            }
         }
         for test in &compilation.tests {
             let resources: Vec<Manifest> = test
@@ -160,10 +181,11 @@ pub const POLICY: Target = Target {
     seeds: policy_seeds,
     harness: || {
         Box::new(PolicyHarness {
-            manifests: manifest_values().into_iter().take(8).collect(),
+            manifests: manifest_resources().into_iter().take(12).collect(),
         })
     },
     generate: generate::policy,
+    generate_one_in: 3,
     dictionary: POLICY_TOKENS,
     iterations: 1_200,
     stack_bytes: WORKER_STACK,

@@ -157,6 +157,7 @@ pub const ADMISSION: Target = Target {
         })
     },
     generate: admission_generate,
+    generate_one_in: 8,
     dictionary: ADMISSION_TOKENS,
     iterations: 10_000,
     stack_bytes: WORKER_STACK,
@@ -373,6 +374,7 @@ pub const BUNDLE: Target = Target {
         })
     },
     generate: bundle_generate,
+    generate_one_in: 8,
     dictionary: ADMISSION_TOKENS,
     iterations: 2_000,
     // The host calls into Wasm on this thread; Wasm's own stack is separate.
