@@ -67,3 +67,37 @@ fn an_impossible_expiry_date_is_an_error() {
         .expect_mention("2027-02-30")
         .expect_mention("rampart.yaml");
 }
+
+#[test]
+fn input_that_cannot_be_judged_is_never_a_pass() {
+    let directory = scratch("unjudgeable");
+    std::fs::write(directory.join("pod.yaml"), POD).unwrap();
+    std::fs::create_dir(directory.join("empty")).unwrap();
+    std::fs::write(directory.join("not-kubernetes.yaml"), "just: text\n").unwrap();
+    std::fs::write(directory.join("binary.yaml"), b"\xff\xfe\x00kind: Pod\n").unwrap();
+    std::os::unix::fs::symlink("loop.rampart", directory.join("loop.rampart")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(directory.join("pipe.rampart"))
+        .status()
+        .unwrap();
+    assert!(fifo.success(), "mkfifo failed");
+    for path in ["empty", "not-kubernetes.yaml", "binary.yaml"] {
+        rampart(["check", "--no-config", "--set", "pss-baseline", path])
+            .in_directory(&directory)
+            .run()
+            .expect_code(2)
+            .expect_mention(path);
+    }
+    for policy in ["loop.rampart", "pipe.rampart"] {
+        rampart(["check", "--no-config", "--policy", policy, "pod.yaml"])
+            .in_directory(&directory)
+            .run()
+            .expect_code(2)
+            .expect_mention(policy);
+        rampart(["test", policy])
+            .in_directory(&directory)
+            .run()
+            .expect_code(2)
+            .expect_mention(policy);
+    }
+}
