@@ -5,9 +5,15 @@
 //! counted instead of listed ("… and 993 more findings").
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 /// Deny findings listed in a denial's `status.message`; the rest are counted.
 pub const MAX_LISTED_DENIALS: usize = 20;
+
+/// Deny findings of one policy listed before other policies get a second
+/// place: a thousand containers failing the first policy must not hide that
+/// others deny too.
+const LISTED_PER_POLICY: usize = 3;
 
 /// Characters of one finding's message kept in an answer or an audit line.
 pub const MAX_MESSAGE_CHARS: usize = 512;
@@ -51,15 +57,34 @@ pub fn entry(policy: &str, message: &str) -> String {
     format!("{policy}: {}", shorten(message, MAX_MESSAGE_CHARS))
 }
 
-/// A denial's `status.message`: the first [`MAX_LISTED_DENIALS`] deny
-/// findings and a count of the others. `total` is how many `denials` yields;
-/// the second value says whether any were left out.
+/// A denial's `status.message`: [`MAX_LISTED_DENIALS`] deny findings and a
+/// count of the others. Every denying policy gets a place first (up to the
+/// limit), then up to [`LISTED_PER_POLICY`] each, then the rest in order;
+/// those listed keep their order. `total` is how many `denials` yields; the
+/// second value says whether any were left out.
 pub fn denial_message<'a>(
     denials: impl Iterator<Item = (&'a str, &'a str)>,
     total: usize,
 ) -> (String, bool) {
-    let listed: Vec<String> = denials
-        .take(MAX_LISTED_DENIALS)
+    let all: Vec<(&str, &str)> = denials.collect();
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut per_policy: BTreeMap<&str, usize> = BTreeMap::new();
+    for allowed in [1, LISTED_PER_POLICY, usize::MAX] {
+        for (index, (policy, _)) in all.iter().enumerate() {
+            if chosen.len() == MAX_LISTED_DENIALS {
+                break;
+            }
+            let count = per_policy.entry(policy).or_insert(0);
+            if *count < allowed && !chosen.contains(&index) {
+                *count += 1;
+                chosen.push(index);
+            }
+        }
+    }
+    chosen.sort_unstable();
+    let listed: Vec<String> = chosen
+        .iter()
+        .filter_map(|&index| all.get(index))
         .map(|(policy, message)| entry(policy, message))
         .collect();
     let mut message = format!("denied by rampart: {}", listed.join("; "));
@@ -125,6 +150,26 @@ mod tests {
         let (message, summarised) = denial_message([("p", "m")].into_iter(), 1);
         assert_eq!(message, "denied by rampart: p: m");
         assert!(!summarised);
+    }
+
+    #[test]
+    fn every_denying_policy_is_named_before_one_fills_the_list() {
+        let mut denials: Vec<(String, String)> = (0..1000)
+            .map(|index| ("first".to_owned(), format!("c{index}")))
+            .collect();
+        denials.push(("second".to_owned(), "only".to_owned()));
+        denials.extend((0..5).map(|index| ("third".to_owned(), format!("t{index}"))));
+        let (message, _) = denial_message(
+            denials
+                .iter()
+                .map(|(policy, message)| (policy.as_str(), message.as_str())),
+            denials.len(),
+        );
+        assert!(message.contains("second: only"), "{message}");
+        assert_eq!(message.matches("third: ").count(), 3, "{message}");
+        assert_eq!(message.matches("first: ").count(), 16, "{message}");
+        assert!(message.starts_with("denied by rampart: first: c0; first: c1; "));
+        assert!(message.ends_with("; … and 986 more findings"), "{message}");
     }
 
     #[test]
