@@ -20,7 +20,7 @@
 
 use crate::{Abi, PAYLOAD_FORMAT};
 use rampart_engine::KubeVersion;
-use rampart_engine::ir::PolicySet;
+use rampart_engine::ir::{MAX_IR_NESTING, PolicySet, check_nesting};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     ConstExpr, CustomSection, DataCountSection, DataSection, MemorySection, MemoryType, Module,
@@ -380,7 +380,7 @@ pub fn policies(bundle: &[u8]) -> Result<(PolicySet, Option<KubeVersion>), Build
         .ok_or_else(|| {
             error("the bundle's policy slot points at no data segment: the module is damaged")
         })?;
-    let mut payload: serde_json::Value = serde_json::from_slice(payload)
+    let payload = read_payload(payload)
         .map_err(|failure| error(format!("the bundle's policies are not JSON: {failure}")))?;
     let version = match payload
         .get("kube_version")
@@ -392,15 +392,24 @@ pub fn policies(bundle: &[u8]) -> Result<(PolicySet, Option<KubeVersion>), Build
                 .ok_or_else(|| error(format!("`{text}` is not a Kubernetes version")))?,
         ),
     };
-    let set = serde_json::from_value(
-        payload
-            .get_mut("set")
-            .map(serde_json::Value::take)
-            .unwrap_or_default(),
-    )
-    .map_err(|failure| error(format!("the bundle's policy set cannot be read: {failure}")))?;
+    let set = PolicySet::from_json_value(payload.get("set").unwrap_or(&serde_json::Value::Null))
+        .map_err(|failure| error(format!("the bundle's policy set cannot be read: {failure}")))?;
     Ok((
         set,
         version.filter(|version| *version != KubeVersion::LATEST),
     ))
+}
+
+/// Parses a bundle's payload (`{"format", "kube_version", "set"}`) under
+/// the IR's own nesting bound ([`MAX_IR_NESTING`], one level more for the
+/// payload around the set) instead of the JSON library's recursion limit of
+/// 128, which compiled sets pass (a chain of 60 `or`s).
+fn read_payload(payload: &[u8]) -> Result<serde_json::Value, String> {
+    check_nesting(payload, MAX_IR_NESTING + 1).map_err(|failure| failure.to_string())?;
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    deserializer.disable_recursion_limit();
+    let value = serde::Deserialize::deserialize(&mut deserializer)
+        .map_err(|failure: serde_json::Error| failure.to_string())?;
+    deserializer.end().map_err(|failure| failure.to_string())?;
+    Ok(value)
 }

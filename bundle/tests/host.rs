@@ -253,3 +253,31 @@ fn an_input_larger_than_the_memory_cap_is_refused_before_it_is_copied() {
     let small = pod("a", true).to_string();
     assert_eq!(bundle.evaluate(small.as_bytes()).unwrap().findings.len(), 1);
 }
+
+#[test]
+fn a_set_nested_deeper_than_the_json_librarys_limit_loads_and_reads_back() {
+    // A chain of 60 `or`s is some 180 levels of JSON in the IR: past the
+    // 128 levels the JSON library allows by default, far within the IR's
+    // own bound.
+    let condition: Vec<String> = (0..60)
+        .map(|index| format!("c.name == \"name-{index}\""))
+        .collect();
+    let source = format!(
+        "policy example.chain {{\n  title \"A long chain\"\n  severity low\n  match pods\n  for c in pod.containers {{\n    deny {}\n      message \"matched\"\n  }}\n}}\n",
+        condition.join(" or ")
+    );
+    let compilation = rampart_lang::compile(&[rampart_lang::Source {
+        name: "chain.rampart".into(),
+        text: source,
+    }]);
+    assert!(!compilation.has_errors(), "{:?}", compilation.diagnostics);
+    let wasm = rampart_bundle::build(&compilation.set, None).unwrap();
+    let (read, _) = rampart_bundle::policies(&wasm).unwrap();
+    assert_eq!(read, compilation.set);
+    let mut bundle = Bundle::load(&wasm).unwrap();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "name-59", "image": "nginx"}]}});
+    let outcome = bundle.evaluate(pod.to_string().as_bytes()).unwrap();
+    assert_eq!(outcome.errors, vec![]);
+    assert_eq!(outcome.findings.len(), 1);
+}

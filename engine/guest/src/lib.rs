@@ -61,7 +61,7 @@ pub struct Guest {
 impl Guest {
     /// Parses the payload `rampart build` embedded.
     pub fn from_payload(payload: &[u8]) -> Result<Guest, String> {
-        let mut payload: Json = serde_json::from_slice(payload)
+        let payload = read_payload(payload)
             .map_err(|error| format!("the embedded policies are not valid JSON: {error}"))?;
         let format = payload.get("format").and_then(Json::as_u64);
         if format != Some(u64::from(PAYLOAD_FORMAT)) {
@@ -75,16 +75,10 @@ impl Guest {
             Some(text) => KubeVersion::parse(text)
                 .ok_or_else(|| format!("`{text}` is not a Kubernetes version"))?,
         };
-        let set: PolicySet =
-            serde_json::from_value(payload.get_mut("set").map(Json::take).unwrap_or_default())
-                .map_err(|error| format!("the embedded policy set cannot be read: {error}"))?;
-        if set.version != rampart_engine::ir::IR_VERSION {
-            return Err(format!(
-                "the embedded policies are IR version {}, this engine runs IR version {}",
-                set.version,
-                rampart_engine::ir::IR_VERSION
-            ));
-        }
+        // The IR's own reading path: its nesting bound instead of the JSON
+        // library's recursion limit, and the IR version checked.
+        let set = PolicySet::from_json_value(payload.get("set").unwrap_or(&Json::Null))
+            .map_err(|error| format!("the embedded policy set cannot be read: {error}"))?;
         let policies: Vec<Json> = set
             .policies
             .iter()
@@ -249,6 +243,21 @@ impl Guest {
         }
         outcome(findings, errors, resources.len())
     }
+}
+
+/// Parses the embedded payload (`{"format", "kube_version", "set"}`) under
+/// the IR's nesting bound, one level more for the payload around the set,
+/// instead of the JSON library's recursion limit of 128, which compiled
+/// sets pass (a chain of 60 `or`s).
+fn read_payload(payload: &[u8]) -> Result<Json, String> {
+    rampart_engine::ir::check_nesting(payload, rampart_engine::ir::MAX_IR_NESTING + 1)
+        .map_err(|error| error.to_string())?;
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    deserializer.disable_recursion_limit();
+    let value = serde::Deserialize::deserialize(&mut deserializer)
+        .map_err(|error: serde_json::Error| error.to_string())?;
+    deserializer.end().map_err(|error| error.to_string())?;
+    Ok(value)
 }
 
 /// Reads the input of [`Guest::evaluate`] under the loader's limits, as the
