@@ -150,6 +150,13 @@ fn supervise(target: &Target) {
         .collect();
     println!("{}", summary.join("\n"));
     let how = match status {
+        // A child that ran no target (a test renamed without its target) must not pass.
+        Some(status) if status.success() && summary.is_empty() => {
+            panic!(
+                "fuzz target `{}`: the child ran no fuzz target:\n{stdout}",
+                target.name
+            )
+        }
         Some(status) if status.success() => return,
         Some(status) => match (status.code(), status.signal()) {
             (Some(HANG_EXIT), _) => "an input ran longer than the hang limit".to_owned(),
@@ -279,6 +286,7 @@ pub fn committed_corpus(name: &str) -> Vec<(PathBuf, Vec<u8>)> {
 
 fn work(target: &Target) -> Result<(), String> {
     let settings = Settings::from_environment(target);
+    let hang = settings.hang;
     let directory = work_directory(target);
     let current = std::fs::OpenOptions::new()
         .create(true)
@@ -317,7 +325,6 @@ fn work(target: &Target) -> Result<(), String> {
             let _ = sender.send(result);
         })
         .map_err(|error| format!("cannot start the fuzzing thread: {error}"))?;
-    let hang = Settings::from_environment(target).hang;
     let mut last = (0, Instant::now());
     loop {
         match receiver.recv_timeout(Duration::from_secs(1)) {
