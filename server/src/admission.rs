@@ -7,7 +7,9 @@ use crate::envelope;
 use crate::patch;
 use crate::summary;
 use rampart_engine::json::Json as Manifest;
-use rampart_engine::{Action, EvalOptions, Evaluation, Evaluator, Plans, PolicySet, Subject};
+use rampart_engine::{
+    Action, EvalOptions, Evaluation, Evaluator, Finding, Plans, PolicySet, Subject,
+};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
@@ -375,9 +377,10 @@ impl Answer {
         answer
     }
 
-    /// Adds the warnings, within the limits of [`summary::warnings`].
-    fn warn(&mut self, warnings: impl IntoIterator<Item = String>) {
-        let (warnings, summarised) = summary::warnings(warnings);
+    /// Adds the warnings, within the limits of [`summary::warnings`]:
+    /// `warnings` yields `total` of them.
+    fn warn(&mut self, warnings: impl IntoIterator<Item = String>, total: usize) {
+        let (warnings, summarised) = summary::warnings(warnings, total);
         self.summarised |= summarised;
         if !warnings.is_empty() {
             let warnings = warnings.into_iter().map(Json::from).collect();
@@ -396,12 +399,21 @@ fn validate(
         .findings
         .iter()
         .filter(|finding| finding.action == Action::Deny);
-    // Only the warnings that can be listed are formatted.
-    let warnings = evaluation
+    let warned: Vec<&Finding> = evaluation
         .findings
         .iter()
         .filter(|finding| finding.action == Action::Warn)
+        .collect();
+    // Every warning policy first; only the warnings that can be listed are formatted.
+    let order = summary::spread(
+        warned.iter().map(|finding| &*finding.policy),
+        summary::MAX_WARNINGS,
+    );
+    let warnings = order
+        .iter()
+        .filter_map(|&index| warned.get(index))
         .map(|finding| summary::entry(&finding.policy, &finding.message));
+    let warning_count = warned.len();
     let denial_count = denials.clone().count();
     if denial_count > 0 {
         let (message, summarised) = summary::denial_message(
@@ -410,7 +422,7 @@ fn validate(
         );
         let mut answer = Answer::denied(uid, 403, message);
         answer.summarised = summarised;
-        answer.warn(warnings);
+        answer.warn(warnings, warning_count);
         return (answer, Decision::Denied);
     }
     if !evaluation.errors.is_empty() {
@@ -431,11 +443,11 @@ fn validate(
             failure_policy,
             format!("rampart: {}", errors.join("; ")),
         );
-        answer.warn(warnings);
+        answer.warn(warnings, warning_count);
         return (answer, decision);
     }
     let mut answer = Answer::allowed(uid);
-    answer.warn(warnings);
+    answer.warn(warnings, warning_count);
     (answer, Decision::Allowed)
 }
 
@@ -454,20 +466,19 @@ fn mutate(uid: &str, evaluation: &Evaluation) -> (Answer, Decision) {
             .response
             .insert("patch".to_owned(), Json::from(encoded));
     }
-    let mut skipped: Vec<String> = combined
+    let over_limit = (combined.over_limit > 0).then(|| format!(
+        "fixes of {} more findings not applied: the patch reached its size limit of {} bytes; they apply on a later change",
+        combined.over_limit,
+        summary::MAX_PATCH_BYTES
+    ));
+    answer.summarised |= over_limit.is_some();
+    // Only the warnings that can be listed are formatted.
+    let skipped = combined
         .skipped
         .iter()
-        .map(|policy| format!("{policy}: fix not applied, it conflicts with an earlier fix; it applies on a later change"))
-        .collect();
-    if combined.over_limit > 0 {
-        answer.summarised = true;
-        skipped.insert(0, format!(
-            "fixes of {} more findings not applied: the patch reached its size limit of {} bytes; they apply on a later change",
-            combined.over_limit,
-            summary::MAX_PATCH_BYTES
-        ));
-    }
-    answer.warn(skipped);
+        .map(|policy| format!("{policy}: fix not applied, it conflicts with an earlier fix; it applies on a later change"));
+    let total = combined.skipped.len() + usize::from(over_limit.is_some());
+    answer.warn(over_limit.into_iter().chain(skipped), total);
     (answer, Decision::Allowed)
 }
 
@@ -476,7 +487,7 @@ fn failure(uid: &str, failure_policy: FailurePolicy, message: String) -> (Answer
         FailurePolicy::Fail => (Answer::denied(uid, 500, message), Decision::Error),
         FailurePolicy::Ignore => {
             let mut answer = Answer::allowed(uid);
-            answer.warn(vec![message]);
+            answer.warn([message], 1);
             (answer, Decision::Error)
         }
     }

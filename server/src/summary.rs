@@ -67,20 +67,7 @@ pub fn denial_message<'a>(
     total: usize,
 ) -> (String, bool) {
     let all: Vec<(&str, &str)> = denials.collect();
-    let mut chosen: Vec<usize> = Vec::new();
-    let mut per_policy: BTreeMap<&str, usize> = BTreeMap::new();
-    for allowed in [1, LISTED_PER_POLICY, usize::MAX] {
-        for (index, (policy, _)) in all.iter().enumerate() {
-            if chosen.len() == MAX_LISTED_DENIALS {
-                break;
-            }
-            let count = per_policy.entry(policy).or_insert(0);
-            if *count < allowed && !chosen.contains(&index) {
-                *count += 1;
-                chosen.push(index);
-            }
-        }
-    }
+    let mut chosen = spread(all.iter().map(|(policy, _)| *policy), MAX_LISTED_DENIALS);
     chosen.sort_unstable();
     let listed: Vec<String> = chosen
         .iter()
@@ -95,28 +82,54 @@ pub fn denial_message<'a>(
     (message, omitted > 0)
 }
 
+/// The order in which findings are listed, as indexes into `policies` (the
+/// policy of each finding, in finding order), `limit` of them at most: each
+/// policy's first finding, then up to [`LISTED_PER_POLICY`] of each, then the
+/// rest in order. A thousand containers failing one policy thus do not hide
+/// that others fail too.
+pub fn spread<'a>(policies: impl Iterator<Item = &'a str>, limit: usize) -> Vec<usize> {
+    let policies: Vec<&str> = policies.collect();
+    let mut taken = vec![false; policies.len()];
+    let mut order = Vec::new();
+    let mut per_policy: BTreeMap<&str, usize> = BTreeMap::new();
+    for allowed in [1, LISTED_PER_POLICY, usize::MAX] {
+        for (index, policy) in policies.iter().enumerate() {
+            if order.len() == limit {
+                return order;
+            }
+            let count = per_policy.entry(policy).or_insert(0);
+            if *count < allowed && !taken[index] {
+                *count += 1;
+                taken[index] = true;
+                order.push(index);
+            }
+        }
+    }
+    order
+}
+
 /// The warnings of an answer, within [`MAX_WARNINGS`] and
 /// [`MAX_WARNINGS_TOTAL_CHARS`], each within [`MAX_WARNING_CHARS`]; the last
-/// one counts those left out. The second value says whether any were.
-pub fn warnings(all: impl IntoIterator<Item = String>) -> (Vec<String>, bool) {
+/// one counts those left out. `all` yields `total` warnings, and is only
+/// read as far as they fit (so the others need not be formatted). The second
+/// value says whether any were left out.
+pub fn warnings(all: impl IntoIterator<Item = String>, total: usize) -> (Vec<String>, bool) {
     // Room kept for the summary line.
     const SUMMARY_CHARS: usize = 40;
     let mut kept = Vec::new();
     let mut characters = 0;
-    let mut omitted = 0_usize;
     for warning in all {
         let warning = shorten(&warning, MAX_WARNING_CHARS).into_owned();
         let length = warning.chars().count();
-        let fits = omitted == 0
-            && kept.len() + 1 < MAX_WARNINGS
+        let fits = kept.len() + 1 < MAX_WARNINGS
             && characters + length + SUMMARY_CHARS <= MAX_WARNINGS_TOTAL_CHARS;
-        if fits {
-            characters += length;
-            kept.push(warning);
-        } else {
-            omitted += 1;
+        if !fits {
+            break;
         }
+        characters += length;
+        kept.push(warning);
     }
+    let omitted = total.saturating_sub(kept.len());
     if omitted > 0 {
         kept.push(format!("… and {omitted} more warnings"));
     }
@@ -174,8 +187,10 @@ mod tests {
 
     #[test]
     fn warnings_stay_within_the_api_server_limits() {
-        let (kept, summarised) =
-            warnings((0..1000).map(|index| format!("{index} {}", "w".repeat(300))));
+        let (kept, summarised) = warnings(
+            (0..1000).map(|index| format!("{index} {}", "w".repeat(300))),
+            1000,
+        );
         assert!(summarised);
         assert!(kept.len() <= MAX_WARNINGS);
         assert!(
@@ -187,7 +202,7 @@ mod tests {
         let last = kept.last().unwrap();
         let listed = kept.len() - 1;
         assert_eq!(last, &format!("… and {} more warnings", 1000 - listed));
-        let (kept, summarised) = warnings(vec!["one".to_owned()]);
+        let (kept, summarised) = warnings(vec!["one".to_owned()], 1);
         assert_eq!(kept, ["one"]);
         assert!(!summarised);
     }

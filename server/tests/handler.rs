@@ -286,6 +286,15 @@ fn a_pod_with_a_thousand_containers_gets_a_bounded_answer_and_audit_line() {
         .map(|warning| warning.as_str().unwrap().chars().count())
         .sum();
     assert!(characters <= 4096, "{characters}");
+    // Both warning policies are named, though one has a thousand warnings before the other's.
+    for policy in ["test.read_only: ", "test.probes: "] {
+        assert!(
+            warnings
+                .iter()
+                .any(|warning| warning.as_str().unwrap().starts_with(policy)),
+            "{policy} {warnings:?}"
+        );
+    }
     assert!(
         warnings
             .last()
