@@ -102,7 +102,7 @@ pub mod exit {
 )]
 fn restore_broken_pipe_behaviour() {
     // SAFETY: `signal` with SIG_DFL installs no handler and touches no Rust state;
-    // it runs first thing in main, before any thread starts.
+    // it runs in main, once the arguments are parsed and before any thread starts.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
