@@ -248,6 +248,20 @@ impl Server {
         let slots = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
         crate::log(&format!("serving on https://{}", self.local_address()?));
         loop {
+            // At the limit, wait for a connection to close before accepting
+            // another (the timeouts bound how long that takes; the kernel's
+            // backlog holds the new ones meanwhile). A shutdown ends the wait.
+            let mut acquire = pin!(Arc::clone(&slots).acquire_owned());
+            let slot = std::future::poll_fn(|context| {
+                if shutdown.as_mut().poll(context).is_ready() {
+                    return Poll::Ready(None);
+                }
+                acquire.as_mut().poll(context).map(Result::ok)
+            })
+            .await;
+            let Some(slot) = slot else {
+                break;
+            };
             let accepted = std::future::poll_fn(|context| {
                 if shutdown.as_mut().poll(context).is_ready() {
                     return Poll::Ready(None);
@@ -262,11 +276,6 @@ impl Server {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
-            };
-            // At the limit, wait for a connection to close before serving
-            // this one (the timeouts bound how long that takes).
-            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-                break;
             };
             configure(&stream);
             let acceptor = self.acceptor.clone();

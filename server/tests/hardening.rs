@@ -210,3 +210,26 @@ fn a_silent_or_idle_connection_is_closed_after_the_handshake_timeout() {
         !metrics(&server).contains("rampart_connection_errors_total{stage=\"tls\"} 0")
     });
 }
+
+#[test]
+fn connections_past_the_limit_wait_for_one_to_close() {
+    let server = TestServer::start(|config| config.max_connections = 1);
+    // A silent connection holds the only slot (until the handshake timeout, 10 s).
+    let silent = std::net::TcpStream::connect(server.address).unwrap();
+    let address = server.address;
+    let ca_pem = server.ca_pem.clone();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(support::request(address, &ca_pem, "GET", "/healthz", b""));
+    });
+    // Not served while the slot is taken (a broken limit answers in milliseconds).
+    assert!(
+        receiver.recv_timeout(Duration::from_millis(500)).is_err(),
+        "served past the connection limit"
+    );
+    drop(silent);
+    let answer = receiver
+        .recv_timeout(Duration::from_secs(20))
+        .expect("served once the slot is free");
+    assert_eq!(answer.unwrap(), (200, "ok\n".to_owned()));
+}
