@@ -73,6 +73,11 @@ impl Serve {
     /// Starts the server with `--audit-log -` (standard output piped) and
     /// waits until it listens.
     fn start() -> Serve {
+        Serve::start_with_audit_log("-")
+    }
+
+    /// Starts the server with `--audit-log audit_log` and waits until it listens.
+    fn start_with_audit_log(audit_log: &str) -> Serve {
         let directory = TempDirectory::new();
         let ca_pem = write_certificates(&directory.path);
         std::fs::write(directory.path.join("policy.rampart"), POLICY).unwrap();
@@ -85,7 +90,7 @@ impl Serve {
             .arg(directory.path.join("tls.key"))
             .arg("--policy")
             .arg(directory.path.join("policy.rampart"))
-            .args(["--audit-log", "-"])
+            .args(["--audit-log", audit_log])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -365,8 +370,22 @@ fn a_peer_that_goes_away_at_any_stage_does_not_stop_the_server() {
 fn an_audit_log_reader_that_exits_does_not_stop_the_server() {
     let mut serve = Serve::start();
     drop(serve.take_stdout());
+    assert_audit_failures_logged_once(&mut serve, "the audit log's reader exited");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_under_the_audit_log_does_not_stop_the_server() {
+    // Every write to /dev/full fails with "no space left on device".
+    let mut serve = Serve::start_with_audit_log("/dev/full");
+    assert_audit_failures_logged_once(&mut serve, "the audit log's disk is full");
+}
+
+/// Three reviews are answered, at least three failed audit writes are
+/// counted, and the failure is logged once.
+fn assert_audit_failures_logged_once(serve: &mut Serve, after: &str) {
     for _ in 0..3 {
-        serve.assert_serving("the audit log's reader exited");
+        serve.assert_serving(after);
     }
     let failures = (0..100).find_map(|_| {
         let metrics = serve.metrics();
