@@ -96,8 +96,15 @@ fn supervise(target: &Target) {
         .unwrap_or_else(|error| panic!("cannot create {}: {error}", directory.display()));
     let current = directory.join("current");
     let _ = std::fs::remove_file(&current);
-    let executable = std::env::current_exe()
-        .unwrap_or_else(|error| panic!("cannot find the test executable: {error}"));
+    // This process's own executable file even if a build has replaced it
+    // since it started (the link in /proc keeps to the running file).
+    let own = PathBuf::from(format!("/proc/{}/exe", std::process::id()));
+    let executable = if own.exists() {
+        own
+    } else {
+        std::env::current_exe()
+            .unwrap_or_else(|error| panic!("cannot find the test executable: {error}"))
+    };
     let limit = target
         .address_space_bytes
         .filter(|_| Path::new("/usr/bin/prlimit").exists() || Path::new("/bin/prlimit").exists());
