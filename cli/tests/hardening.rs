@@ -167,13 +167,18 @@ fn run(directory: &Path, arguments: &[&str]) -> Run {
 
 /// `check --no-config --set pss-baseline --format json` on `paths`.
 fn check_json(directory: &Path, paths: &[&str]) -> Run {
+    check_as(directory, "json", paths)
+}
+
+/// `check --no-config --set pss-baseline --format FORMAT` on `paths`.
+fn check_as(directory: &Path, format: &str, paths: &[&str]) -> Run {
     let mut arguments = vec![
         "check",
         "--no-config",
         "--set",
         "pss-baseline",
         "--format",
-        "json",
+        format,
     ];
     arguments.extend(paths);
     run(directory, &arguments)
@@ -465,18 +470,7 @@ fn a_file_past_the_size_limit_is_an_error_naming_it() {
     let large = std::fs::File::create(root.join("m/large.yaml")).unwrap();
     large.set_len((1 << 30) + 1).unwrap();
     for format in ["json", "sarif"] {
-        let run = run(
-            &root,
-            &[
-                "check",
-                "--no-config",
-                "--set",
-                "pss-baseline",
-                "--format",
-                format,
-                "m",
-            ],
-        );
+        let run = check_as(&root, format, &["m"]);
         assert_eq!(run.code, Some(2), "{}", run.output());
         assert!(run.stdout.contains("m/large.yaml"), "{}", run.output());
         assert!(
@@ -514,18 +508,7 @@ fn unreadable_files_are_errors_and_the_rest_is_checked() {
     bytes.extend_from_slice(b"\xff\xfe\n");
     std::fs::write(root.join("m/zz-broken.yaml"), bytes).unwrap();
     for format in ["json", "junit"] {
-        let run = run(
-            &root,
-            &[
-                "check",
-                "--no-config",
-                "--set",
-                "pss-baseline",
-                "--format",
-                format,
-                "m",
-            ],
-        );
+        let run = check_as(&root, format, &["m"]);
         assert_eq!(run.code, Some(2), "{format}: {}", run.output());
         assert!(run.stdout.contains("m/memory.yaml"), "{}", run.output());
         assert!(run.stdout.contains("m/zz-broken.yaml"), "{}", run.output());
