@@ -176,6 +176,7 @@ impl Harness for LoaderHarness {
         }
         if self.compare_with_serde {
             compare_with_serde(input, &outcome)?;
+            compare_readers(input, &outcome)?;
         }
         Ok(hash(summary.as_bytes()))
     }
@@ -209,6 +210,32 @@ fn compare_with_serde(input: &[u8], outcome: &load::LoadOutcome) -> Result<(), S
             "valid JSON of one value loads as {} documents",
             documents.len()
         )),
+    }
+}
+
+/// The reader of JSON bodies (the bundle's input, an AdmissionReview's
+/// object) and the manifest loader agree: what one reads, the other reads
+/// alike, and valid JSON that the loader reads the body reader reads too.
+fn compare_readers(input: &[u8], outcome: &load::LoadOutcome) -> Result<(), String> {
+    let read = rampart_engine::limits::read_json_manifest(input, &LoadLimits::default());
+    let loaded = match (outcome.errors.is_empty(), outcome.documents.as_slice()) {
+        (true, [document]) => Some(&document.value),
+        _ => None,
+    };
+    match (&read, loaded) {
+        (Ok(value), Some(document)) if value == document => Ok(()),
+        (Ok(value), _) => Err(format!(
+            "read_json_manifest read {}, the loader {}",
+            shorten(&value.to_string()),
+            loaded.map_or_else(
+                || format!("{:?}", outcome.errors),
+                |document| shorten(&document.to_string())
+            )
+        )),
+        (Err(error), Some(_)) if serde_json::from_slice::<serde_json::Value>(input).is_ok() => Err(
+            format!("read_json_manifest refused valid JSON that the loader read: {error}"),
+        ),
+        _ => Ok(()),
     }
 }
 
