@@ -11,7 +11,7 @@
 //! judged differently.
 
 use rampart_engine::json::Json;
-use rampart_engine::limits::{LoadLimits, read_json_envelope};
+use rampart_engine::limits::{LoadLimits, read_json_envelope, read_json_manifest};
 use std::ops::Range;
 
 /// A review as read: its JSON, and why its objects could not be read, if
@@ -44,6 +44,13 @@ pub fn read(body: &[u8]) -> Result<Envelope, String> {
     if ranges.is_empty() {
         return Err(not_json());
     }
+    // The object read alone gives the error `rampart check` gives for it as
+    // a file (its own depth and position, not the envelope's).
+    let object_error = ranges
+        .iter()
+        .filter_map(|range| body.get(range.clone()))
+        .find_map(|object| read_json_manifest(object, &limits).err())
+        .map_or_else(|| error.to_string(), |error| error.to_string());
     let mut without_objects = body.to_vec();
     for range in ranges.into_iter().rev() {
         without_objects.splice(range, *b"null");
@@ -51,7 +58,7 @@ pub fn read(body: &[u8]) -> Result<Envelope, String> {
     match read_json_envelope(&without_objects, &limits) {
         Ok(review) => Ok(Envelope {
             review,
-            unreadable_objects: Some(error.to_string()),
+            unreadable_objects: Some(object_error),
         }),
         Err(_) => Err(not_json()),
     }
@@ -198,7 +205,7 @@ mod tests {
             envelope
                 .unreadable_objects
                 .unwrap()
-                .contains("nesting deeper than")
+                .starts_with("nesting deeper than 256 levels, the limit at line 1, column 257")
         );
         assert_eq!(
             envelope

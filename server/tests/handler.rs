@@ -373,7 +373,7 @@ fn an_object_nested_deeper_than_the_command_line_loads_is_an_error_answer() {
         assert_eq!(body["response"]["allowed"], allowed, "{body}");
         assert!(
             body.to_string()
-                .contains("the object cannot be judged: nesting deeper than"),
+                .contains("the object cannot be judged: nesting deeper than 256 levels, the limit"),
             "{body}"
         );
         let response = handle(Endpoint::Mutate, text(MAX_DEPTH + 1).as_bytes(), &state);
