@@ -66,7 +66,7 @@ struct Serve {
     address: SocketAddr,
     tls: Arc<ClientConfig>,
     stderr: Arc<Mutex<Vec<String>>>,
-    _directory: TempDirectory,
+    directory: TempDirectory,
 }
 
 impl Serve {
@@ -78,6 +78,12 @@ impl Serve {
 
     /// Starts the server with `--audit-log audit_log` and waits until it listens.
     fn start_with_audit_log(audit_log: &str) -> Serve {
+        Serve::start_with(&["--audit-log", audit_log])
+    }
+
+    /// Starts the server with `--policy` the test policy, and `arguments`,
+    /// and waits until it listens.
+    fn start_with(arguments: &[&str]) -> Serve {
         let directory = TempDirectory::new();
         let ca_pem = write_certificates(&directory.path);
         std::fs::write(directory.path.join("policy.rampart"), POLICY).unwrap();
@@ -90,7 +96,7 @@ impl Serve {
             .arg(directory.path.join("tls.key"))
             .arg("--policy")
             .arg(directory.path.join("policy.rampart"))
-            .args(["--audit-log", audit_log])
+            .args(arguments)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -110,7 +116,7 @@ impl Serve {
             address: "127.0.0.1:1".parse().unwrap(),
             tls: client_config(&ca_pem),
             stderr,
-            _directory: directory,
+            directory,
         };
         serve.address = serve.wait_for_address();
         serve
@@ -442,4 +448,33 @@ fn other_commands_still_end_quietly_on_a_closed_pipe() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.stderr.is_empty());
+}
+
+#[test]
+fn an_emptied_site_policy_beside_a_library_set_keeps_the_site_policies() {
+    // As deploy/webhook.yaml runs it: a standard-library set and the site's file.
+    let mut serve = Serve::start_with(&["--set", "recommended"]);
+    serve.assert_serving("start-up");
+    let site_denies = |serve: &Serve| {
+        let (_, body) = serve.request("POST", "/validate", &root_pod_review());
+        body.contains("test.non_root")
+    };
+    assert!(site_denies(&serve));
+    std::fs::write(serve.directory.path.join("policy.rampart"), "").unwrap();
+    // Reloads are looked for every second; wait up to 30 s for the refusal.
+    let refused = (0..300).any(|_| {
+        let (_, readiness) = serve.request("GET", "/readyz", "");
+        let found = readiness.contains("the last policy reload was refused");
+        if !found {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        found
+    });
+    assert!(refused, "{:?}", serve.stderr_lines());
+    assert!(site_denies(&serve), "the site's policy must keep serving");
+    let metrics = serve.metrics();
+    assert!(
+        metrics.contains("rampart_policy_reloads_total{result=\"success\"} 0"),
+        "{metrics}"
+    );
 }
