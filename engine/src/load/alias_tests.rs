@@ -127,3 +127,40 @@ fn ordinary_aliases_load() {
     let outcome = load_str(&text, &LoadLimits::default());
     assert_eq!(outcome.errors, vec![]);
 }
+
+#[test]
+fn nested_anchors_count_the_copies_they_keep() {
+    // Each anchored level keeps a copy of everything inside it for its
+    // aliases: 200 levels around a 100 KB string are 20 MB of copies from
+    // a file of 100 KB, without a single alias.
+    let levels = 200;
+    let mut text = String::new();
+    for level in 0..levels {
+        text.push_str(&format!("{:width$}- &a{level}\n", "", width = level * 2));
+    }
+    text.push_str(&format!(
+        "{:width$}- {}\n",
+        "",
+        "x".repeat(100_000),
+        width = levels * 2
+    ));
+    let outcome = load_str(&text, &LoadLimits::default());
+    assert_eq!(outcome.errors.len(), 1, "{:?}", outcome.errors);
+    let error = &outcome.errors[0];
+    assert!(
+        error
+            .message
+            .starts_with("anchored nodes nest so that their copies pass"),
+        "{}",
+        error.message
+    );
+    // Some 50 levels fit in the bound (32 times 140 KB, and 1 MiB): the
+    // innermost complete first, and the error names the line of the first
+    // anchor past it.
+    let line = error.position.map_or(0, |position| position.line);
+    assert!((120..=170).contains(&line), "line {line}");
+    assert!(load_str(&text, &nodes_only()).errors.is_empty());
+    // A few nested anchors are nothing.
+    let few = "a: &a\n  b: &b\n    c: &c [1, 2, 3]\nd: *a\n";
+    assert_eq!(load_str(few, &LoadLimits::default()).errors, vec![]);
+}

@@ -127,6 +127,15 @@ impl<'limits> Budget<'limits> {
     }
 }
 
+pub(super) fn anchor_copies_failure(position: Position, limit: usize) -> Failure {
+    Failure::file(
+        position,
+        format!(
+            "anchored nodes nest so that their copies pass {limit} bytes, the file's loaded size limit (anchors in anchors copy the same text once per level)"
+        ),
+    )
+}
+
 pub(super) fn depth_failure(position: Position, max_depth: usize) -> Failure {
     Failure::document(
         position,

@@ -9,7 +9,8 @@ use crate::json::{Json, Key, KeyFilter, Object, name_hash};
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 
 use super::build_failure::{
-    Budget, Failure, depth_failure, duplicate_failure, internal_failure, merge_failure, position_of,
+    Budget, Failure, anchor_copies_failure, depth_failure, duplicate_failure, internal_failure,
+    merge_failure, position_of,
 };
 use super::members::Members;
 use super::positions::{PositionTree, Slot};
@@ -26,7 +27,10 @@ pub(super) fn load(text: &str, limits: &LoadLimits) -> LoadOutcome {
     let mut document_index = 0usize;
     // One builder for the whole file: its stacks keep their memory from one
     // document to the next instead of growing from nothing for each.
-    let mut builder = DocumentBuilder::default();
+    let mut builder = DocumentBuilder {
+        max_anchor_copies: limits.max_loaded_size(text.len()),
+        ..DocumentBuilder::default()
+    };
     // False between documents and after an error in the current document,
     // whose remaining events are then ignored up to its end.
     let mut building = false;
@@ -110,6 +114,12 @@ struct DocumentBuilder {
     keys: Vec<Key>,
     /// Completed anchored nodes of this document, by saphyr's anchor id.
     anchors: HashMap<usize, Anchor>,
+    /// The size of the copies kept of anchored nodes in this file (see
+    /// [`DocumentBuilder::keep_anchor`]), and its bound: the file's loaded
+    /// size bound ([`LoadLimits::max_loaded_size`]). Not reset between
+    /// documents.
+    anchor_copies: usize,
+    max_anchor_copies: usize,
     /// Every key read in the document: a superset of the keys of its value,
     /// since aliases and merges only repeat what was read before them in
     /// the same document (anchors do not cross documents).
@@ -410,16 +420,7 @@ impl DocumentBuilder {
         text_bytes: usize,
     ) -> Result<(), Failure> {
         if anchor != 0 {
-            let slots = self.slots.get(slot_index..).unwrap_or_default().to_vec();
-            self.anchors.insert(
-                anchor,
-                Anchor {
-                    value: value.clone(),
-                    slots,
-                    height,
-                    text_bytes,
-                },
-            );
+            self.keep_anchor(anchor, &value, slot_index, height, text_bytes)?;
         }
         let Some(frame) = self.frames.last_mut() else {
             self.root = Some(value);
@@ -458,6 +459,45 @@ impl DocumentBuilder {
             .members
             .add(&mut self.keys, pending.key)
             .map_err(|key| duplicate_failure(key_position, &key))
+    }
+
+    /// Keeps a copy of an anchored node for the aliases to it, counted
+    /// against [`DocumentBuilder::max_anchor_copies`]: nested anchors copy
+    /// the same text once per level (200 of them around a 100 KB string are
+    /// 20 MB from a file of 100 KB, without a single alias). Out of line:
+    /// anchors are rare, and the builder's loop is hot.
+    #[cold]
+    #[inline(never)]
+    fn keep_anchor(
+        &mut self,
+        anchor: usize,
+        value: &Json,
+        slot_index: usize,
+        height: usize,
+        text_bytes: usize,
+    ) -> Result<(), Failure> {
+        let slots = self.slots.get(slot_index..).unwrap_or_default().to_vec();
+        let size = slots
+            .len()
+            .saturating_mul(crate::limits::NODE_SIZE)
+            .saturating_add(text_bytes);
+        self.anchor_copies = self.anchor_copies.saturating_add(size);
+        if self.anchor_copies > self.max_anchor_copies {
+            let position = slots
+                .first()
+                .map_or(Position { line: 0, column: 0 }, |slot| slot.position);
+            return Err(anchor_copies_failure(position, self.max_anchor_copies));
+        }
+        self.anchors.insert(
+            anchor,
+            Anchor {
+                value: value.clone(),
+                slots,
+                height,
+                text_bytes,
+            },
+        );
+        Ok(())
     }
 
     /// Adds the members of `<<` values that the mapping does not already
