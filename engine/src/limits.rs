@@ -42,7 +42,10 @@ pub const MAX_ALIAS_BYTES: usize = 4 << 20;
 /// [`NODE_SIZE`] bytes per node. Input without aliases stays below this
 /// bound whatever it holds: a node takes at least two bytes of input
 /// (`0,`), and escapes make scalar text at most 1.5 times its source (`\L`
-/// is three bytes); what is left is room for aliases.
+/// is three bytes); what is left is room for aliases. The copies the YAML
+/// loader keeps of anchored nodes (for their aliases) are held to the same
+/// bound on their own: anchors nested in anchors copy the same text once
+/// per level.
 pub const MAX_EXPANSION: usize = 32;
 
 /// The size every loaded file may have on top of [`MAX_EXPANSION`] times its
