@@ -177,6 +177,8 @@ impl Harness for LoaderHarness {
         if self.compare_with_serde {
             compare_with_serde(input, &outcome)?;
             compare_readers(input, &outcome)?;
+        } else {
+            round_trip(&outcome)?;
         }
         Ok(hash(summary.as_bytes()))
     }
@@ -237,6 +239,32 @@ fn compare_readers(input: &[u8], outcome: &load::LoadOutcome) -> Result<(), Stri
         ),
         _ => Ok(()),
     }
+}
+
+/// Every loaded document, written as JSON and loaded again, is the same
+/// value: what the YAML reader makes of scalars survives as JSON.
+fn round_trip(outcome: &load::LoadOutcome) -> Result<(), String> {
+    for document in &outcome.documents {
+        let json = document.value.to_string();
+        let again = load::load_str(&json, &LoadLimits::default());
+        match (again.errors.as_slice(), again.documents.as_slice()) {
+            ([], [reloaded]) if reloaded.value == document.value => {}
+            _ => {
+                return Err(format!(
+                    "document {} written as JSON ({}) loads as {:?} with errors {:?}",
+                    document.index,
+                    shorten(&json),
+                    again
+                        .documents
+                        .iter()
+                        .map(|document| shorten(&document.value.to_string()))
+                        .collect::<Vec<_>>(),
+                    again.errors
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Equal values, numbers compared exactly when both are integers and as
