@@ -2,7 +2,6 @@
 
 use crate::config;
 use crate::inputs::{self, InputFile, InputProblem};
-use crate::judge::Judge;
 use crate::policies::{self, LoadedPolicies};
 use crate::render::Style;
 use crate::report::{self, Report, ReportError};
@@ -105,11 +104,21 @@ pub fn run(arguments: CheckArguments) -> u8 {
         None => {
             let (config, config_problems) = read_config(&arguments);
             problems_from_config = config_problems;
-            load_with_config(&arguments, config, &mut problems_from_config)
+            load_with_config(
+                &arguments.policies,
+                &arguments.sets,
+                config,
+                &mut problems_from_config,
+            )
         }
     };
     let mut version = loaded.version.or_else(|| {
-        let text = loaded.config.as_ref()?.kubernetes_version.as_deref()?;
+        let text = loaded
+            .config
+            .as_ref()?
+            .config
+            .kubernetes_version
+            .as_deref()?;
         let parsed = KubeVersion::parse(text);
         if parsed.is_none() {
             eprintln!(
@@ -202,7 +211,7 @@ pub fn run(arguments: CheckArguments) -> u8 {
         report.errors.extend(
             inventory_failures
                 .into_iter()
-                .map(|message| ReportError::whole(String::new(), message)),
+                .map(|message| ReportError::new(String::new(), None, message)),
         );
         report
     } else {
@@ -224,17 +233,9 @@ pub fn run(arguments: CheckArguments) -> u8 {
         }
     };
     add_policy_errors(&mut report, &loaded);
-    for problem in &problems_from_config {
-        report.errors.push(ReportError {
-            file: problem.file.clone(),
-            line: problem.position.map(|position| position.line),
-            column: problem.position.map(|position| position.column),
-            end_column: None,
-            code: None,
-            message: problem.message.clone(),
-            help: None,
-        });
-    }
+    report
+        .errors
+        .extend(problems_from_config.iter().map(config_error));
     add_input_problems(&mut report, &problems);
     for note in &notes {
         report.warnings.push(load_error(&note.file, &note.error));
@@ -444,11 +445,16 @@ pub fn evaluate_with(
             inventory.add(resource.value);
         }
     }
-    let judge = Judge::new(loaded).recording_matches();
+    let judge = loaded.judge(config::today()).recording_matches();
     let mut judged = judge.start();
     for (input, resources) in inputs.iter().zip(&per_file) {
         let name: Arc<str> = Arc::from(input.name.as_str());
         for resource in resources {
+            // An exempt resource is counted, not evaluated.
+            if judge.exempt(resource.value).is_some() {
+                judged.exempted += 1;
+                continue;
+            }
             let subject = Subject {
                 resource: resource.value,
                 old_resource: None,
@@ -468,9 +474,10 @@ pub fn evaluate_with(
         }
     }
     report.matched = matched_by_file(std::mem::take(&mut judged.matched));
-    report.warnings = judge.exception_warnings(&judged.exception_used);
+    report.warnings = judge.exception_warnings(loaded.config_file(), &judged.exception_used);
     report.summary.resources = judged.resources;
     report.summary.suppressed = judged.suppressed;
+    report.summary.exempted = judged.exempted;
     report.findings = judged.findings;
     report.errors.extend(judged.errors);
     report
@@ -497,45 +504,57 @@ fn matched_by_file(
 }
 
 /// Finds and reads the configuration file, unless told not to.
-fn read_config(arguments: &CheckArguments) -> (Option<config::Config>, Vec<config::ConfigProblem>) {
+fn read_config(
+    arguments: &CheckArguments,
+) -> (Option<config::ConfigFile>, Vec<config::ConfigProblem>) {
     let mut problems = Vec::new();
-    if arguments.no_config {
-        return (None, problems);
-    }
-    let config = config::discover(arguments.config.as_deref())
-        .and_then(|path| config::read(&path, &mut problems));
+    let config = config::find(
+        arguments.config.as_deref(),
+        arguments.no_config,
+        &mut problems,
+    );
     (config, problems)
 }
 
 /// Compiles what the command line asks for, else what the configuration
 /// names, and applies the configuration's parameters and actions.
-fn load_with_config(
-    arguments: &CheckArguments,
-    config: Option<config::Config>,
+pub fn load_with_config(
+    policy_paths: &[PathBuf],
+    set_names: &[String],
+    config: Option<config::ConfigFile>,
     problems: &mut Vec<config::ConfigProblem>,
 ) -> LoadedPolicies {
-    let from_command_line = !arguments.policies.is_empty() || !arguments.sets.is_empty();
+    let from_command_line = !policy_paths.is_empty() || !set_names.is_empty();
     let mut loaded = match (&config, from_command_line) {
-        (Some(config), false) => policies::load(&config.policies, &config.sets),
-        _ => policies::load(&arguments.policies, &arguments.sets),
+        (Some(file), false) => policies::load(&file.policies, &file.config.sets),
+        _ => policies::load(policy_paths, set_names),
     };
-    if let Some(config) = &config {
-        config.apply(&mut loaded.set, problems);
+    if let Some(file) = &config {
+        file.config.apply(&mut loaded.set, problems);
     }
     loaded.config = config;
     loaded
 }
 
+/// A configuration problem as a report error.
+pub fn config_error(problem: &config::ConfigProblem) -> ReportError {
+    ReportError::new(
+        problem.file.clone(),
+        problem
+            .position
+            .map(|position| (position.line, position.column)),
+        problem.message.clone(),
+    )
+}
+
 fn load_error(file: &str, error: &load::LoadError) -> ReportError {
-    ReportError {
-        file: file.to_owned(),
-        line: error.position.map(|position| position.line),
-        column: error.position.map(|position| position.column),
-        end_column: None,
-        code: None,
-        message: error.message.clone(),
-        help: None,
-    }
+    ReportError::new(
+        file,
+        error
+            .position
+            .map(|position| (position.line, position.column)),
+        error.message.clone(),
+    )
 }
 
 fn add_policy_errors(report: &mut Report, loaded: &LoadedPolicies) {
@@ -558,7 +577,7 @@ fn add_policy_errors(report: &mut Report, loaded: &LoadedPolicies) {
     for problem in &loaded.problems {
         report
             .errors
-            .push(ReportError::whole(String::new(), problem.clone()));
+            .push(ReportError::new(String::new(), None, problem.clone()));
     }
 }
 

@@ -5,7 +5,7 @@ use crate::check;
 use crate::config;
 use crate::fix::{self, DocumentOperation};
 use crate::inputs::{self, InputFile};
-use crate::policies::{self, LoadedPolicies};
+use crate::policies::LoadedPolicies;
 use crate::render::Style;
 use crate::report::{self, Report, ReportError};
 use crate::{ColorChoice, exit, use_color};
@@ -48,25 +48,22 @@ pub struct FixArguments {
 /// Runs `rampart fix`; the exit code is that of a `check` after the fixes.
 pub fn run(arguments: FixArguments) -> u8 {
     let mut config_problems = Vec::new();
-    let config = if arguments.no_config {
-        None
-    } else {
-        config::discover(arguments.config.as_deref())
-            .and_then(|path| config::read(&path, &mut config_problems))
-    };
-    let from_command_line = !arguments.policies.is_empty() || !arguments.sets.is_empty();
-    let mut loaded = match (&config, from_command_line) {
-        (Some(config), false) => policies::load(&config.policies, &config.sets),
-        _ => policies::load(&arguments.policies, &arguments.sets),
-    };
-    if let Some(config) = &config {
-        config.apply(&mut loaded.set, &mut config_problems);
-    }
-    let config_version = config
+    let config = config::find(
+        arguments.config.as_deref(),
+        arguments.no_config,
+        &mut config_problems,
+    );
+    let loaded = check::load_with_config(
+        &arguments.policies,
+        &arguments.sets,
+        config,
+        &mut config_problems,
+    );
+    let config_version = loaded
+        .config
         .as_ref()
-        .and_then(|config| config.kubernetes_version.as_deref())
+        .and_then(|file| file.config.kubernetes_version.as_deref())
         .and_then(KubeVersion::parse);
-    loaded.config = config;
     let version = match &arguments.kube_version {
         Some(text) => match KubeVersion::parse(text) {
             Some(version) => version,
@@ -294,15 +291,9 @@ fn add_errors(
     for problem in &loaded.problems {
         report.errors.push(error("", None, None, problem.clone()));
     }
-    for problem in config_problems {
-        let position = problem.position;
-        report.errors.push(error(
-            &problem.file,
-            position.map(|p| p.line),
-            position.map(|p| p.column),
-            problem.message.clone(),
-        ));
-    }
+    report
+        .errors
+        .extend(config_problems.iter().map(check::config_error));
     for problem in problems {
         let position = problem.error.position;
         report.errors.push(error(

@@ -10,7 +10,6 @@ mod fix_command;
 mod fmt_command;
 mod inputs;
 mod inventory_pass;
-mod judge;
 mod playground_command;
 mod policies;
 mod render;

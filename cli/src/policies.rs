@@ -3,6 +3,7 @@
 
 use crate::inputs::walk::{self, Walker};
 use crate::inputs::{InputProblem, read};
+use rampart_core::{Date, Exemptions, Judge, Judging};
 use rampart_engine::KubeVersion;
 use rampart_engine::helpers::glob;
 use rampart_engine::ir::PolicySet;
@@ -23,9 +24,43 @@ pub struct LoadedPolicies {
     pub notes: Vec<InputProblem>,
     /// The Kubernetes version asked for with `--set name@version`.
     pub version: Option<KubeVersion>,
-    /// The configuration file in force, if any: exceptions are applied
-    /// to findings from it.
-    pub config: Option<crate::config::Config>,
+    /// The configuration file in force, if any: its exceptions and
+    /// exemptions are applied when judging.
+    pub config: Option<crate::config::ConfigFile>,
+}
+
+/// What a run without a configuration judges with: no exception, no
+/// exemption.
+static NO_JUDGING: Judging = Judging {
+    exceptions: Vec::new(),
+    exemptions: Exemptions {
+        namespaces: Vec::new(),
+        usernames: Vec::new(),
+        runtime_class_names: Vec::new(),
+    },
+    allow_annotation_exemptions: false,
+};
+
+impl LoadedPolicies {
+    /// The configuration's exceptions and exemptions (none without one).
+    pub fn judging(&self) -> &Judging {
+        self.config
+            .as_ref()
+            .map_or(&NO_JUDGING, |file| &file.config.judging)
+    }
+
+    /// The configuration file's name, as shown in messages.
+    pub fn config_file(&self) -> &str {
+        self.config
+            .as_ref()
+            .map_or("", |file| file.config.file.as_str())
+    }
+
+    /// A judge of this run's findings, with exceptions expiring as of
+    /// `today`.
+    pub fn judge(&self, today: Date) -> Judge<'_> {
+        Judge::new(&self.set, self.judging(), today)
+    }
 }
 
 /// The policy files of the command line's paths, read.

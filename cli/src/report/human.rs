@@ -195,8 +195,15 @@ fn summary_line(report: &Report, style: Style) -> String {
     } else {
         style.strong("passed")
     };
+    // Said only when the configuration exempted something, so that a run
+    // without exemptions reads as it always did.
+    let exempted = if summary.exempted > 0 {
+        format!(" ({} exempted)", summary.exempted)
+    } else {
+        String::new()
+    };
     format!(
-        "{verdict}: {} ({} denied, {} warned) in {} from {}; {}",
+        "{verdict}: {} ({} denied, {} warned) in {}{exempted} from {}; {}",
         plural(summary.findings, "finding"),
         summary.denied,
         summary.warned,

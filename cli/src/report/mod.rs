@@ -14,9 +14,8 @@ mod sarif_fix;
 mod sarif_tests;
 pub mod xml;
 
-use rampart_engine::{Action, PatchOperation, Severity};
+use rampart_engine::Action;
 use serde::Serialize;
-use std::sync::Arc;
 
 /// The report format version, bumped on incompatible changes.
 pub const REPORT_VERSION: u32 = 1;
@@ -51,7 +50,7 @@ pub struct Report {
 pub struct Summary {
     /// Manifest files read.
     pub files: usize,
-    /// Resources judged.
+    /// Resources judged (exempted ones are not).
     pub resources: usize,
     /// Findings.
     pub findings: usize,
@@ -64,127 +63,20 @@ pub struct Summary {
     /// Findings dropped by an exception or a self-exemption.
     #[serde(skip_serializing_if = "is_zero")]
     pub suppressed: usize,
+    /// Resources not judged because the configuration exempts them (their
+    /// namespace or their pods' runtime class).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub exempted: usize,
 }
 
 fn is_zero(count: &usize) -> bool {
     *count == 0
 }
 
-/// Which resource a finding is about.
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ResourceIdentity {
-    /// `apiVersion`.
-    pub api_version: String,
-    /// `kind`.
-    pub kind: String,
-    /// `metadata.namespace`, if set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// `metadata.name` (or `generateName`).
-    pub name: String,
-}
-
-impl ResourceIdentity {
-    /// Reads the identity of a resource.
-    pub fn of(resource: &rampart_engine::json::Json) -> ResourceIdentity {
-        let text = |pointer: &str| {
-            resource
-                .pointer(pointer)
-                .and_then(|value| value.as_str())
-                .map(str::to_owned)
-        };
-        ResourceIdentity {
-            api_version: text("/apiVersion").unwrap_or_default(),
-            kind: text("/kind").unwrap_or_default(),
-            namespace: text("/metadata/namespace"),
-            name: text("/metadata/name")
-                .or_else(|| text("/metadata/generateName"))
-                .unwrap_or_default(),
-        }
-    }
-
-    /// `Kind namespace/name`.
-    pub fn describe(&self) -> String {
-        match &self.namespace {
-            Some(namespace) => format!("{} {namespace}/{}", self.kind, self.name),
-            None => format!("{} {}", self.kind, self.name),
-        }
-    }
-}
-
-/// One finding, located.
-#[derive(Clone, Debug, Serialize)]
-pub struct ReportFinding {
-    /// Policy id.
-    pub policy: Arc<str>,
-    /// deny, warn or audit.
-    pub action: Action,
-    /// Severity.
-    pub severity: Severity,
-    /// The message.
-    pub message: String,
-    /// Control ids.
-    pub controls: Arc<[String]>,
-    /// The resource.
-    pub resource: Arc<ResourceIdentity>,
-    /// The file.
-    pub file: Arc<str>,
-    /// Document index in the file, from 0.
-    pub document: usize,
-    /// Line, from 1.
-    pub line: u32,
-    /// Column, from 1.
-    pub column: u32,
-    /// JSON pointer in the document.
-    pub path: String,
-    /// JSON patch fixing it, relative to the document.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fix: Vec<PatchOperation>,
-    /// With `--explain`: the expressions that decided the rule (as written
-    /// in the policy) and their values.
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
-    pub explanation: Vec<(String, rampart_engine::json::Json)>,
-}
-
-/// A problem that made the run incomplete.
-#[derive(Clone, Debug, Serialize)]
-pub struct ReportError {
-    /// The file (manifest or policy).
-    pub file: String,
-    /// Line, from 1, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    /// Column, from 1, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
-    /// Where the problem ends on its line (policy errors), from 1, exclusive.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end_column: Option<u32>,
-    /// The diagnostic code, for policy errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// What went wrong.
-    pub message: String,
-    /// What to do about it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
-}
-
-impl ReportError {
-    /// An error about `file` (empty: about the run) with no place in it.
-    pub fn whole(file: String, message: String) -> ReportError {
-        ReportError {
-            file,
-            line: None,
-            column: None,
-            end_column: None,
-            code: None,
-            message,
-            help: None,
-        }
-    }
-}
+/// Which resource a finding is about, one finding located, and a problem
+/// that made the run incomplete: the library's own types, so that every
+/// host reports what it judged in the same terms.
+pub use rampart_core::{JudgedFinding as ReportFinding, Problem as ReportError, ResourceIdentity};
 
 impl Report {
     /// Recounts the summary from the findings and errors.

@@ -20,9 +20,9 @@
 //! workers, so smaller runs then keep their findings and render them once.
 
 use super::{Event, PartOutcome, ReadFile};
-use crate::judge::Judged;
 use crate::report::rendered::{Mark, RenderedFindings};
 use crate::report::{ReportError, ReportFinding};
+use rampart_core::Judged;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -67,6 +67,7 @@ struct Checkpoint {
     file: usize,
     resources: usize,
     suppressed: usize,
+    exempted: usize,
     errors: usize,
     load_errors: usize,
     exception_used: Vec<bool>,
@@ -214,6 +215,7 @@ impl Merger {
             file,
             resources: self.judged.resources,
             suppressed: self.judged.suppressed,
+            exempted: self.judged.exempted,
             errors: self.judged.errors.len(),
             load_errors: self.load_errors.len(),
             exception_used: self.judged.exception_used.clone(),
@@ -227,6 +229,7 @@ impl Merger {
     fn go_back(&mut self, checkpoint: Checkpoint) {
         self.judged.resources = checkpoint.resources;
         self.judged.suppressed = checkpoint.suppressed;
+        self.judged.exempted = checkpoint.exempted;
         self.judged.errors.truncate(checkpoint.errors);
         self.load_errors.truncate(checkpoint.load_errors);
         self.judged.exception_used = checkpoint.exception_used;

@@ -13,11 +13,11 @@ mod fan_out;
 mod merge;
 
 use crate::inputs::{self, read, read::ReadError};
-use crate::judge::{Judge, Judged};
 use crate::policies::LoadedPolicies;
 use crate::report::{Report, ReportError};
 pub(crate) use fan_out::{Event, FannedOut, Parts, fan_out, panic_message};
 use merge::Merger;
+use rampart_core::{Judge, Judged};
 use rampart_engine::load::{self, LoadLimits};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use std::io::Read;
@@ -135,7 +135,7 @@ pub fn check(
     render_json: bool,
     inventory: Option<&Inventory<'_>>,
 ) -> (Report, Vec<ReadFile>, Timings) {
-    let judge = Judge::new(loaded);
+    let judge = loaded.judge(crate::config::today());
     let timed = timings_enabled();
     let mut merger = Merger::new(paths.len(), judge.start(), None, timed);
     let mut rendering_decided = !render_json;
@@ -172,26 +172,21 @@ pub fn check(
     for failure in failures {
         report
             .errors
-            .push(ReportError::whole(String::new(), failure));
+            .push(ReportError::new(String::new(), None, failure));
     }
     for file in &files {
         if let Some(failure) = &file.failure {
-            report.errors.push(ReportError {
-                file: file.name.clone(),
-                line: None,
-                column: None,
-                end_column: None,
-                code: None,
-                message: failure.clone(),
-                help: None,
-            });
+            report
+                .errors
+                .push(ReportError::new(file.name.clone(), None, failure.clone()));
         }
     }
     report.errors.extend(merged.load_errors);
     let judged = merged.judged;
-    report.warnings = judge.exception_warnings(&judged.exception_used);
+    report.warnings = judge.exception_warnings(loaded.config_file(), &judged.exception_used);
     report.summary.resources = judged.resources;
     report.summary.suppressed = judged.suppressed;
+    report.summary.exempted = judged.exempted;
     report.findings = judged.findings;
     report.errors.extend(judged.errors);
     report.rendered = merged.rendered;
@@ -311,9 +306,14 @@ fn run_part(
         load::load_str(&part.text, &LoadLimits::default())
     });
     let mut errors = Vec::new();
-    let resources = measure(enabled, &mut timings.parse, || {
+    let mut resources = measure(enabled, &mut timings.parse, || {
         load::resources(&outcome.documents, &mut errors)
     });
+    // An exempt resource is counted, not evaluated.
+    let mut judged = judge.start();
+    let before = resources.len();
+    resources.retain(|resource| judge.exempt(resource.value).is_none());
+    judged.exempted = before - resources.len();
     // The part's resources are evaluated, then judged, each phase timed
     // once: timing every resource cost 2% of a run.
     let evaluations: Vec<_> = measure(enabled, &mut timings.evaluate, || {
@@ -329,7 +329,6 @@ fn run_part(
             })
             .collect()
     });
-    let mut judged = judge.start();
     measure(enabled, &mut timings.judge, || {
         for (resource, evaluation) in resources.iter().zip(evaluations) {
             judge.judge(
