@@ -175,13 +175,49 @@ impl Harness for PolicyHarness {
     }
 }
 
+/// A pod with long strings and many containers and labels, so that string
+/// functions and loops in generated policies have something to chew on.
+fn large_pod() -> Manifest {
+    let containers: Vec<serde_json::Value> = (0..64)
+        .map(|index| {
+            serde_json::json!({
+                "name": format!("c{index}"),
+                "image": format!("registry.example.com/team/image-{index}:{}", "v".repeat(index * 8)),
+                "securityContext": {"privileged": index % 2 == 0},
+            })
+        })
+        .collect();
+    let labels: serde_json::Map<String, serde_json::Value> = (0..64)
+        .map(|index| {
+            (
+                format!("label-{index}"),
+                serde_json::Value::from("a".repeat(index)),
+            )
+        })
+        .collect();
+    Manifest::from(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "large",
+            "labels": labels,
+            "annotations": {"team": "t".repeat(2_000)},
+        },
+        "spec": {"containers": containers},
+    }))
+}
+
 /// The policy parser, compiler, evaluator (on what compiles), test runner and formatter.
 pub const POLICY: Target = Target {
     name: "policy",
     seeds: policy_seeds,
     harness: || {
         Box::new(PolicyHarness {
-            manifests: manifest_resources().into_iter().take(12).collect(),
+            manifests: manifest_resources()
+                .into_iter()
+                .take(12)
+                .chain(std::iter::once((large_pod(), None)))
+                .collect(),
         })
     },
     generate: generate::policy,
