@@ -107,8 +107,9 @@ pub struct Subject<'a> {
     /// The whole input, for cross-resource policies.
     pub inventory: Option<&'a Inventory<'a>>,
     /// Every member name the resource holds (or more), when the loader made
-    /// it ([`crate::load::Document::keys`], through `Resource::document`); otherwise the evaluator makes it
-    /// when a policy with a key index first asks.
+    /// it ([`crate::load::Document::keys`], through `Resource::document`);
+    /// otherwise the evaluator makes it when a policy with a key index first
+    /// asks.
     pub keys: Option<&'a KeyFilter>,
 }
 
