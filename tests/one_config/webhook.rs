@@ -1,0 +1,197 @@
+//! The webhook host: `rampart serve --config rampart.yaml` over real TLS,
+//! one AdmissionReview (CREATE) per resource of the manifests, the answers
+//! read back as decisions: a policy named in the denial is `deny`, in a
+//! warning `warn`, in the audit annotations `audit`.
+
+use super::{Decisions, hosts};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A running server, killed when dropped.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    tls: Arc<ClientConfig>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(directory: &Path) -> Server {
+        let ca = write_certificates(directory);
+        let mut child = Command::new(hosts::binary())
+            .current_dir(directory)
+            .args(["serve", "--addr", "127.0.0.1:0", "--config", "rampart.yaml"])
+            .args(["--tls-cert", "tls.crt", "--tls-key", "tls.key"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = Arc::clone(&lines);
+        let reader = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        for _ in 0..600 {
+            let found = lines.lock().unwrap().iter().find_map(|line| {
+                let (_, rest) = line.split_once("serving on https://")?;
+                rest.trim().parse().ok()
+            });
+            if let Some(address) = found {
+                return Server {
+                    child,
+                    address,
+                    tls: client_config(&ca),
+                };
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the server exited: {:?}",
+                lines.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the server did not listen: {:?}", lines.lock().unwrap());
+    }
+
+    fn validate(&self, review: &serde_json::Value) -> serde_json::Value {
+        let tcp = TcpStream::connect(self.address).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let connection = ClientConnection::new(Arc::clone(&self.tls), name).unwrap();
+        let mut stream = StreamOwned::new(connection, tcp);
+        let body = review.to_string();
+        let request = format!(
+            "POST /validate HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.flush().unwrap();
+        let mut answer = Vec::new();
+        // The server may close without a TLS close_notify: what was read counts.
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let (_, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {answer}"))
+    }
+}
+
+fn write_certificates(directory: &Path) -> String {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    std::fs::write(directory.join("tls.crt"), leaf.pem()).unwrap();
+    std::fs::write(directory.join("tls.key"), leaf_key.serialize_pem()).unwrap();
+    ca.pem()
+}
+
+fn client_config(ca_pem: &str) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let config =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// The resources of every manifest file, as JSON.
+fn resources(directory: &Path) -> Vec<serde_json::Value> {
+    let mut files: Vec<_> = std::fs::read_dir(directory.join("manifests"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let outcome = rampart_engine::load::load_str(&text, &Default::default());
+        let mut errors = Vec::new();
+        for resource in rampart_engine::load::resources(&outcome.documents, &mut errors) {
+            found.push(serde_json::to_value(resource.value).unwrap());
+        }
+    }
+    found
+}
+
+fn review(object: &serde_json::Value, index: usize) -> serde_json::Value {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": format!("request-{index}"),
+            "kind": {"group": group, "version": version, "kind": object["kind"]},
+            "resource": {"group": group, "version": version, "resource": "things"},
+            "namespace": object["metadata"]["namespace"],
+            "name": object["metadata"]["name"],
+            "operation": "CREATE",
+            "userInfo": {"username": "alice"},
+            "object": object,
+            "dryRun": false,
+        }
+    })
+}
+
+/// Decisions of the webhook; `policies` are the ids to look for in answers.
+pub fn decisions(directory: &Path, policies: &[&str]) -> Decisions {
+    let server = Server::start(directory);
+    let mut decisions = Decisions::new();
+    for (index, object) in resources(directory).iter().enumerate() {
+        let answer = server.validate(&review(object, index));
+        let response = &answer["response"];
+        let denial = response["status"]["message"].as_str().unwrap_or_default();
+        let warnings = response["warnings"].to_string();
+        let audits = response["auditAnnotations"].to_string();
+        let mut found = Vec::new();
+        for policy in policies {
+            let named = format!("{policy}:");
+            if response["allowed"] == false && denial.contains(&named) {
+                found.push((policy.to_string(), "deny".to_owned()));
+            }
+            if warnings.contains(&named) {
+                found.push((policy.to_string(), "warn".to_owned()));
+            }
+            if audits.contains(policy) {
+                found.push((policy.to_string(), "audit".to_owned()));
+            }
+        }
+        if !found.is_empty() {
+            let resource = format!(
+                "{} {}/{}",
+                object["kind"].as_str().unwrap_or_default(),
+                object["metadata"]["namespace"].as_str().unwrap_or_default(),
+                object["metadata"]["name"].as_str().unwrap_or_default()
+            );
+            decisions.entry(resource).or_default().extend(found);
+        }
+    }
+    decisions
+}
