@@ -318,7 +318,7 @@ pub const YAML: Target = Target {
     generate: generate::yaml,
     generate_one_in: 8,
     dictionary: YAML_TOKENS,
-    iterations: 4_000,
+    iterations: 3_000,
     stack_bytes: WORKER_STACK,
     address_space_bytes: Some(ADDRESS_SPACE),
     max_len: 256 << 10,

@@ -223,7 +223,7 @@ pub const POLICY: Target = Target {
     generate: generate::policy,
     generate_one_in: 3,
     dictionary: POLICY_TOKENS,
-    iterations: 1_200,
+    iterations: 1_000,
     stack_bytes: WORKER_STACK,
     address_space_bytes: Some(ADDRESS_SPACE),
     max_len: 64 << 10,

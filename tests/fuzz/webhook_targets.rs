@@ -159,7 +159,7 @@ pub const ADMISSION: Target = Target {
     generate: admission_generate,
     generate_one_in: 8,
     dictionary: ADMISSION_TOKENS,
-    iterations: 40_000,
+    iterations: 20_000,
     stack_bytes: WORKER_STACK,
     address_space_bytes: Some(ADDRESS_SPACE),
     max_len: 256 << 10,
