@@ -39,6 +39,8 @@ pub struct EvalOptions {
     /// Kubernetes version that version-aware policies judge as.
     pub version: KubeVersion,
     /// Steps one policy may take on one resource before it is stopped.
+    /// Building strings and lists costs a step per [`BYTES_PER_STEP`] bytes
+    /// or per element on top, so this bounds memory as well as time.
     pub step_budget: u64,
     /// Record, for each finding, the values that decided it
     /// ([`crate::Evaluation::explanations`]).
