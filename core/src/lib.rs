@@ -71,6 +71,7 @@
 
 #[cfg(feature = "compiler")]
 pub mod config;
+pub mod admission;
 pub mod date;
 pub mod finding;
 pub mod judge;
