@@ -42,3 +42,54 @@ fn admission() {
 fn bundle() {
     driver::fuzz(&webhook_targets::BUNDLE);
 }
+
+/// The driver's own check: a target whose harness overflows its stack on
+/// one seed must fail, naming that input. In the child, this test is the
+/// crashing target itself.
+#[test]
+fn driver_reports_crashes() {
+    struct Overflowing;
+    impl driver::Harness for Overflowing {
+        fn run(&mut self, input: &[u8]) -> Result<u64, String> {
+            fn descend(levels: u64) -> u64 {
+                let frame = std::hint::black_box([levels; 64]);
+                if levels == 0 {
+                    0
+                } else {
+                    frame[1] + descend(levels - 1)
+                }
+            }
+            Ok(if input == b"overflow" {
+                descend(u64::MAX)
+            } else {
+                0
+            })
+        }
+    }
+    const TARGET: driver::Target = driver::Target {
+        name: "driver_reports_crashes",
+        seeds: || vec![b"fine".to_vec(), b"overflow".to_vec()],
+        harness: || Box::new(Overflowing),
+        generate: |_| Vec::new(),
+        generate_one_in: 1,
+        dictionary: &[],
+        iterations: 0,
+        stack_bytes: 1 << 20,
+        address_space_bytes: None,
+        max_len: 16,
+    };
+    let outcome = std::panic::catch_unwind(|| driver::fuzz(&TARGET));
+    if std::env::var("RAMPART_FUZZ_WORKER").is_ok() {
+        return;
+    }
+    let Err(payload) = outcome else {
+        panic!("a target that overflows its stack passed");
+    };
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("killed by signal"), "{message}");
+    assert!(message.contains("the input (8 bytes"), "{message}");
+    assert!(message.contains("has overflowed its stack"), "{message}");
+}
