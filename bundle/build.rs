@@ -60,6 +60,10 @@ fn main() -> Result<(), String> {
                 "engine/Cargo.toml",
                 "engine/guest/src",
                 "engine/guest/Cargo.toml",
+                "core/src",
+                "core/Cargo.toml",
+                "abi/src",
+                "abi/Cargo.toml",
                 "Cargo.lock",
             ] {
                 println!(

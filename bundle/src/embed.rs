@@ -18,7 +18,8 @@
 //! at instantiation, so the result is one self-contained module that needs
 //! nothing from its host.
 
-use crate::{Abi, PAYLOAD_FORMAT};
+use crate::{Abi, EmbeddedConfig, PAYLOAD_FORMAT};
+use rampart_abi::{SLOT_EXPORT, SLOT_MAGIC};
 use rampart_engine::KubeVersion;
 use rampart_engine::ir::{MAX_IR_NESTING, PolicySet, check_nesting};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -29,8 +30,6 @@ use wasm_encoder::{
 use wasmparser::{DataKind, ExternalKind, Operator, Parser, Payload, TypeRef};
 
 const PAGE: u64 = 65_536;
-const SLOT_EXPORT: &str = "rampart_policy_slot";
-const SLOT_MAGIC: u32 = u32::from_le_bytes(*b"RPL1");
 
 /// Why a bundle could not be made.
 #[derive(Debug)]
@@ -63,7 +62,20 @@ pub fn build_for(
     version: Option<KubeVersion>,
     abi: Abi,
 ) -> Result<Vec<u8>, BuildError> {
-    let payload = crate::payload(set, version)
+    build_with(set, version, abi, None)
+}
+
+/// A self-contained bundle speaking `abi`, judging with `config` (whose
+/// parameters and actions must already be applied to `set`): its
+/// exceptions, exemptions and annotation self-exemption are applied by the
+/// guest, as `rampart check` applies them.
+pub fn build_with(
+    set: &PolicySet,
+    version: Option<KubeVersion>,
+    abi: Abi,
+    config: Option<&EmbeddedConfig>,
+) -> Result<Vec<u8>, BuildError> {
+    let payload = crate::payload_with(set, version, config)
         .map_err(|failure| error(format!("cannot serialize the policies: {failure}")))?;
     let mut bytes = embed(abi.guest(), &payload)?;
     if abi == Abi::Kubewarden {
@@ -297,9 +309,25 @@ fn copy_raw(module: &mut Module, section: &Payload<'_>, bytes: &[u8]) {
     }
 }
 
+/// What a bundle holds, read back natively.
+#[derive(Debug)]
+pub struct Contents {
+    /// The policies (parameters and actions applied).
+    pub set: PolicySet,
+    /// The Kubernetes version it judges as (`None`: the newest).
+    pub version: Option<KubeVersion>,
+    /// The configuration it was built with, if any.
+    pub config: Option<EmbeddedConfig>,
+}
+
 /// The policies inside a bundle, and the Kubernetes version it judges as
 /// (`None`: the newest): what [`build`] put there, read back natively.
 pub fn policies(bundle: &[u8]) -> Result<(PolicySet, Option<KubeVersion>), BuildError> {
+    contents(bundle).map(|contents| (contents.set, contents.version))
+}
+
+/// Everything [`build_with`] put into a bundle, read back natively.
+pub fn contents(bundle: &[u8]) -> Result<Contents, BuildError> {
     let mut globals: Vec<Option<i64>> = Vec::new();
     let mut slot: Option<i64> = None;
     let mut segments: Vec<(i64, &[u8])> = Vec::new();
@@ -394,10 +422,19 @@ pub fn policies(bundle: &[u8]) -> Result<(PolicySet, Option<KubeVersion>), Build
     };
     let set = PolicySet::from_json_value(payload.get("set").unwrap_or(&serde_json::Value::Null))
         .map_err(|failure| error(format!("the bundle's policy set cannot be read: {failure}")))?;
-    Ok((
+    let config = match payload.get("config") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(config) => Some(serde_json::from_value(config.clone()).map_err(|failure| {
+            error(format!(
+                "the bundle's configuration cannot be read: {failure}"
+            ))
+        })?),
+    };
+    Ok(Contents {
         set,
-        version.filter(|version| *version != KubeVersion::LATEST),
-    ))
+        version: version.filter(|version| *version != KubeVersion::LATEST),
+        config,
+    })
 }
 
 /// Parses a bundle's payload (`{"format", "kube_version", "set"}`) under

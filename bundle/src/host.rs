@@ -8,6 +8,7 @@
 //! result.
 
 use crate::ABI_VERSION;
+use rampart_core::Date;
 use rampart_engine::{Action, PatchOperation, Severity};
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -132,6 +133,16 @@ pub struct Outcome {
     /// Resources judged.
     #[serde(default)]
     pub resources: usize,
+    /// Findings dropped by an exception in force or a self-exemption.
+    #[serde(default)]
+    pub suppressed: usize,
+    /// Resources not judged because an exemption covers them.
+    #[serde(default)]
+    pub exempted: usize,
+    /// The built-in configuration's exceptions that dropped a finding (their
+    /// indices, in the configuration's order).
+    #[serde(default)]
+    pub exceptions_used: Vec<usize>,
 }
 
 /// The memory cap, and whether it was hit.
@@ -171,7 +182,7 @@ struct Live {
     memory: Memory,
     alloc: TypedFunc<i32, i32>,
     free: TypedFunc<(i32, i32), ()>,
-    evaluate: TypedFunc<(i32, i32), i64>,
+    evaluate: TypedFunc<(i32, i32, i32), i64>,
     set_inventory: TypedFunc<(i32, i32), i64>,
     metadata: TypedFunc<(), i64>,
 }
@@ -183,6 +194,7 @@ pub struct Bundle {
     limits: Limits,
     metadata: Json,
     inventory: Option<Vec<u8>>,
+    today: Date,
     live: Option<Live>,
 }
 
@@ -213,6 +225,7 @@ impl Bundle {
             limits,
             metadata: Json::Null,
             inventory: None,
+            today: Date::today(),
             live: None,
         };
         let metadata = bundle.call_json(|live| live.metadata.call(&mut live.store, ()))?;
@@ -232,6 +245,26 @@ impl Bundle {
     /// (id, title, severity, controls).
     pub fn metadata(&self) -> &Json {
         &self.metadata
+    }
+
+    /// The configuration the bundle was built with, as its metadata names
+    /// it: `{"file", "hash", "exceptions"}`, or `None`.
+    pub fn config(&self) -> Option<&Json> {
+        self.metadata
+            .get("config")
+            .filter(|config| !config.is_null())
+    }
+
+    /// The day the built-in exceptions expire against in later
+    /// evaluations: today (UTC) by the system clock unless set.
+    pub fn today(&self) -> Date {
+        self.today
+    }
+
+    /// Judges later evaluations as of `today` (a report for another day, or
+    /// a test).
+    pub fn set_today(&mut self, today: Date) {
+        self.today = today;
     }
 
     /// Whether a policy of the bundle looks at other resources, so that the
@@ -263,6 +296,7 @@ impl Bundle {
     /// Evaluates one input and returns the guest's JSON as it is.
     pub fn evaluate_json(&mut self, input: &[u8]) -> Result<Json, BundleError> {
         let len = self.input_len(input)?;
+        let today = rampart_abi::encode_date(self.today);
         self.call_json(|live| {
             let address = live.alloc.call(&mut live.store, len)?;
             if address == 0 {
@@ -270,7 +304,7 @@ impl Bundle {
             }
             live.memory
                 .write(&mut live.store, address as u32 as usize, input)?;
-            let packed = live.evaluate.call(&mut live.store, (address, len))?;
+            let packed = live.evaluate.call(&mut live.store, (address, len, today))?;
             live.free.call(&mut live.store, (address, len))?;
             Ok(packed)
         })

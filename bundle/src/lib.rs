@@ -5,9 +5,12 @@
 //!   [`GUEST_KUBEWARDEN`]: the same engine as a Kubewarden (waPC) policy.
 //! - [`build`]: makes a self-contained bundle, the guest with a compiled
 //!   [`PolicySet`] inside (what `rampart build` writes); [`build_for`] makes
-//!   it for either [`Abi`].
+//!   it for either [`Abi`]; [`build_with`] also embeds a configuration's
+//!   judging part ([`EmbeddedConfig`]), which the guest applies, so that
+//!   every host of the bundle judges as `rampart check` does.
 //! - [`Bundle`]: runs a bundle with wasmtime, with a fuel limit and a memory
-//!   cap per evaluation, so that a bundle can neither hang nor exhaust its host.
+//!   cap per evaluation, so that a bundle can neither hang nor exhaust its host;
+//!   it passes the guest today's date ([`Bundle::set_today`] to choose it).
 //!
 //! The ABI is described in `docs/wasm-abi.md`.
 //!
@@ -26,17 +29,15 @@ mod embed;
 mod host;
 
 pub use embed::{
-    BuildError, KUBEWARDEN_METADATA_SECTION, build, build_for, embed, kubewarden_metadata, policies,
+    BuildError, Contents, KUBEWARDEN_METADATA_SECTION, build, build_for, build_with, contents,
+    embed, kubewarden_metadata, policies,
 };
 pub use host::{Bundle, BundleError, Limits, Outcome, OutcomeError, WasmFinding};
 
 use rampart_engine::ir::PolicySet;
 
-/// The ABI version this crate builds and hosts (`rampart_abi_version`).
-pub const ABI_VERSION: i32 = 1;
-
-/// The format of the payload `build` embeds.
-pub const PAYLOAD_FORMAT: u32 = 1;
+pub use rampart_abi::{ABI_VERSION, EmbeddedConfig, PAYLOAD_FORMAT, text_hash};
+pub use rampart_core::{Date, Judging};
 
 /// The bare guest module: the engine, with no policies inside.
 pub static GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rampart_guest.wasm"));
@@ -68,15 +69,28 @@ impl Abi {
     }
 }
 
-/// The payload `build` embeds: `{"format", "kube_version", "set"}` as JSON.
+/// The payload `build` embeds: `{"format", "kube_version", "set",
+/// "config"}` as JSON, with no configuration.
 pub fn payload(
     set: &PolicySet,
     version: Option<rampart_engine::KubeVersion>,
+) -> Result<Vec<u8>, serde_json::Error> {
+    payload_with(set, version, None)
+}
+
+/// The payload `build_with` embeds: the policies (with the configuration's
+/// parameters and actions already applied to them), the Kubernetes version,
+/// and the configuration's judging part with its file name and hash.
+pub fn payload_with(
+    set: &PolicySet,
+    version: Option<rampart_engine::KubeVersion>,
+    config: Option<&EmbeddedConfig>,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let kube_version = version.map(|version| version.to_string());
     serde_json::to_vec(&serde_json::json!({
         "format": PAYLOAD_FORMAT,
         "kube_version": kube_version,
         "set": set,
+        "config": config,
     }))
 }

@@ -50,7 +50,7 @@ fn bundle_evaluates_manifests_lists_and_admission_reviews() {
     let wasm = rampart_bundle::build(&set(), None).unwrap();
     let mut bundle = Bundle::load(&wasm).unwrap();
     let metadata = bundle.metadata().clone();
-    assert_eq!(metadata["abi_version"], json!(1));
+    assert_eq!(metadata["abi_version"], json!(rampart_bundle::ABI_VERSION));
     assert_eq!(
         metadata["policies"][0]["id"],
         json!("example.no_privileged")

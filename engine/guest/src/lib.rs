@@ -23,24 +23,17 @@
               says why it is sound"
 )]
 
+use rampart_abi::EmbeddedConfig;
+use rampart_core::{Date, Judging, PreparedSet};
 use rampart_engine::ir::{KubeVersion, PolicySet};
 use rampart_engine::json::Json as Manifest;
 use rampart_engine::limits::{self, LoadLimits, ReadJsonError};
 use rampart_engine::load::{self, Document};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
 use serde_json::{Map, Value as Json, json};
+use std::sync::Arc;
 
-/// The ABI version, returned by `rampart_abi_version`. Bumped on every
-/// incompatible change of the exports or of their JSON.
-pub const ABI_VERSION: i32 = 1;
-
-/// The version of the embedded payload's format (the JSON that
-/// `rampart build` writes: `{"format", "kube_version", "set"}`).
-pub const PAYLOAD_FORMAT: u32 = 1;
-
-/// First word of [`RAMPART_POLICY_SLOT`], so that `rampart build` can check
-/// it found the slot (`"RPL1"` little-endian).
-pub const SLOT_MAGIC: u32 = u32::from_le_bytes(*b"RPL1");
+pub use rampart_abi::{ABI_VERSION, PAYLOAD_FORMAT, SLOT_MAGIC};
 
 /// Where the embedded policies are: `[SLOT_MAGIC, payload format, address,
 /// length]`. The bare guest has zeros in the last three words; `rampart
@@ -51,12 +44,32 @@ pub const SLOT_MAGIC: u32 = u32::from_le_bytes(*b"RPL1");
 #[unsafe(export_name = "rampart_policy_slot")]
 pub static mut RAMPART_POLICY_SLOT: [u32; 4] = [SLOT_MAGIC, 0, 0, 0];
 
-/// The guest's state: the policies, parsed once, and the evaluator.
+/// The guest's state: the prepared set (policies and the configuration
+/// built in), parsed once, and the evaluator.
 pub struct Guest {
+    prepared: &'static PreparedSet,
     evaluator: Evaluator<'static>,
     metadata: Json,
     inventory: Option<Vec<Manifest>>,
 }
+
+/// What an admission request says beside its object, for exemptions.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    /// `request.namespace`.
+    pub namespace: Option<String>,
+    /// `request.userInfo.username`.
+    pub username: Option<String>,
+}
+
+/// The day a judge without a date judges as: every exception with an
+/// expiry date is expired then, so a host that passes no date never has an
+/// exception honoured past its end.
+const NO_DATE: Date = Date {
+    year: 9999,
+    month: 12,
+    day: 31,
+};
 
 impl Guest {
     /// Parses the payload `rampart build` embedded.
@@ -79,6 +92,13 @@ impl Guest {
         // library's recursion limit, and the IR version checked.
         let set = PolicySet::from_json_value(payload.get("set").unwrap_or(&Json::Null))
             .map_err(|error| format!("the embedded policy set cannot be read: {error}"))?;
+        let config: Option<EmbeddedConfig> =
+            match payload.get("config") {
+                None | Some(Json::Null) => None,
+                Some(config) => Some(serde_json::from_value(config.clone()).map_err(|error| {
+                    format!("the embedded configuration cannot be read: {error}")
+                })?),
+            };
         let policies: Vec<Json> = set
             .policies
             .iter()
@@ -98,24 +118,38 @@ impl Guest {
             "kube_version": version.to_string(),
             "uses_inventory": set.uses_inventory(),
             "policies": policies,
+            "config": config.as_ref().map(|config| json!({
+                "file": config.file,
+                "hash": config.hash,
+                "exceptions": config.judging.exceptions.len(),
+            })),
         });
-        // The set lives as long as the module instance: leaking it lets the
-        // evaluator (and its regex cache) be kept across calls.
-        let set: &'static PolicySet = Box::leak(Box::new(set));
+        let judging = config.map(|config| config.judging).unwrap_or_default();
         let options = EvalOptions {
             version,
             ..EvalOptions::default()
         };
+        // The prepared set lives as long as the module instance: leaking it
+        // lets the evaluator (and its regex cache) be kept across calls.
+        let prepared: &'static PreparedSet =
+            Box::leak(Box::new(PreparedSet::new(set, judging, options)));
         Ok(Guest {
-            evaluator: Evaluator::new(set, options),
+            prepared,
+            evaluator: prepared.evaluator(),
             metadata,
             inventory: None,
         })
     }
 
-    /// The metadata JSON: ABI version, Kubernetes version, policies.
+    /// The metadata JSON: ABI version, Kubernetes version, policies, and the
+    /// configuration built in (its file and hash), if any.
     pub fn metadata(&self) -> &Json {
         &self.metadata
+    }
+
+    /// The exceptions, exemptions and self-exemption rule built in.
+    pub fn judging(&self) -> &Judging {
+        self.prepared.judging()
     }
 
     /// Sets the resources that `resources("Kind")` sees in later
@@ -149,35 +183,64 @@ impl Guest {
     }
 
     /// Evaluates the input (a manifest object, a `kind: List`, or an
-    /// AdmissionReview) and returns `{"findings": [...], "errors": [...],
-    /// "resources": N}`.
-    pub fn evaluate(&self, input: &[u8]) -> Json {
+    /// AdmissionReview) and judges it with the configuration built in, its
+    /// exceptions expiring as of `today`. Returns `{"findings": [...],
+    /// "errors": [...], "resources": N, "suppressed": N, "exempted": N,
+    /// "exceptions_used": [index, ...]}`.
+    pub fn evaluate(&self, input: &[u8], today: Date) -> Json {
         let value = match read_input(input) {
             Ok(value) => value,
             Err(error) => {
-                return outcome(
-                    Vec::new(),
-                    vec![json!({"message": input_error("the input", &error)})],
-                    0,
-                );
+                return error_outcome(input_error("the input", &error));
             }
         };
-        let (object, old_object) = match admission_request(&value) {
-            Some(Ok((object, old_object))) => (object, old_object),
-            Some(Err(message)) => return outcome(Vec::new(), vec![json!({"message": message})], 0),
-            None => (value, None),
+        let (object, old_object, context) = match admission_request(&value) {
+            Some(Ok(request)) => request,
+            Some(Err(message)) => return error_outcome(message),
+            None => (value, None, RequestContext::default()),
         };
-        self.judge(object, old_object)
+        self.judge_request(object, old_object, &context, Some(today))
     }
 
     /// Judges one document (a manifest object or a `kind: List`), with the
     /// previous version of the object for an update; `null` judges nothing.
-    /// Returns what [`Guest::evaluate`] returns.
+    /// It has no date: exceptions with an expiry date are not honoured (see
+    /// [`Guest::judge_request`]). Returns what [`Guest::evaluate`] returns.
     pub fn judge(&self, object: Manifest, old_object: Option<Manifest>) -> Json {
+        self.judge_request(object, old_object, &RequestContext::default(), None)
+    }
+
+    /// Judges one document of an admission request (`context`: its
+    /// namespace and user, for exemptions) as of `today`; with no date,
+    /// every exception with an expiry date counts as expired.
+    pub fn judge_request(
+        &self,
+        object: Manifest,
+        old_object: Option<Manifest>,
+        context: &RequestContext,
+        today: Option<Date>,
+    ) -> Json {
         let mut errors = Vec::new();
         if object.is_null() {
             // An admission request without an object (DELETE): nothing to judge.
-            return outcome(Vec::new(), Vec::new(), 0);
+            return outcome(Vec::new(), Vec::new(), &rampart_core::Judged::default());
+        }
+        let judging = self.prepared.judging();
+        if (context.namespace.is_some() || context.username.is_some())
+            && judging
+                .exemptions
+                .exempts(
+                    &object,
+                    context.namespace.as_deref(),
+                    context.username.as_deref(),
+                )
+                .is_some()
+        {
+            let judged = rampart_core::Judged {
+                exempted: 1,
+                ..rampart_core::Judged::default()
+            };
+            return outcome(Vec::new(), Vec::new(), &judged);
         }
         let document = Document {
             index: 0,
@@ -193,7 +256,7 @@ impl Guest {
                 .into_iter()
                 .map(|error| json!({"message": error.message})),
         );
-        let set = self.evaluator.policy_set();
+        let set = self.prepared.set();
         let mut inventory = Inventory::new();
         if set.uses_inventory() {
             match &self.inventory {
@@ -203,7 +266,10 @@ impl Guest {
                     .for_each(|resource| inventory.add(resource.value)),
             }
         }
-        let mut findings = Vec::new();
+        let judge = self.prepared.judge(today.unwrap_or(NO_DATE));
+        let mut judged = judge.start();
+        let file: Arc<str> = Arc::from("input");
+        let mut rules = Vec::new();
         for resource in &resources {
             let subject = Subject {
                 resource: resource.value,
@@ -211,37 +277,57 @@ impl Guest {
                 inventory: Some(&inventory),
                 keys: resource.document.keys.as_ref(),
             };
-            let evaluation = self.evaluator.evaluate(&subject);
-            for finding in evaluation.findings {
-                let controls = set
-                    .policy(&finding.policy)
-                    .map(|policy| policy.controls.clone())
-                    .unwrap_or_default();
-                let fix: Vec<_> = finding
-                    .fix
-                    .iter()
-                    .map(|operation| operation.prefixed(&resource.pointer))
-                    .collect();
-                findings.push(json!({
-                    "policy": finding.policy,
-                    "rule": finding.rule,
-                    "action": finding.action,
-                    "severity": finding.severity,
-                    "message": finding.message,
-                    "path": format!("{}{}", resource.pointer, finding.pointer),
-                    "controls": controls,
-                    "fix": fix,
-                }));
-            }
-            for error in evaluation.errors {
+            let exempt = judge.exempt(resource.value).is_some();
+            let mut evaluation = if exempt {
+                rampart_engine::Evaluation::default()
+            } else {
+                self.evaluator.evaluate(&subject)
+            };
+            // The judge keeps no rule number: remember each finding's, to
+            // give it back to the findings the judge keeps.
+            rules.extend(evaluation.findings.iter().map(|finding| {
+                (
+                    finding.policy.clone(),
+                    format!("{}{}", resource.pointer, finding.pointer),
+                    finding.message.clone(),
+                    finding.rule,
+                )
+            }));
+            // The errors are reported as the guest always has (policy, path,
+            // message), not as the judge words them for a file.
+            for error in std::mem::take(&mut evaluation.errors) {
                 errors.push(json!({
                     "policy": error.policy,
                     "path": resource.pointer,
                     "message": error.message,
                 }));
             }
+            judge.judge(&file, resource, Ok(evaluation), (0, 0), &mut judged);
         }
-        outcome(findings, errors, resources.len())
+        let findings = std::mem::take(&mut judged.findings)
+            .into_iter()
+            .map(|finding| {
+                let rule = rules
+                    .iter()
+                    .position(|(policy, path, message, _)| {
+                        *policy == finding.policy
+                            && *path == finding.path
+                            && *message == finding.message
+                    })
+                    .map_or(0, |index| rules.remove(index).3);
+                json!({
+                    "policy": finding.policy,
+                    "rule": rule,
+                    "action": finding.action,
+                    "severity": finding.severity,
+                    "message": finding.message,
+                    "path": finding.path,
+                    "controls": *finding.controls,
+                    "fix": finding.fix,
+                })
+            })
+            .collect();
+        outcome(findings, errors, &judged)
     }
 }
 
@@ -293,8 +379,12 @@ fn is_admission_review(value: &Manifest) -> bool {
     value.get("kind").and_then(Manifest::as_str) == Some("AdmissionReview")
 }
 
-/// For an AdmissionReview, its `request.object` and `request.oldObject`.
-fn admission_request(value: &Manifest) -> Option<Result<(Manifest, Option<Manifest>), String>> {
+/// An admission request's object, old object, namespace and user.
+type Request = (Manifest, Option<Manifest>, RequestContext);
+
+/// For an AdmissionReview, its `request.object` and `request.oldObject`,
+/// with the request's namespace and user.
+fn admission_request(value: &Manifest) -> Option<Result<Request, String>> {
     if !is_admission_review(value) {
         return None;
     }
@@ -306,14 +396,42 @@ fn admission_request(value: &Manifest) -> Option<Result<(Manifest, Option<Manife
         .get("oldObject")
         .filter(|old| !old.is_null())
         .cloned();
-    Some(Ok((object, old_object)))
+    let text = |value: Option<&Manifest>| value.and_then(Manifest::as_str).map(str::to_owned);
+    let context = RequestContext {
+        namespace: text(request.get("namespace")),
+        username: text(
+            request
+                .get("userInfo")
+                .and_then(|user| user.get("username")),
+        ),
+    };
+    Some(Ok((object, old_object, context)))
 }
 
-fn outcome(findings: Vec<Json>, errors: Vec<Json>, resources: usize) -> Json {
+/// The outcome of an input that could not be judged at all.
+fn error_outcome(message: String) -> Json {
+    outcome(
+        Vec::new(),
+        vec![json!({"message": message})],
+        &rampart_core::Judged::default(),
+    )
+}
+
+fn outcome(findings: Vec<Json>, errors: Vec<Json>, judged: &rampart_core::Judged) -> Json {
+    let used: Vec<usize> = judged
+        .exception_used
+        .iter()
+        .enumerate()
+        .filter(|(_, used)| **used)
+        .map(|(index, _)| index)
+        .collect();
     let mut members = Map::new();
     members.insert("findings".to_owned(), Json::Array(findings));
     members.insert("errors".to_owned(), Json::Array(errors));
-    members.insert("resources".to_owned(), Json::from(resources));
+    members.insert("resources".to_owned(), Json::from(judged.resources));
+    members.insert("suppressed".to_owned(), Json::from(judged.suppressed));
+    members.insert("exempted".to_owned(), Json::from(judged.exempted));
+    members.insert("exceptions_used".to_owned(), Json::from(used));
     Json::Object(members)
 }
 

@@ -1,5 +1,13 @@
 use super::*;
 
+fn today() -> Date {
+    Date {
+        year: 2027,
+        month: 1,
+        day: 15,
+    }
+}
+
 fn guest(source_set: Json) -> Guest {
     let payload = json!({"format": PAYLOAD_FORMAT, "kube_version": null, "set": source_set});
     match Guest::from_payload(payload.to_string().as_bytes()) {
@@ -16,14 +24,19 @@ fn empty_set_judges_nothing() {
     })
     .unwrap();
     let guest = guest(set);
-    let result =
-        guest.evaluate(br#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}"#);
+    let result = guest.evaluate(
+        br#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}}"#,
+        today(),
+    );
     assert_eq!(result["findings"], json!([]));
     assert_eq!(result["resources"], json!(1));
-    let list = guest.evaluate(br#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod"}, 3]}"#);
+    let list = guest.evaluate(br#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod"}, 3]}"#, today());
     assert_eq!(list["resources"], json!(1));
     assert_eq!(list["errors"].as_array().map(Vec::len), Some(1));
-    let review = guest.evaluate(br#"{"kind": "AdmissionReview", "request": {"object": null}}"#);
+    let review = guest.evaluate(
+        br#"{"kind": "AdmissionReview", "request": {"object": null}}"#,
+        today(),
+    );
     assert_eq!(review["resources"], json!(0));
     assert_eq!(guest.metadata()["abi_version"], json!(ABI_VERSION));
 }
@@ -150,11 +163,11 @@ fn the_guest_reads_as_deep_as_the_loader_and_no_deeper() {
     // AdmissionReview.
     let at_limit = deep_pod(limit);
     assert_eq!(native(&at_limit), Vec::<String>::new());
-    let result = guest.evaluate(at_limit.as_bytes());
+    let result = guest.evaluate(at_limit.as_bytes(), today());
     assert_eq!(result["errors"], json!([]));
     assert_eq!(result["resources"], json!(1));
     let review = format!(r#"{{"kind": "AdmissionReview", "request": {{"object": {at_limit}}}}}"#);
-    let result = guest.evaluate(review.as_bytes());
+    let result = guest.evaluate(review.as_bytes(), today());
     assert_eq!(result["errors"], json!([]));
     assert_eq!(result["resources"], json!(1));
 
@@ -164,7 +177,7 @@ fn the_guest_reads_as_deep_as_the_loader_and_no_deeper() {
         native(&past_limit),
         vec!["nesting deeper than 256 levels, the limit".to_owned()]
     );
-    let result = guest.evaluate(past_limit.as_bytes());
+    let result = guest.evaluate(past_limit.as_bytes(), today());
     assert_eq!(result["resources"], json!(0));
     let message = result["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
@@ -172,7 +185,7 @@ fn the_guest_reads_as_deep_as_the_loader_and_no_deeper() {
         "{message}"
     );
     let review = format!(r#"{{"kind": "AdmissionReview", "request": {{"object": {past_limit}}}}}"#);
-    let message = guest.evaluate(review.as_bytes())["errors"][0]["message"].clone();
+    let message = guest.evaluate(review.as_bytes(), today())["errors"][0]["message"].clone();
     assert!(
         message
             .as_str()
@@ -182,7 +195,7 @@ fn the_guest_reads_as_deep_as_the_loader_and_no_deeper() {
     );
     // A manifest cannot use the envelope's levels.
     let deeper = deep_pod(limit + 2);
-    let message = guest.evaluate(deeper.as_bytes())["errors"][0]["message"].clone();
+    let message = guest.evaluate(deeper.as_bytes(), today())["errors"][0]["message"].clone();
     assert!(
         message.as_str().unwrap_or_default().contains("256 levels"),
         "{message}"
@@ -218,11 +231,74 @@ fn a_kubewarden_request_reads_as_deep_as_the_loader() {
 #[test]
 fn input_that_is_not_utf8_names_its_first_bad_byte() {
     let guest = empty_guest();
-    let result = guest.evaluate(b"{\"kind\": \"Pod\",\n \"x\": \"\xFF\"}");
+    let result = guest.evaluate(b"{\"kind\": \"Pod\",\n \"x\": \"\xFF\"}", today());
     assert_eq!(
         result["errors"][0]["message"],
         json!(
             "the input is not JSON: not UTF-8 text: byte 0xff at line 2, column 8 (byte offset 23) is not valid UTF-8"
         )
+    );
+}
+
+/// A guest with no policy, built with a configuration of `judging`.
+fn judging_guest(judging: &Judging) -> Guest {
+    let compilation = empty_set();
+    let payload = json!({
+        "format": PAYLOAD_FORMAT,
+        "kube_version": null,
+        "set": compilation,
+        "config": {"file": "rampart.yaml", "hash": "0", "judging": judging},
+    });
+    match Guest::from_payload(payload.to_string().as_bytes()) {
+        Ok(guest) => guest,
+        Err(message) => panic!("{message}"),
+    }
+}
+
+/// The IR of an empty set (the guest does not depend on the compiler).
+fn empty_set() -> Json {
+    json!({
+        "version": rampart_engine::ir::IR_VERSION,
+        "policies": [],
+        "functions": [],
+    })
+}
+
+#[test]
+fn an_admission_request_by_an_exempt_user_is_not_judged() {
+    let judging = Judging {
+        exemptions: rampart_core::Exemptions {
+            usernames: vec!["system:serviceaccount:kube-system:*".into()],
+            namespaces: vec!["legacy".into()],
+            ..Default::default()
+        },
+        ..Judging::default()
+    };
+    let guest = judging_guest(&judging);
+    assert_eq!(guest.metadata()["config"]["file"], json!("rampart.yaml"));
+    let review = |namespace: &str, user: &str| {
+        format!(
+            r#"{{"kind": "AdmissionReview", "request": {{"namespace": "{namespace}", "userInfo": {{"username": "{user}"}}, "object": {{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "a"}}}}}}}}"#
+        )
+    };
+    let exempt = guest.evaluate(
+        review(
+            "shop",
+            "system:serviceaccount:kube-system:replicaset-controller",
+        )
+        .as_bytes(),
+        today(),
+    );
+    assert_eq!(
+        (exempt["exempted"].clone(), exempt["resources"].clone()),
+        (json!(1), json!(0))
+    );
+    // The request's namespace counts, though the object does not name one.
+    let exempt = guest.evaluate(review("legacy", "alice").as_bytes(), today());
+    assert_eq!(exempt["exempted"], json!(1));
+    let judged = guest.evaluate(review("shop", "alice").as_bytes(), today());
+    assert_eq!(
+        (judged["exempted"].clone(), judged["resources"].clone()),
+        (json!(0), json!(1))
     );
 }
