@@ -290,7 +290,10 @@ pub fn run(arguments: CheckArguments) -> u8 {
         }
         Format::Junit => {
             if report.matched.is_empty() {
-                report::junit::render(&report, &report::junit::resources_of(&inputs))
+                let judge = loaded.judge(config::today());
+                let judged =
+                    |resource: &rampart_engine::json::Json| judge.exempt(resource).is_none();
+                report::junit::render(&report, &report::junit::resources_of(&inputs, &judged))
             } else {
                 report::junit::render(&report, &report.matched)
             }

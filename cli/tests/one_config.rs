@@ -155,3 +155,11 @@ fn fix_judges_with_the_configuration_too() {
     );
     assert!(!text.contains("agent"), "{text}");
 }
+
+#[test]
+fn junit_lists_no_test_case_when_every_resource_is_exempt() {
+    let output = rampart(&["check", "manifests/system.yaml", "--format", "junit"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("<testcase"), "{text}");
+}

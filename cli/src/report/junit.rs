@@ -31,8 +31,12 @@ pub struct FileResources {
     pub matched: Vec<Vec<String>>,
 }
 
-/// Lists the resources of every input file, as the check judged them.
-pub fn resources_of(inputs: &[InputFile]) -> Vec<FileResources> {
+/// Lists the resources of every input file that `judged` accepts (the
+/// configuration's exemptions leave some out), as the check judged them.
+pub fn resources_of(
+    inputs: &[InputFile],
+    judged: &dyn Fn(&rampart_engine::json::Json) -> bool,
+) -> Vec<FileResources> {
     inputs
         .iter()
         .map(|input| {
@@ -41,6 +45,7 @@ pub fn resources_of(inputs: &[InputFile]) -> Vec<FileResources> {
             let mut ignored = Vec::new();
             let resources = rampart_engine::load::resources(&input.documents, &mut ignored)
                 .iter()
+                .filter(|resource| judged(resource.value))
                 .map(|resource| {
                     (
                         resource.document.index,
