@@ -88,8 +88,9 @@ pub enum ReadError {
     Directory,
     /// The file holds more than the limit, in bytes.
     TooLarge(u64),
-    /// The file is not UTF-8 text.
-    NotUtf8,
+    /// The file is not UTF-8 text: where its first bad byte is (line and
+    /// offset counted in the whole file).
+    NotUtf8(rampart_engine::limits::NotUtf8),
     /// Standard input held nothing but white space.
     EmptyStandardInput,
     /// The system refused to open or read it.
@@ -109,7 +110,7 @@ impl fmt::Display for ReadError {
                 "it is larger than the limit of {} for such a file",
                 size(*limit)
             ),
-            ReadError::NotUtf8 => formatter.write_str("the file is not UTF-8 text"),
+            ReadError::NotUtf8(bad) => write!(formatter, "the file is {bad}"),
             ReadError::EmptyStandardInput => {
                 formatter.write_str("standard input is empty: there was nothing to check")
             }
@@ -185,16 +186,37 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     read_bounded(open(path, limit)?, limit)
 }
 
+/// The bytes as text, or where the first byte that is not UTF-8 is (the
+/// valid text is checked once; the position is worked out only on failure).
+pub fn text_of(bytes: Vec<u8>) -> Result<String, ReadError> {
+    String::from_utf8(bytes).map_err(|error| {
+        let bytes = error.as_bytes();
+        let fallback = rampart_engine::limits::NotUtf8 {
+            offset: error.utf8_error().valid_up_to(),
+            byte: bytes
+                .get(error.utf8_error().valid_up_to())
+                .copied()
+                .unwrap_or_default(),
+            position: rampart_engine::load::Position { line: 1, column: 1 },
+        };
+        ReadError::NotUtf8(
+            rampart_engine::limits::utf8_text(bytes)
+                .err()
+                .unwrap_or(fallback),
+        )
+    })
+}
+
 /// Reads a regular file whole, as UTF-8 text.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
-    String::from_utf8(read_bytes(path, limit)?).map_err(|_| ReadError::NotUtf8)
+    text_of(read_bytes(path, limit)?)
 }
 
 /// Reads standard input whole, as UTF-8 text; input with nothing but white
 /// space is an error, so that an empty run never looks like a clean one.
 pub fn read_standard_input(limit: u64) -> Result<String, ReadError> {
     let bytes = read_bounded(std::io::stdin().lock(), limit)?;
-    let text = String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)?;
+    let text = text_of(bytes)?;
     if is_blank(text.as_bytes()) {
         return Err(ReadError::EmptyStandardInput);
     }

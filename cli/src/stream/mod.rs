@@ -407,6 +407,7 @@ fn read_all(
             kept: &mut file.text,
             parts_sent: 0,
             line_offset: 0,
+            bytes_sent: 0,
             json_lines: None,
             split: false,
             progress: &mut progress,
@@ -525,6 +526,8 @@ struct Cutter<'c> {
     kept: &'c mut String,
     parts_sent: usize,
     line_offset: u32,
+    /// Bytes of the file in the parts sent so far.
+    bytes_sent: usize,
     /// Whether the file is JSON lines (it starts with `{`), once known.
     json_lines: Option<bool>,
     /// Whether the file is large enough to be split, as its size tells
@@ -651,8 +654,17 @@ impl Cutter<'_> {
     }
 
     fn send(&mut self, bytes: Vec<u8>) -> Result<(), CutError> {
-        let text = String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)?;
+        // A part's lines are counted from its place in the file.
+        let text = crate::inputs::read::text_of(bytes).map_err(|error| match error {
+            ReadError::NotUtf8(mut bad) => {
+                bad.position.line += self.line_offset;
+                bad.offset += self.bytes_sent;
+                ReadError::NotUtf8(bad)
+            }
+            other => other,
+        })?;
         let lines = text.bytes().filter(|&byte| byte == b'\n').count() as u32;
+        let length = text.len();
         if self.keep_text {
             self.kept.push_str(&text);
         }
@@ -667,6 +679,7 @@ impl Cutter<'_> {
         *self.sequence += 1;
         self.parts_sent += 1;
         self.line_offset += lines;
+        self.bytes_sent += length;
         // Workers stop once every sender is gone, or when the last of them
         // ends early (a panic outside a part): then the queue is closed,
         // and nothing more can be judged.
