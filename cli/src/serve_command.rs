@@ -1,13 +1,15 @@
 //! `rampart serve`: the admission webhook. The server lives in
 //! `rampart-server`; this file only turns arguments into its configuration
-//! and gives it a loader that compiles policies the way `check` does.
+//! and gives it a loader that compiles policies (and applies a `--config`
+//! file) the way `check` does.
 
+use crate::check;
+use crate::config;
 use crate::exit;
-use crate::policies;
 use clap::ValueEnum;
 use rampart_engine::KubeVersion;
 use rampart_server::{
-    FailurePolicy, LoadedPolicySet, PolicyLoader, Server, ServerConfig, TlsFiles,
+    FailurePolicy, LoadedPolicySet, LoaderError, PolicyLoader, Server, ServerConfig, TlsFiles,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,6 +36,13 @@ pub struct ServeArguments {
     /// `--policy` is given. Repeatable.
     #[arg(long = "set", short = 's', value_name = "NAME[@VERSION]")]
     sets: Vec<String>,
+    /// A `rampart.yaml`: parameters, actions, exceptions (expiring as of
+    /// each request's day), exemptions, and the sets and policies to serve
+    /// when neither `--policy` nor `--set` is given. Reloaded when it
+    /// changes; a broken new file keeps the previous configuration serving.
+    /// Without it, no configuration applies (none is looked for).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Judge as this Kubernetes version (e.g. `v1.30`); default: the newest.
     #[arg(long, value_name = "VERSION")]
     kube_version: Option<String>,
@@ -89,6 +98,17 @@ pub fn run(arguments: ServeArguments) -> u8 {
     };
     let mut config = ServerConfig::new(arguments.addr, tls);
     config.policy_paths = arguments.policies.clone();
+    if let Some(file) = &arguments.config {
+        // The file, and the policies it names as of start-up, are watched.
+        config.policy_paths.push(file.clone());
+        let mut ignored = Vec::new();
+        if let Some(read) = config::read(file, &mut ignored)
+            && arguments.policies.is_empty()
+            && arguments.sets.is_empty()
+        {
+            config.policy_paths.extend(read.policies);
+        }
+    }
     config.audit_log = arguments.audit_log.clone();
     config.max_body_bytes = arguments.max_body_bytes;
     config.eval_timeout = Duration::from_millis(arguments.eval_timeout_ms.max(1));
@@ -101,7 +121,12 @@ pub fn run(arguments: ServeArguments) -> u8 {
     };
     // The seam for other policy sources: a `--bundle` option would build a
     // loader that reads the bundle's set instead, and watch the bundle file.
-    let loader = compiling_loader(arguments.policies, arguments.sets, version);
+    let loader = compiling_loader(
+        arguments.policies,
+        arguments.sets,
+        arguments.config,
+        version,
+    );
     let server = match Server::bind(config, loader) {
         Ok(server) => server,
         Err(message) => {
@@ -118,16 +143,36 @@ pub fn run(arguments: ServeArguments) -> u8 {
     }
 }
 
-/// A loader that compiles `--policy` and `--set` as `check` does; any
-/// compile error or problem refuses the whole set, so that a half-broken edit
-/// never replaces the serving policies.
+/// A loader that compiles `--policy` and `--set` (or the sets and policies
+/// of the configuration, when neither is given) and applies the
+/// configuration, through the code `check` uses; any compile error or
+/// configuration problem refuses the whole set, so that a half-broken edit
+/// never replaces the serving policies and configuration.
 fn compiling_loader(
     paths: Vec<PathBuf>,
     sets: Vec<String>,
+    config_path: Option<PathBuf>,
     version: Option<KubeVersion>,
 ) -> PolicyLoader {
     Arc::new(move || {
-        let loaded = policies::load(&paths, &sets);
+        let mut config_problems = Vec::new();
+        let config = match &config_path {
+            None => None,
+            Some(path) => match config::read(path, &mut config_problems) {
+                Some(file) => Some(file),
+                None if config_problems.is_empty() => {
+                    return Err(LoaderError::Configuration(format!(
+                        "{}: the configuration holds no mapping",
+                        path.display()
+                    )));
+                }
+                None => None,
+            },
+        };
+        if !config_problems.is_empty() {
+            return Err(LoaderError::Configuration(joined(&config_problems)));
+        }
+        let loaded = check::load_with_config(&paths, &sets, config, &mut config_problems);
         let mut errors: Vec<String> = loaded
             .diagnostics
             .iter()
@@ -145,11 +190,41 @@ fn compiling_loader(
             .collect();
         errors.extend(loaded.problems.iter().cloned());
         if !errors.is_empty() {
-            return Err(errors.join("; "));
+            return Err(LoaderError::Policies(errors.join("; ")));
         }
+        // Parameters or actions for policies that do not run, values of
+        // the wrong shape: the configuration is refused as a whole.
+        if !config_problems.is_empty() {
+            return Err(LoaderError::Configuration(joined(&config_problems)));
+        }
+        let configured_version = match loaded
+            .config
+            .as_ref()
+            .and_then(|file| file.config.kubernetes_version.as_deref())
+        {
+            None => None,
+            Some(text) => Some(KubeVersion::parse(text).ok_or_else(|| {
+                LoaderError::Configuration(format!(
+                    "kubernetesVersion `{text}` is not a Kubernetes version (write it as `v1.30`)"
+                ))
+            })?),
+        };
+        let judging = loaded.judging().clone();
         Ok(LoadedPolicySet {
             set: loaded.set,
-            version: version.or(loaded.version).unwrap_or(KubeVersion::LATEST),
+            version: version
+                .or(loaded.version)
+                .or(configured_version)
+                .unwrap_or(KubeVersion::LATEST),
+            judging,
         })
     })
+}
+
+fn joined(problems: &[config::ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -28,7 +28,8 @@ fn main() -> std::process::ExitCode {
     };
     let set_name = set_name.clone();
     let loader = Arc::new(move || {
-        let set = rampart_stdlib::set(&set_name).ok_or_else(|| format!("no set `{set_name}`"))?;
+        let set = rampart_stdlib::set(&set_name)
+            .ok_or_else(|| rampart_server::LoaderError::Policies(format!("no set `{set_name}`")))?;
         let sources: Vec<rampart_lang::Source> = rampart_stdlib::sources()
             .map(|(name, text)| rampart_lang::Source {
                 name,
@@ -44,6 +45,7 @@ fn main() -> std::process::ExitCode {
         Ok(LoadedPolicySet {
             set: compiled,
             version: rampart_engine::KubeVersion::LATEST,
+            judging: rampart_core::Judging::default(),
         })
     });
     let result = Server::bind(ServerConfig::new(address, tls), loader).and_then(Server::serve);

@@ -1,17 +1,26 @@
 //! The admission handler as a pure function: AdmissionReview bytes in, an
 //! HTTP status and AdmissionReview bytes out, plus what the audit log and the
-//! metrics need. No I/O, no clock, no threads: the fuzz target and the tests
-//! call [`handle`] directly.
+//! metrics need. No I/O, no threads, and no clock but in [`handle`]: the
+//! fuzz target and the tests call [`handle`] or [`handle_at`] directly.
+//!
+//! The verdict itself is `rampart_core::admission::decide`, the function the
+//! Kubewarden guest answers with too; this module reads the request, applies
+//! the configuration's exemptions and judging, and writes the answer.
 
 use crate::envelope;
 use crate::patch;
 use crate::summary;
+use rampart_core::admission::{self as decision, AdmissionAnswer, Verdict};
+use rampart_core::{Date, Judge, JudgedFinding, Judging};
 use rampart_engine::json::Json as Manifest;
-use rampart_engine::{
-    Action, EvalOptions, Evaluation, Evaluator, Finding, Plans, PolicySet, Subject,
-};
+use rampart_engine::load::{Document, Resource};
+use rampart_engine::{Action, EvalError, EvalOptions, Evaluator, Plans, PolicySet, Subject};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub use rampart_core::admission::FailurePolicy;
 
 /// The only AdmissionReview version served; `v1beta1` was removed in Kubernetes 1.22.
 pub const ADMISSION_API_VERSION: &str = "admission.k8s.io/v1";
@@ -25,16 +34,6 @@ pub enum Endpoint {
     Mutate,
 }
 
-/// What to answer when a policy cannot finish (step budget, invalid regex)
-/// or the wall-clock deadline passes; mirrors Kubernetes' `failurePolicy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailurePolicy {
-    /// Deny (fail closed): code 500 with the reason.
-    Fail,
-    /// Allow (fail open), with the reason as a warning.
-    Ignore,
-}
-
 /// Everything [`handle`] needs: the compiled policies and how to run them.
 pub struct State {
     /// The policies.
@@ -46,17 +45,33 @@ pub struct State {
     pub plans: Plans,
     /// What to answer on an evaluation error.
     pub failure_policy: FailurePolicy,
+    /// The configuration's exceptions and exemptions (parameters and
+    /// actions are already in `set`).
+    pub judging: Judging,
 }
 
 impl State {
-    /// The state for `set`, with its evaluation plans made once.
+    /// The state for `set` without a configuration, with its evaluation
+    /// plans made once.
     pub fn new(set: PolicySet, options: EvalOptions, failure_policy: FailurePolicy) -> State {
+        State::configured(set, Judging::default(), options, failure_policy)
+    }
+
+    /// The state for `set` (the configuration's parameters and actions
+    /// applied) judged under `judging`, with its evaluation plans made once.
+    pub fn configured(
+        set: PolicySet,
+        judging: Judging,
+        options: EvalOptions,
+        failure_policy: FailurePolicy,
+    ) -> State {
         let plans = Evaluator::new(&set, options.clone()).plans();
         State {
             set,
             options,
             plans,
             failure_policy,
+            judging,
         }
     }
 }
@@ -118,8 +133,13 @@ pub struct Record {
     pub sub_resource: String,
     /// Whether the API server will not persist the result.
     pub dry_run: bool,
-    /// Whether the policies were run (subresources and DELETE are not).
+    /// Whether the policies were run (subresources, DELETE and exempt
+    /// requests are not).
     pub evaluated: bool,
+    /// Why the request was allowed unjudged: the configuration's exemption
+    /// that covers it (namespace, user or runtime class).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exempt: Option<String>,
     /// Findings and errors, in policy order; at most
     /// [`summary::MAX_AUDIT_FINDINGS`] findings.
     pub policies: Vec<PolicyResult>,
@@ -146,10 +166,21 @@ pub struct Response {
     /// Whether findings were summarised to keep the answer or the audit
     /// line within the limits of [`summary`].
     pub summarised: bool,
+    /// Each policy with findings on this request, once per action it had
+    /// them with, for the per-policy metrics (policies of the served set
+    /// only, so bounded by it).
+    pub policy_actions: Vec<(String, Action)>,
 }
 
-/// Answers one AdmissionReview. Never panics, whatever the bytes.
+/// Answers one AdmissionReview as of today (by the system clock: the day
+/// exceptions expire against). Never panics, whatever the bytes.
 pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
+    handle_at(endpoint, body, state, Date::today())
+}
+
+/// Answers one AdmissionReview with exceptions expiring as of `today`.
+/// Never panics, whatever the bytes.
+pub fn handle_at(endpoint: Endpoint, body: &[u8], state: &State, today: Date) -> Response {
     let envelope = match envelope::read(body) {
         Ok(envelope) => envelope,
         Err(message) => return bad_request(message),
@@ -163,6 +194,17 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
         let answer = Answer::allowed(&request.uid);
         return respond(answer, Decision::Allowed, record);
     }
+    let resource = request.resource();
+    if let Some(exempt) = state.judging.exemptions.exempts(
+        &resource,
+        present(request.namespace),
+        present(request.user),
+    ) {
+        // As Pod Security Admission does: allowed unjudged, and the audit
+        // line says why.
+        record.exempt = Some(exempt.to_string());
+        return respond(Answer::allowed(&request.uid), Decision::Allowed, record);
+    }
     if let Some(error) = envelope.unreadable_objects {
         // What `rampart check` refuses to load is not judged here either.
         let message = format!("rampart: the object cannot be judged: {error}");
@@ -175,22 +217,63 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
         let (answer, decision) = failure(&request.uid, state.failure_policy, message.to_owned());
         return respond(answer, decision, record);
     }
-    let resource = request.resource();
+    let (findings, errors) = judge(&request, resource, state, today);
+    record.evaluated = true;
+    (record.policies, record.findings_omitted) = policy_results(&findings, &errors);
+    let (answer, decision) = match endpoint {
+        Endpoint::Validate => validate(&request.uid, &findings, &errors, state.failure_policy),
+        Endpoint::Mutate => mutate(&request.uid, &findings),
+    };
+    let mut response = respond(answer, decision, record);
+    let mut seen = BTreeSet::new();
+    response.policy_actions = findings
+        .iter()
+        .filter(|finding| seen.insert((&*finding.policy, finding.action.as_str())))
+        .map(|finding| (finding.policy.to_string(), finding.action))
+        .collect();
+    response
+}
+
+/// `text` unless it is empty.
+fn present(text: &str) -> Option<&str> {
+    Some(text).filter(|text| !text.is_empty())
+}
+
+/// Evaluates the request's object and judges the findings under the
+/// configuration (exceptions as of `today`, annotation self-exemption):
+/// the judged findings, and the policies that could not finish.
+fn judge(
+    request: &Request<'_>,
+    resource: Manifest,
+    state: &State,
+    today: Date,
+) -> (Vec<JudgedFinding>, Vec<EvalError>) {
+    let document = Document {
+        index: 0,
+        value: resource,
+        positions: Default::default(),
+        keys: None,
+    };
     let subject = Subject {
-        resource: &resource,
+        resource: &document.value,
         old_resource: request.old_object,
         inventory: None,
         keys: None,
     };
-    let evaluation =
+    let mut evaluation =
         Evaluator::with_plans(&state.set, state.options.clone(), &state.plans).evaluate(&subject);
-    record.evaluated = true;
-    (record.policies, record.findings_omitted) = policy_results(&evaluation);
-    let (answer, decision) = match endpoint {
-        Endpoint::Validate => validate(&request.uid, &evaluation, state.failure_policy),
-        Endpoint::Mutate => mutate(&request.uid, &evaluation),
+    // Errors keep their policy id (the judge would fold it into a message).
+    let errors = std::mem::take(&mut evaluation.errors);
+    let judge = Judge::new(&state.set, &state.judging, today);
+    let mut judged = judge.start();
+    let resource = Resource {
+        document: &document,
+        pointer: String::new(),
+        value: &document.value,
     };
-    respond(answer, decision, record)
+    let file: Arc<str> = Arc::from("admission");
+    judge.judge(&file, &resource, Ok(evaluation), (0, 0), &mut judged);
+    (judged.findings, errors)
 }
 
 /// The answer when the policies could not be run at all (the deadline passed,
@@ -304,6 +387,7 @@ impl Request<'_> {
             sub_resource: self.sub_resource.to_owned(),
             dry_run: self.dry_run,
             evaluated: false,
+            exempt: None,
             policies: Vec::new(),
             findings_omitted: 0,
         }
@@ -390,72 +474,54 @@ impl Answer {
     }
 }
 
+/// The shared decision, written as an AdmissionReview response.
 fn validate(
     uid: &str,
-    evaluation: &Evaluation,
+    findings: &[JudgedFinding],
+    errors: &[EvalError],
     failure_policy: FailurePolicy,
 ) -> (Answer, Decision) {
-    let denials = evaluation
-        .findings
-        .iter()
-        .filter(|finding| finding.action == Action::Deny);
-    let warned: Vec<&Finding> = evaluation
-        .findings
-        .iter()
-        .filter(|finding| finding.action == Action::Warn)
-        .collect();
-    // Every warning policy first; only the warnings that can be listed are formatted.
-    let order = summary::spread(
-        warned.iter().map(|finding| &*finding.policy),
-        summary::MAX_WARNINGS,
-    );
-    let warnings = order
-        .iter()
-        .filter_map(|&index| warned.get(index))
-        .map(|finding| summary::entry(&finding.policy, &finding.message));
-    let warning_count = warned.len();
-    let denial_count = denials.clone().count();
-    if denial_count > 0 {
-        let (message, summarised) = summary::denial_message(
-            denials.map(|finding| (&*finding.policy, finding.message.as_str())),
-            denial_count,
-        );
-        let mut answer = Answer::denied(uid, 403, message);
-        answer.summarised = summarised;
-        answer.warn(warnings, warning_count);
-        return (answer, Decision::Denied);
-    }
-    if !evaluation.errors.is_empty() {
-        // At most one error per policy: bounded by the set, not by the request.
-        let errors: Vec<String> = evaluation
-            .errors
-            .iter()
-            .map(|error| {
-                format!(
-                    "{} could not be evaluated: {}",
-                    error.policy,
-                    summary::shorten(&error.message, summary::MAX_MESSAGE_CHARS)
-                )
-            })
-            .collect();
-        let (mut answer, decision) = failure(
-            uid,
-            failure_policy,
-            format!("rampart: {}", errors.join("; ")),
-        );
-        answer.warn(warnings, warning_count);
-        return (answer, decision);
-    }
-    let mut answer = Answer::allowed(uid);
-    answer.warn(warnings, warning_count);
-    (answer, Decision::Allowed)
+    written(uid, decision::decide(findings, errors, failure_policy))
 }
 
-fn mutate(uid: &str, evaluation: &Evaluation) -> (Answer, Decision) {
-    let fixes = evaluation.findings.iter().filter(|finding| {
-        matches!(finding.action, Action::Deny | Action::Warn) && !finding.fix.is_empty()
-    });
-    let combined = patch::combine(fixes, summary::MAX_PATCH_BYTES);
+/// `decided` as an AdmissionReview response: `allowed`, `status` (code,
+/// reason, message) when not allowed, `warnings`, `auditAnnotations`.
+fn written(uid: &str, decided: AdmissionAnswer) -> (Answer, Decision) {
+    let mut answer = match (decided.allowed, decided.code) {
+        (false, code) => Answer::denied(
+            uid,
+            code.unwrap_or(403),
+            decided.message.unwrap_or_default(),
+        ),
+        (true, _) => Answer::allowed(uid),
+    };
+    answer.summarised = decided.summarised;
+    if !decided.warnings.is_empty() {
+        let warnings = decided.warnings.into_iter().map(Json::from).collect();
+        answer
+            .response
+            .insert("warnings".to_owned(), Json::Array(warnings));
+    }
+    if !decided.audit_annotations.is_empty() {
+        let annotations = decided
+            .audit_annotations
+            .into_iter()
+            .map(|(key, value)| (key, Json::from(value)))
+            .collect();
+        answer
+            .response
+            .insert("auditAnnotations".to_owned(), Json::Object(annotations));
+    }
+    let decision = match decided.verdict {
+        Verdict::Allowed => Decision::Allowed,
+        Verdict::Denied => Decision::Denied,
+        Verdict::Error => Decision::Error,
+    };
+    (answer, decision)
+}
+
+fn mutate(uid: &str, findings: &[JudgedFinding]) -> (Answer, Decision) {
+    let combined = patch::combine(decision::mutation_fixes(findings), summary::MAX_PATCH_BYTES);
     let mut answer = Answer::allowed(uid);
     if !combined.operations.is_empty() {
         let encoded = patch::encode(&combined.operations);
@@ -483,22 +549,14 @@ fn mutate(uid: &str, evaluation: &Evaluation) -> (Answer, Decision) {
 }
 
 fn failure(uid: &str, failure_policy: FailurePolicy, message: String) -> (Answer, Decision) {
-    match failure_policy {
-        FailurePolicy::Fail => (Answer::denied(uid, 500, message), Decision::Error),
-        FailurePolicy::Ignore => {
-            let mut answer = Answer::allowed(uid);
-            answer.warn([message], 1);
-            (answer, Decision::Error)
-        }
-    }
+    written(uid, AdmissionAnswer::failure(failure_policy, message))
 }
 
 /// What the audit line lists: the first [`summary::MAX_AUDIT_FINDINGS`]
 /// findings and every policy that could not finish (one per policy at most),
 /// messages shortened; and how many findings were left out.
-fn policy_results(evaluation: &Evaluation) -> (Vec<PolicyResult>, usize) {
-    let findings = evaluation
-        .findings
+fn policy_results(findings: &[JudgedFinding], errors: &[EvalError]) -> (Vec<PolicyResult>, usize) {
+    let listed = findings
         .iter()
         .take(summary::MAX_AUDIT_FINDINGS)
         .map(|finding| PolicyResult {
@@ -506,16 +564,13 @@ fn policy_results(evaluation: &Evaluation) -> (Vec<PolicyResult>, usize) {
             action: finding.action.as_str().to_owned(),
             message: summary::shorten(&finding.message, summary::MAX_MESSAGE_CHARS).into_owned(),
         });
-    let errors = evaluation.errors.iter().map(|error| PolicyResult {
+    let errors = errors.iter().map(|error| PolicyResult {
         policy: error.policy.clone(),
         action: "error".to_owned(),
         message: summary::shorten(&error.message, summary::MAX_MESSAGE_CHARS).into_owned(),
     });
-    let omitted = evaluation
-        .findings
-        .len()
-        .saturating_sub(summary::MAX_AUDIT_FINDINGS);
-    (findings.chain(errors).collect(), omitted)
+    let omitted = findings.len().saturating_sub(summary::MAX_AUDIT_FINDINGS);
+    (listed.chain(errors).collect(), omitted)
 }
 
 fn respond(answer: Answer, decision: Decision, record: Record) -> Response {
@@ -530,6 +585,7 @@ fn respond(answer: Answer, decision: Decision, record: Record) -> Response {
         decision,
         summarised: answer.summarised || record.findings_omitted > 0,
         record,
+        policy_actions: Vec::new(),
     }
 }
 
@@ -543,6 +599,7 @@ pub fn internal_error(message: &str) -> Response {
         decision: Decision::Error,
         record: Record::default(),
         summarised: false,
+        policy_actions: Vec::new(),
     }
 }
 
@@ -554,43 +611,9 @@ pub fn bad_request(message: String) -> Response {
         decision: Decision::Invalid,
         record: Record::default(),
         summarised: false,
+        policy_actions: Vec::new(),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rampart_engine::{Finding, Severity};
-
-    fn finding(policy: &str, action: Action) -> Finding {
-        Finding {
-            policy: policy.into(),
-            rule: 0,
-            action,
-            severity: Severity::Medium,
-            message: format!("{policy} says so"),
-            pointer: String::new(),
-            fix: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn audit_findings_are_only_recorded() {
-        let evaluation = Evaluation {
-            findings: vec![
-                finding("logged", Action::Audit),
-                finding("warned", Action::Warn),
-            ],
-            ..Evaluation::default()
-        };
-        let (answer, decision) = validate("uid", &evaluation, FailurePolicy::Fail);
-        assert_eq!(decision, Decision::Allowed);
-        assert_eq!(
-            answer.response["warnings"],
-            json!(["warned: warned says so"])
-        );
-        let (results, omitted) = policy_results(&evaluation);
-        assert_eq!(results[0].action, "audit");
-        assert_eq!(omitted, 0);
-    }
-}
+mod tests;

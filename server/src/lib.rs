@@ -22,8 +22,8 @@ pub mod summary;
 pub mod tls;
 mod workers;
 
-pub use admission::{Decision, Endpoint, FailurePolicy, State, handle};
-pub use reload::{LoadedPolicySet, PolicyLoader};
+pub use admission::{Decision, Endpoint, FailurePolicy, State, handle, handle_at};
+pub use reload::{LoadError, LoadedPolicySet, LoaderError, PolicyLoader};
 pub use server::{Server, ServerConfig, ShutdownHandle};
 pub use tls::TlsFiles;
 

@@ -14,6 +14,11 @@ const BUCKETS: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
+/// Series of `rampart_policy_findings_total` kept at most; a policy beyond
+/// them counts as `other`. The policy ids come from the served sets, which
+/// hold far fewer; this only guards against a very long life of reloads.
+pub const MAX_POLICY_SERIES: usize = 4096;
+
 /// The server's counters; shared by every connection.
 ///
 /// Every label value is one of a fixed list ([`kind_label`],
@@ -31,6 +36,11 @@ pub struct Metrics {
     certificate_reload_failure: AtomicU64,
     policies_loaded: AtomicU64,
     reload_empty: AtomicU64,
+    reload_configuration_failure: AtomicU64,
+    /// Requests on which a policy had findings, by policy and action. The
+    /// policy ids come from the served sets, so they are bounded by them;
+    /// [`MAX_POLICY_SERIES`] bounds them again.
+    policy_findings: Mutex<BTreeMap<(String, &'static str), u64>>,
     connection_errors: [AtomicU64; ConnectionStage::ALL.len()],
     audit_write_failures: AtomicU64,
     audit_lines_dropped: AtomicU64,
@@ -89,6 +99,9 @@ pub enum ReloadResult {
     /// The new set has no policy (an emptied file or directory); the
     /// previous one keeps serving.
     Empty,
+    /// The configuration file was refused (unreadable, or with problems);
+    /// the previous policies and configuration keep serving.
+    ConfigurationFailure,
 }
 
 impl Metrics {
@@ -150,8 +163,22 @@ impl Metrics {
             ReloadResult::Success => &self.reload_success,
             ReloadResult::Failure => &self.reload_failure,
             ReloadResult::Empty => &self.reload_empty,
+            ReloadResult::ConfigurationFailure => &self.reload_configuration_failure,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one request on which `policy` had findings with `action`.
+    /// Past [`MAX_POLICY_SERIES`] series, new policies count as `other`.
+    pub fn count_policy_findings(&self, policy: &str, action: rampart_engine::Action) {
+        let Ok(mut series) = self.policy_findings.lock() else {
+            return;
+        };
+        let mut key = (policy.to_owned(), action.as_str());
+        if !series.contains_key(&key) && series.len() >= MAX_POLICY_SERIES {
+            key.0 = "other".to_owned();
+        }
+        *series.entry(key).or_insert(0) += 1;
     }
 
     /// Counts a certificate reload.
@@ -218,8 +245,23 @@ impl Metrics {
                 ("success", &self.reload_success),
                 ("failure", &self.reload_failure),
                 ("empty", &self.reload_empty),
+                ("config_failure", &self.reload_configuration_failure),
             ],
         );
+        let _ = writeln!(
+            text,
+            "# HELP rampart_policy_findings_total Admission requests on which a policy had findings, by policy and action (audit: recorded only; warn: allowed with a warning; deny: denied)."
+        );
+        let _ = writeln!(text, "# TYPE rampart_policy_findings_total counter");
+        if let Ok(series) = self.policy_findings.lock() {
+            for ((policy, action), count) in series.iter() {
+                let _ = writeln!(
+                    text,
+                    "rampart_policy_findings_total{{policy=\"{}\",action=\"{action}\"}} {count}",
+                    label_value(policy)
+                );
+            }
+        }
         labelled_counter(
             &mut text,
             "rampart_certificate_reloads_total",
@@ -373,6 +415,15 @@ const KNOWN_KINDS: [&str; 66] = [
     "ValidatingAdmissionPolicy",
     "ValidatingWebhookConfiguration",
 ];
+
+/// A label value escaped for the exposition format (backslash, quote and
+/// line feed). Policy ids hold none of them; this keeps it so.
+fn label_value(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
 
 /// The `kind` label for a request's kind: the kind itself when it is a
 /// built-in Kubernetes kind, `other` otherwise.

@@ -10,7 +10,8 @@
 //! object's next change, when the parent it wanted to create exists.
 
 use base64::Engine;
-use rampart_engine::{Finding, PatchOperation};
+use rampart_core::admission::AdmissionFinding;
+use rampart_engine::PatchOperation;
 
 /// The combined patch and the policies whose fixes were left out.
 #[derive(Debug, Default)]
@@ -26,8 +27,8 @@ pub struct Combined {
 
 /// Takes each finding's fix unless it conflicts with one already taken, or
 /// would make the patch's JSON longer than `limit_bytes`.
-pub fn combine<'a>(
-    findings: impl IntoIterator<Item = &'a Finding>,
+pub fn combine<'a, F: AdmissionFinding + 'a>(
+    findings: impl IntoIterator<Item = &'a F>,
     limit_bytes: usize,
 ) -> Combined {
     let mut combined = Combined::default();
@@ -42,24 +43,24 @@ pub fn combine<'a>(
         }
         // The same fix reported twice (two rules of one policy) is taken once.
         let duplicate = finding
-            .fix
+            .fix()
             .iter()
             .all(|operation| combined.operations.contains(operation));
         if duplicate {
             continue;
         }
-        let conflicts = finding.fix.iter().any(|operation| {
+        let conflicts = finding.fix().iter().any(|operation| {
             combined
                 .operations
                 .iter()
                 .any(|taken| overlaps(&taken.path, &operation.path))
         });
         if conflicts {
-            combined.skipped.push(finding.policy.to_string());
+            combined.skipped.push(finding.policy().to_owned());
             continue;
         }
         let added: usize = finding
-            .fix
+            .fix()
             .iter()
             .map(|operation| serde_json::to_vec(operation).map_or(0, |json| json.len()) + 1)
             .sum();
@@ -67,7 +68,7 @@ pub fn combine<'a>(
             combined.over_limit += 1;
         } else {
             length += added;
-            combined.operations.extend(finding.fix.iter().cloned());
+            combined.operations.extend(finding.fix().iter().cloned());
         }
     }
     combined
@@ -96,7 +97,7 @@ pub fn encode(operations: &[PatchOperation]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_engine::{Action, PatchKind, Severity};
+    use rampart_engine::{Action, Finding, PatchKind, Severity};
 
     fn finding(policy: &str, paths: &[&str]) -> Finding {
         Finding {

@@ -8,6 +8,7 @@
 
 use crate::metrics::{Metrics, ReloadResult};
 use crate::tls::{CertificateResolver, TlsFiles};
+use rampart_core::Judging;
 use rampart_engine::{KubeVersion, PolicySet};
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -22,18 +23,47 @@ pub struct LoadedPolicySet {
     pub set: PolicySet,
     /// The Kubernetes version they judge as.
     pub version: KubeVersion,
+    /// The configuration's exceptions and exemptions (its parameters and
+    /// actions are applied to `set` already); the default without one.
+    pub judging: Judging,
 }
 
-/// Compiles the policies: called at start-up and on every change. The CLI
-/// provides it, so that compiling stays in one place (a `--bundle` loader
-/// would read a Wasm bundle's set here instead). `Err` is a message for the log.
-pub type PolicyLoader = Arc<dyn Fn() -> Result<LoadedPolicySet, String> + Send + Sync>;
+/// Compiles the policies (and reads the configuration, when there is one):
+/// called at start-up and on every change. The CLI provides it, so that
+/// compiling stays in one place (a `--bundle` loader would read a Wasm
+/// bundle's set here instead).
+pub type PolicyLoader = Arc<dyn Fn() -> Result<LoadedPolicySet, LoaderError> + Send + Sync>;
+
+/// Why a [`PolicyLoader`] produced no set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoaderError {
+    /// The policies did not compile, or a policy file could not be read:
+    /// the diagnostics, for the log.
+    Policies(String),
+    /// The configuration file could not be read or has problems: them, for
+    /// the log.
+    Configuration(String),
+}
+
+impl fmt::Display for LoaderError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoaderError::Policies(message) => formatter.write_str(message),
+            LoaderError::Configuration(message) => {
+                write!(formatter, "the configuration is refused: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoaderError {}
 
 /// Why a set of policies was not put into service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadError {
-    /// The loader failed (a compile error, an unreadable file): its message.
-    Loader(String),
+    /// The loader failed (a compile error, an unreadable file, a broken
+    /// configuration).
+    Loader(LoaderError),
     /// The compiled set could not be serialized, or not read back as every
     /// evaluation thread would read it.
     Unloadable(String),
@@ -48,9 +78,8 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Loader(message) | LoadError::Unloadable(message) => {
-                formatter.write_str(message)
-            }
+            LoadError::Loader(error) => error.fmt(formatter),
+            LoadError::Unloadable(message) => formatter.write_str(message),
             LoadError::Empty => formatter.write_str(
                 "the policy files hold no policy that runs on admission (an empty file or directory?)",
             ),
@@ -60,6 +89,13 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
+
+impl LoadError {
+    /// Whether the configuration file (not the policies) was refused.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, LoadError::Loader(LoaderError::Configuration(_)))
+    }
+}
 
 /// One loaded generation of the policies, in a form that crosses threads.
 pub struct Snapshot {
@@ -71,6 +107,8 @@ pub struct Snapshot {
     pub version: KubeVersion,
     /// How many policies the set holds.
     pub policy_count: usize,
+    /// The configuration's exceptions and exemptions.
+    pub judging: Judging,
 }
 
 impl Snapshot {
@@ -110,6 +148,7 @@ impl Snapshot {
             ir,
             version: loaded.version,
             policy_count: set.policies.len(),
+            judging: loaded.judging,
         };
         snapshot.policy_set().map_err(LoadError::Unloadable)?;
         Ok(snapshot)
@@ -240,6 +279,8 @@ pub fn spawn_poller(
                         Err(error) => {
                             metrics.count_reload(if error == LoadError::Empty {
                                 ReloadResult::Empty
+                            } else if error.is_configuration() {
+                                ReloadResult::ConfigurationFailure
                             } else {
                                 ReloadResult::Failure
                             });
@@ -335,6 +376,7 @@ mod tests {
         LoadedPolicySet {
             set,
             version: KubeVersion::LATEST,
+            judging: Judging::default(),
         }
     }
 

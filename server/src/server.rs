@@ -459,8 +459,13 @@ fn readiness(shared: &Shared) -> String {
                 .policies
                 .current()
                 .map_or(0, |current| current.policy_count);
+            let what = if error.is_configuration() {
+                "configuration"
+            } else {
+                "policy"
+            };
             format!(
-                "ok\nthe last policy reload was refused, the previous {serving} policies keep serving: {error}\n"
+                "ok\nthe last {what} reload was refused, the previous {serving} policies and their configuration keep serving: {error}\n"
             )
         }
     }
@@ -539,6 +544,9 @@ async fn admit(
     shared
         .metrics
         .count_request(operation, &record.kind, response.decision.as_str());
+    for (policy, action) in &response.policy_actions {
+        shared.metrics.count_policy_findings(policy, *action);
+    }
     if response.summarised {
         shared.metrics.count_answer_summarised();
     }

@@ -243,8 +243,9 @@ fn current_state<'a>(
         .as_ref()
         .is_none_or(|(generation, _)| *generation != snapshot.generation);
     if stale {
-        let fresh = State::new(
+        let fresh = State::configured(
             snapshot.policy_set()?,
+            snapshot.judging.clone(),
             EvalOptions {
                 version: snapshot.version,
                 step_budget: settings.step_budget,
@@ -277,6 +278,7 @@ mod tests {
             Ok(LoadedPolicySet {
                 set: compilation.set,
                 version: rampart_engine::KubeVersion::LATEST,
+                judging: rampart_core::Judging::default(),
             })
         });
         Arc::new(Policies::load(loader).unwrap())

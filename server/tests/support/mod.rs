@@ -9,7 +9,8 @@
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use rampart_server::{
-    FailurePolicy, LoadedPolicySet, PolicyLoader, Server, ServerConfig, ShutdownHandle, TlsFiles,
+    FailurePolicy, LoadedPolicySet, LoaderError, PolicyLoader, Server, ServerConfig,
+    ShutdownHandle, TlsFiles,
 };
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use std::net::SocketAddr;
@@ -112,7 +113,7 @@ pub fn directory_loader(directory: PathBuf) -> PolicyLoader {
     Arc::new(move || {
         let mut sources = Vec::new();
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&directory)
-            .map_err(|error| error.to_string())?
+            .map_err(|error| LoaderError::Policies(error.to_string()))?
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
             .filter(|path| {
                 path.extension()
@@ -121,7 +122,8 @@ pub fn directory_loader(directory: PathBuf) -> PolicyLoader {
             .collect();
         entries.sort();
         for path in entries {
-            let text = std::fs::read_to_string(&path).map_err(|error| error.to_string())?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|error| LoaderError::Policies(error.to_string()))?;
             sources.push(rampart_lang::Source {
                 name: path.display().to_string(),
                 text,
@@ -134,11 +136,12 @@ pub fn directory_loader(directory: PathBuf) -> PolicyLoader {
                 .iter()
                 .map(|diagnostic| diagnostic.message.clone())
                 .collect();
-            return Err(messages.join("; "));
+            return Err(LoaderError::Policies(messages.join("; ")));
         }
         Ok(LoadedPolicySet {
             set: compilation.set,
             version: rampart_engine::KubeVersion::LATEST,
+            judging: rampart_core::Judging::default(),
         })
     })
 }
