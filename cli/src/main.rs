@@ -148,7 +148,11 @@ fn main() -> ExitCode {
     if !matches!(cli.command, Command::Serve(_)) {
         restore_broken_pipe_behaviour();
     }
-    let code = match cli.command {
+    // A panic the subcommands did not turn into an error of their own is a
+    // bug, and the run is incomplete: exit 2 as for any unjudged input, never
+    // the 101 of an unwinding main that a CI step may not read as failure of
+    // the check (the panic hook has printed the message already).
+    let outcome = std::panic::catch_unwind(|| match cli.command {
         Command::Check(arguments) => check::run(arguments),
         Command::Fmt(arguments) => fmt_command::run(arguments),
         Command::Fix(arguments) => fix_command::run(arguments),
@@ -159,8 +163,19 @@ fn main() -> ExitCode {
         Command::Serve(arguments) => serve_command::run(arguments),
         Command::Build(arguments) => build_command::run(arguments),
         Command::Playground(arguments) => playground_command::run(arguments),
-    };
-    ExitCode::from(code)
+    });
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => {
+            use std::io::Write;
+            // stderr may be closed: nothing more to do then.
+            let _ = writeln!(
+                std::io::stderr(),
+                "rampart: internal error (a bug; please report it): the run is incomplete"
+            );
+            ExitCode::from(exit::INCOMPLETE)
+        }
+    }
 }
 
 /// Whether to colour output written to a stream that is (or is not) a terminal.
