@@ -2,9 +2,10 @@
 //! module, and `rampart check --bundle`: evaluates through such a module.
 
 use crate::check;
+use crate::config;
 use crate::exit;
 use crate::inputs::InputFile;
-use crate::policies::{self, LoadedPolicies};
+use crate::policies::LoadedPolicies;
 use crate::report::Report;
 use rampart_bundle::Bundle;
 use rampart_engine::load;
@@ -32,6 +33,15 @@ pub struct BuildArguments {
     /// kwctl). See docs/wasm-abi.md.
     #[arg(long, value_enum, default_value_t = AbiArgument::Rampart)]
     abi: AbiArgument,
+    /// The configuration to build in (parameters and actions applied to the
+    /// policies; exceptions, exemptions and annotation self-exemption judged
+    /// by the bundle); by default the first `rampart.yaml` found walking up
+    /// from the working directory, as `rampart check` finds it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Build in no configuration, even if a `rampart.yaml` is found.
+    #[arg(long, conflicts_with = "config")]
+    no_config: bool,
 }
 
 /// The values of `rampart build --abi`.
@@ -54,8 +64,37 @@ impl AbiArgument {
 
 /// Runs `rampart build`; returns the exit code.
 pub fn run(arguments: BuildArguments) -> u8 {
-    let loaded = policies::load(&arguments.policies, &arguments.sets);
+    let mut config_problems = Vec::new();
+    let config_path = if arguments.no_config {
+        None
+    } else {
+        config::discover(arguments.config.as_deref())
+    };
+    let config_file = config_path
+        .as_deref()
+        .and_then(|path| config::read(path, &mut config_problems));
+    // The text is read again for its hash: a host compares it with the
+    // `rampart.yaml` it finds.
+    let config_hash = config_path.as_deref().and_then(|path| {
+        crate::inputs::read::read_text(path, crate::inputs::read::SOURCE_LIMIT)
+            .ok()
+            .map(|text| rampart_bundle::text_hash(&text))
+    });
+    let loaded = check::load_with_config(
+        &arguments.policies,
+        &arguments.sets,
+        config_file,
+        &mut config_problems,
+    );
     let mut failed = false;
+    for problem in &config_problems {
+        let position = problem
+            .position
+            .map(|position| format!(":{}:{}", position.line, position.column))
+            .unwrap_or_default();
+        eprintln!("error: {}{position}: {}", problem.file, problem.message);
+        failed = true;
+    }
     for diagnostic in &loaded.diagnostics {
         if diagnostic.level == rampart_lang::Level::Error {
             eprintln!(
@@ -74,10 +113,33 @@ pub fn run(arguments: BuildArguments) -> u8 {
         failed = true;
     }
     if failed {
-        eprintln!("error: no bundle written: the policies have errors");
+        eprintln!("error: no bundle written: the policies or the configuration have errors");
         return exit::INCOMPLETE;
     }
-    let mut version = loaded.version;
+    let embedded = loaded
+        .config
+        .as_ref()
+        .map(|file| rampart_bundle::EmbeddedConfig {
+            file: file.config.file.clone(),
+            hash: config_hash.clone().unwrap_or_default(),
+            judging: file.config.judging.clone(),
+        });
+    let configured_version = loaded
+        .config
+        .as_ref()
+        .and_then(|file| file.config.kubernetes_version.as_deref());
+    if loaded.version.is_none()
+        && let Some(text) = configured_version
+        && KubeVersion::parse(text).is_none()
+    {
+        eprintln!(
+            "error: kubernetesVersion `{text}` in the configuration is not a Kubernetes version"
+        );
+        return exit::INCOMPLETE;
+    }
+    let mut version = loaded
+        .version
+        .or_else(|| configured_version.and_then(KubeVersion::parse));
     if let Some(text) = &arguments.kube_version {
         match KubeVersion::parse(text) {
             Some(parsed) => version = Some(parsed),
@@ -89,10 +151,11 @@ pub fn run(arguments: BuildArguments) -> u8 {
             }
         }
     }
-    let bytes = match rampart_bundle::build_for(
+    let bytes = match rampart_bundle::build_with(
         &loaded.set,
         version.filter(|version| *version != KubeVersion::LATEST),
         arguments.abi.abi(),
+        embedded.as_ref(),
     ) {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -108,7 +171,7 @@ pub fn run(arguments: BuildArguments) -> u8 {
         return exit::INCOMPLETE;
     }
     eprintln!(
-        "wrote {}{} ({} policies, {} KiB, judging as Kubernetes {})",
+        "wrote {}{} ({} policies{}, {} KiB, judging as Kubernetes {})",
         arguments.output.display(),
         if arguments.abi == AbiArgument::Kubewarden {
             ", a Kubewarden policy"
@@ -116,30 +179,79 @@ pub fn run(arguments: BuildArguments) -> u8 {
             ""
         },
         loaded.set.policies.len(),
+        embedded
+            .as_ref()
+            .map(|config| format!(", configured by {}", config.file))
+            .unwrap_or_default(),
         bytes.len().div_ceil(1024),
         version.unwrap_or(KubeVersion::LATEST)
     );
     exit::CLEAN
 }
 
-/// Opens a bundle for `rampart check --bundle`: the running module, and its
-/// policies read back natively (for reports: controls, SARIF rules).
+/// Opens a bundle for `rampart check --bundle`: the running module (judging
+/// as of today), and its policies read back natively (for reports: controls,
+/// SARIF rules). The bundle judges with the configuration built into it; a
+/// `rampart.yaml` found as `check` finds it that is not that one is warned
+/// about, since it is not what the bundle applies.
 pub fn open_bundle(path: &Path) -> Result<(Bundle, LoadedPolicies), String> {
+    open_bundle_with(path, config::discover(None).as_deref())
+}
+
+/// [`open_bundle`], comparing the bundle's configuration with `found` (the
+/// configuration file the command line would use, if any).
+pub fn open_bundle_with(
+    path: &Path,
+    found: Option<&Path>,
+) -> Result<(Bundle, LoadedPolicies), String> {
     let bytes = crate::inputs::read::read_bytes(path, crate::inputs::read::BUNDLE_LIMIT)
         .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
-    let (set, version) =
-        rampart_bundle::policies(&bytes).map_err(|error| format!("{}: {error}", path.display()))?;
-    let bundle = Bundle::load(&bytes).map_err(|error| format!("{}: {error}", path.display()))?;
+    let contents =
+        rampart_bundle::contents(&bytes).map_err(|error| format!("{}: {error}", path.display()))?;
+    let mut bundle =
+        Bundle::load(&bytes).map_err(|error| format!("{}: {error}", path.display()))?;
+    bundle.set_today(config::today());
+    if let Some(found) = found
+        && let Some(warning) = config_mismatch(path, found, contents.config.as_ref())
+    {
+        eprintln!("warning: {warning}");
+    }
     let loaded = LoadedPolicies {
-        set,
+        set: contents.set,
         diagnostics: Vec::new(),
         sources: Vec::new(),
         problems: Vec::new(),
         notes: Vec::new(),
-        version,
+        version: contents.version,
         config: None,
     };
     Ok((bundle, loaded))
+}
+
+/// Why the configuration file `found` is not the one built into the bundle
+/// at `path`, if it is not.
+fn config_mismatch(
+    path: &Path,
+    found: &Path,
+    built_in: Option<&rampart_bundle::EmbeddedConfig>,
+) -> Option<String> {
+    let hash = crate::inputs::read::read_text(found, crate::inputs::read::SOURCE_LIMIT)
+        .ok()
+        .map(|text| rampart_bundle::text_hash(&text));
+    let found_name = crate::inputs::display_name(found);
+    match built_in {
+        Some(built_in) if hash.as_deref() == Some(built_in.hash.as_str()) => None,
+        Some(built_in) => Some(format!(
+            "`{found_name}` differs from the configuration built into `{}` (from `{}`): the bundle judges with its own; \
+             rebuild it with `rampart build` to apply this one",
+            path.display(),
+            built_in.file
+        )),
+        None => Some(format!(
+            "`{}` was built without a configuration: `{found_name}` is not applied; rebuild it with `rampart build` to apply it",
+            path.display()
+        )),
+    }
 }
 
 /// Evaluates every resource of every input through the bundle, one resource
@@ -167,12 +279,17 @@ pub fn evaluate_bundle(
             Err(error) => inventory_error = Some(error.to_string()),
         }
     }
-    check::evaluate_with(loaded, inputs, &mut |subject| {
+    // What the bundle's own judging did, folded into the report after.
+    let mut suppressed = 0;
+    let mut exempted = 0;
+    let mut report = check::evaluate_with(loaded, inputs, &mut |subject| {
         if let Some(message) = &inventory_error {
             return Err(format!("cannot give the bundle the inventory: {message}"));
         }
         let input = serde_json::to_vec(subject.resource).map_err(|error| error.to_string())?;
         let outcome = bundle.evaluate(&input).map_err(|error| error.to_string())?;
+        suppressed += outcome.suppressed;
+        exempted += outcome.exempted;
         let mut evaluation = Evaluation::default();
         for finding in outcome.findings {
             evaluation.findings.push(Finding {
@@ -192,5 +309,11 @@ pub fn evaluate_bundle(
             });
         }
         Ok(evaluation)
-    })
+    });
+    // An exempt resource was sent, but not judged: it counts as exempted,
+    // as `check` counts it, not as judged.
+    report.summary.suppressed += suppressed;
+    report.summary.exempted += exempted;
+    report.summary.resources = report.summary.resources.saturating_sub(exempted);
+    report
 }
