@@ -1,21 +1,26 @@
 // Runs a Rampart bundle (from `rampart build`) on a manifest with Node's
 // plain WebAssembly API: no npm packages, no WASI.
 //
-//   node check.mjs policies.wasm manifest.json
+//   node check.mjs policies.wasm manifest.json [YYYY-MM-DD]
 //
+// The date (default: today, UTC) is the day the exceptions of the
+// configuration built into the bundle expire against: the bundle has no
+// clock, its host passes the date.
 // The manifest is JSON: one object, a `kind: List`, or an AdmissionReview.
 // Prints {"findings": [...]} and exits 1 when a finding denies.
 // The ABI is described in docs/wasm-abi.md.
 
 import { readFileSync } from "node:fs";
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
-const [bundlePath, manifestPath] = process.argv.slice(2);
-if (!bundlePath || !manifestPath) {
-  console.error("usage: node check.mjs BUNDLE.wasm MANIFEST.json");
+const [bundlePath, manifestPath, day = new Date().toISOString().slice(0, 10)] = process.argv.slice(2);
+if (!bundlePath || !manifestPath || !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+  console.error("usage: node check.mjs BUNDLE.wasm MANIFEST.json [YYYY-MM-DD]");
   process.exit(2);
 }
+// The ABI passes the date as the number YYYYMMDD.
+const today = Number(day.replaceAll("-", ""));
 
 const { instance } = await WebAssembly.instantiate(readFileSync(bundlePath), {});
 const abi = instance.exports;
@@ -40,7 +45,7 @@ function evaluate(text) {
   if (address === 0) throw new Error("the bundle could not allocate the input");
   // Take the view after allocating: allocation may grow (and detach) memory.
   new Uint8Array(abi.memory.buffer, address, input.length).set(input);
-  const result = takeJson(abi.rampart_evaluate(address, input.length));
+  const result = takeJson(abi.rampart_evaluate(address, input.length, today));
   abi.rampart_free(address, input.length);
   return result;
 }
