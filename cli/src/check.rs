@@ -86,10 +86,73 @@ pub enum Format {
     Github,
 }
 
-/// Runs `rampart check`; returns the exit code.
+/// Runs `rampart check`; returns the exit code: the arguments become a
+/// prepared run (policies, configuration, options), the run judges the
+/// inputs, and the report is written.
 pub fn run(arguments: CheckArguments) -> u8 {
+    let mut prepared = match prepare(&arguments) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    if arguments.format == Format::Human {
+        let stderr_style = Style::new(use_color(arguments.color, std::io::stderr().is_terminal()));
+        print_warnings(&prepared.loaded, stderr_style);
+    }
+    let threads = arguments
+        .jobs
+        .and_then(|jobs| usize::try_from(jobs).ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let mut judged = judge_paths(&arguments, &mut prepared, threads);
+    let loaded = &prepared.loaded;
+    let report = &mut judged.report;
+    add_policy_errors(report, loaded);
+    report
+        .errors
+        .extend(prepared.config_problems.iter().map(config_error));
+    report.count();
+    let report_start = std::time::Instant::now();
+    let written = write_report(&arguments, &mut judged, loaded);
+    if let Some(timings) = judged.timings
+        && stream::timings_enabled()
+    {
+        stream::print_timings(&timings, report_start.elapsed(), threads);
+    }
+    let code = match written {
+        Ok(()) => judged.report.exit_code(),
+        Err(message) => {
+            eprintln!("error: {message}");
+            exit::INCOMPLETE
+        }
+    };
+    // The process ends once the code is returned: freeing the report's and
+    // the policies' many small allocations one at a time would only delay
+    // that (0.2-0.5 ms at 2,000 manifests); the kernel takes the pages back
+    // whole.
+    std::mem::forget(judged);
+    std::mem::forget(prepared);
+    code
+}
+
+/// What a run judges with.
+struct Prepared {
+    /// The policies, with the configuration's parameters and actions
+    /// applied, and the configuration.
+    loaded: LoadedPolicies,
+    /// The bundle to evaluate through, with `--bundle`.
+    bundle: Option<rampart_bundle::Bundle>,
+    /// Problems of the configuration file (they make the run incomplete).
+    config_problems: Vec<config::ConfigProblem>,
+    /// How the policies are evaluated.
+    options: EvalOptions,
+}
+
+/// Compiles the policies (or opens the bundle), reads the configuration
+/// and works out the options; an `Err` is the exit code of a run that
+/// cannot start (the message is printed).
+fn prepare(arguments: &CheckArguments) -> Result<Prepared, u8> {
     let mut bundle = None;
-    let mut problems_from_config = Vec::new();
+    let mut config_problems = Vec::new();
     let loaded = match &arguments.bundle {
         Some(path) => match crate::build_command::open_bundle(path) {
             Ok((opened, loaded)) => {
@@ -98,21 +161,53 @@ pub fn run(arguments: CheckArguments) -> u8 {
             }
             Err(message) => {
                 eprintln!("error: {message}");
-                return exit::INCOMPLETE;
+                return Err(exit::INCOMPLETE);
             }
         },
         None => {
-            let (config, config_problems) = read_config(&arguments);
-            problems_from_config = config_problems;
+            let config = config::find(
+                arguments.config.as_deref(),
+                arguments.no_config,
+                &mut config_problems,
+            );
             load_with_config(
                 &arguments.policies,
                 &arguments.sets,
                 config,
-                &mut problems_from_config,
+                &mut config_problems,
             )
         }
     };
-    let mut version = loaded.version.or_else(|| {
+    let version = version_of(&loaded, arguments.kube_version.as_deref())?;
+    let options = EvalOptions {
+        version,
+        explain: arguments.explain,
+        apply_overrides: !arguments.no_overrides,
+        ..EvalOptions::default()
+    };
+    Ok(Prepared {
+        loaded,
+        bundle,
+        config_problems,
+        options,
+    })
+}
+
+/// The Kubernetes version to judge as: `--kube-version`, else the one of
+/// `--set NAME@VERSION`, else the configuration's `kubernetesVersion`, else
+/// the newest. An `Err` is the exit code for a `--kube-version` that is not
+/// a version (the message is printed); a configuration's is reported and
+/// left out.
+pub fn version_of(loaded: &LoadedPolicies, kube_version: Option<&str>) -> Result<KubeVersion, u8> {
+    if let Some(text) = kube_version {
+        return KubeVersion::parse(text).ok_or_else(|| {
+            eprintln!(
+                "error: --kube-version `{text}` is not a Kubernetes version (write it as `v1.30`)"
+            );
+            exit::INCOMPLETE
+        });
+    }
+    let configured = || {
         let text = loaded
             .config
             .as_ref()?
@@ -126,38 +221,34 @@ pub fn run(arguments: CheckArguments) -> u8 {
             );
         }
         parsed
-    });
-    if let Some(text) = &arguments.kube_version {
-        match KubeVersion::parse(text) {
-            Some(parsed) => version = Some(parsed),
-            None => {
-                eprintln!(
-                    "error: --kube-version `{text}` is not a Kubernetes version (write it as `v1.30`)"
-                );
-                return exit::INCOMPLETE;
-            }
-        }
-    }
-    let stderr_style = Style::new(use_color(arguments.color, std::io::stderr().is_terminal()));
-    if arguments.format == Format::Human {
-        print_warnings(&loaded, stderr_style);
-    }
-    let options = EvalOptions {
-        version: version.unwrap_or(KubeVersion::LATEST),
-        explain: arguments.explain,
-        apply_overrides: !arguments.no_overrides,
-        ..EvalOptions::default()
     };
+    Ok(loaded
+        .version
+        .or_else(configured)
+        .unwrap_or(KubeVersion::LATEST))
+}
+
+/// What judging the inputs produced, and the texts a report may need.
+struct JudgedPaths {
+    report: Report,
+    /// The inputs, held whole (the path that keeps every resource).
+    inputs: Vec<InputFile>,
+    /// The files as the streaming path read them (texts only when kept).
+    read_files: Vec<stream::ReadFile>,
+    /// Where the time went, on the streaming path.
+    timings: Option<stream::Timings>,
+}
+
+/// Expands the command line's paths and judges every resource in them:
+/// streamed part by part when the report and the policies allow, else
+/// holding every resource (natively or through the bundle).
+fn judge_paths(arguments: &CheckArguments, prepared: &mut Prepared, threads: usize) -> JudgedPaths {
+    let loaded = &prepared.loaded;
     let inputs::Expanded {
         files,
         problems,
         notes,
     } = inputs::expand(&arguments.paths);
-    let threads = arguments
-        .jobs
-        .and_then(|jobs| usize::try_from(jobs).ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
-        .max(1);
     // Streaming needs a report format that needs no more than the findings,
     // and, for policies that look across resources, the kinds they look at
     // (kept by a first pass, `inventory_pass`) and files that can be read
@@ -168,13 +259,16 @@ pub fn run(arguments: CheckArguments) -> u8 {
         Some(kinds) => kinds.is_empty() || rereadable,
         None => false,
     };
-    let streaming = bundle.is_none()
+    let streaming = prepared.bundle.is_none()
         && streamable_inventory
         && !matches!(arguments.format, Format::Junit | Format::PolicyReport);
-    let mut inputs = Vec::new();
-    let mut read_files = Vec::new();
-    let mut timings = None;
-    let mut report = if streaming {
+    let mut judged = JudgedPaths {
+        report: Report::default(),
+        inputs: Vec::new(),
+        read_files: Vec::new(),
+        timings: None,
+    };
+    judged.report = if streaming {
         // Code frames (human) and SARIF fixes need the files' text.
         let keep_text = matches!(arguments.format, Format::Human | Format::Sarif);
         // The JSON report can render findings as they come instead of keeping them.
@@ -194,10 +288,10 @@ pub fn run(arguments: CheckArguments) -> u8 {
         // PolicyReport take the other).
         let options = EvalOptions {
             record_matched: false,
-            ..options.clone()
+            ..prepared.options.clone()
         };
-        let (report, files, phases) = stream::check(
-            &loaded,
+        let (mut report, read_files, phases) = stream::check(
+            loaded,
             &files,
             &options,
             threads,
@@ -205,9 +299,8 @@ pub fn run(arguments: CheckArguments) -> u8 {
             render_json,
             inventory,
         );
-        read_files = files;
-        timings = Some(phases);
-        let mut report = report;
+        judged.read_files = read_files;
+        judged.timings = Some(phases);
         report.errors.extend(
             inventory_failures
                 .into_iter()
@@ -217,111 +310,85 @@ pub fn run(arguments: CheckArguments) -> u8 {
     } else {
         let show_progress = std::io::stderr().is_terminal() && files.len() > 50;
         let limits = LoadLimits::default();
-        inputs.reserve(files.len());
+        judged.inputs.reserve(files.len());
         for (position, file) in files.iter().enumerate() {
             if show_progress {
                 eprint!("\rreading {}/{} files", position + 1, files.len());
             }
-            inputs.push(inputs::read(file, &limits));
+            judged.inputs.push(inputs::read(file, &limits));
         }
         if show_progress {
             eprint!("\r\x1b[K");
         }
-        match bundle.as_mut() {
-            Some(bundle) => crate::build_command::evaluate_bundle(bundle, &loaded, &inputs),
-            None => evaluate(&loaded, &inputs, &options),
+        match prepared.bundle.as_mut() {
+            Some(bundle) => crate::build_command::evaluate_bundle(bundle, loaded, &judged.inputs),
+            None => evaluate(loaded, &judged.inputs, &prepared.options),
         }
     };
-    add_policy_errors(&mut report, &loaded);
-    report
-        .errors
-        .extend(problems_from_config.iter().map(config_error));
-    add_input_problems(&mut report, &problems);
-    for note in &notes {
+    let report = &mut judged.report;
+    add_input_problems(report, &problems);
+    for note in notes.iter().chain(&loaded.notes) {
         report.warnings.push(load_error(&note.file, &note.error));
     }
-    for note in &loaded.notes {
-        report.warnings.push(load_error(&note.file, &note.error));
-    }
-    report.count();
-    let report_start = std::time::Instant::now();
-    let rendered = match arguments.format {
+    judged
+}
+
+/// Renders the report in the format asked for and writes it out.
+fn write_report(
+    arguments: &CheckArguments,
+    judged: &mut JudgedPaths,
+    loaded: &LoadedPolicies,
+) -> Result<(), String> {
+    if arguments.format == Format::Json {
         // Written as it is serialized, not built as one string first: for
         // 100,000 manifests the report is about 50 MB of text.
-        Format::Json => {
-            if let Err(error) = write_json(arguments.output.as_ref(), &mut report) {
-                eprintln!("error: {error}");
-                return exit::INCOMPLETE;
-            }
-            String::new()
+        return write_json(arguments.output.as_ref(), &mut judged.report);
+    }
+    let report = &judged.report;
+    // The manifests' texts, for code frames and SARIF fixes.
+    let mut texts: HashMap<String, &str> = HashMap::new();
+    if matches!(arguments.format, Format::Human | Format::Sarif) {
+        for input in &judged.inputs {
+            texts.insert(input.name.clone(), &input.text);
+        }
+        for file in &judged.read_files {
+            texts.insert(file.name.clone(), &file.text);
+        }
+    }
+    let rendered = match arguments.format {
+        // Written above.
+        Format::Json => return Ok(()),
+        // Written result by result, as the JSON report is.
+        Format::Sarif => {
+            return write_streamed(arguments.output.as_ref(), &mut |writer| {
+                report::sarif::write_with_sources(report, &loaded.set, &texts, writer)
+            });
         }
         Format::Human => {
             let to_terminal = arguments.output.is_none() && std::io::stdout().is_terminal();
             let style = Style::new(use_color(arguments.color, to_terminal));
-            let mut texts: HashMap<String, &str> = HashMap::new();
-            for input in &inputs {
-                texts.insert(input.name.clone(), &input.text);
-            }
-            for file in &read_files {
-                texts.insert(file.name.clone(), &file.text);
-            }
             for source in &loaded.sources {
                 texts.insert(source.name.clone(), &source.text);
             }
-            report::human::render(&report, &texts, style)
-        }
-        // Written result by result, as the JSON report is.
-        Format::Sarif => {
-            let mut texts: HashMap<String, &str> = HashMap::new();
-            for input in &inputs {
-                texts.insert(input.name.clone(), &input.text);
-            }
-            for file in &read_files {
-                texts.insert(file.name.clone(), &file.text);
-            }
-            let written = write_streamed(arguments.output.as_ref(), &mut |writer| {
-                report::sarif::write_with_sources(&report, &loaded.set, &texts, writer)
-            });
-            if let Err(error) = written {
-                eprintln!("error: {error}");
-                return exit::INCOMPLETE;
-            }
-            String::new()
+            report::human::render(report, &texts, style)
         }
         Format::Junit => {
             if report.matched.is_empty() {
                 let judge = loaded.judge(config::today());
-                let judged =
+                let judged_resource =
                     |resource: &rampart_engine::json::Json| judge.exempt(resource).is_none();
-                report::junit::render(&report, &report::junit::resources_of(&inputs, &judged))
+                report::junit::render(
+                    report,
+                    &report::junit::resources_of(&judged.inputs, &judged_resource),
+                )
             } else {
-                report::junit::render(&report, &report.matched)
+                report::junit::render(report, &report.matched)
             }
         }
-        Format::PolicyReport => report::policy_report::render(&report),
-        Format::Github => report::github::render(&report),
+        Format::PolicyReport => report::policy_report::render(report),
+        Format::Github => report::github::render(report),
     };
-    if !matches!(arguments.format, Format::Json | Format::Sarif)
-        && let Err(error) = write_output(arguments.output.as_ref(), &rendered)
-    {
-        eprintln!("error: {error}");
-        return exit::INCOMPLETE;
-    }
-    if let Some(timings) = timings
-        && stream::timings_enabled()
-    {
-        stream::print_timings(&timings, report_start.elapsed(), threads);
-    }
-    let code = report.exit_code();
-    // The process ends once the code is returned: freeing the report's and
-    // the policies' many small allocations one at a time would only delay
-    // that (0.2-0.5 ms at 2,000 manifests); the kernel takes the pages back
-    // whole.
-    std::mem::forget(report);
-    std::mem::forget(loaded);
-    std::mem::forget(read_files);
-    std::mem::forget(inputs);
-    code
+    write_output(arguments.output.as_ref(), &rendered)
 }
 
 /// Writes the report as pretty JSON (what `serde_json::to_string_pretty`
@@ -504,19 +571,6 @@ fn matched_by_file(
         }
     }
     files
-}
-
-/// Finds and reads the configuration file, unless told not to.
-fn read_config(
-    arguments: &CheckArguments,
-) -> (Option<config::ConfigFile>, Vec<config::ConfigProblem>) {
-    let mut problems = Vec::new();
-    let config = config::find(
-        arguments.config.as_deref(),
-        arguments.no_config,
-        &mut problems,
-    );
-    (config, problems)
 }
 
 /// Compiles what the command line asks for, else what the configuration

@@ -9,8 +9,8 @@ use crate::policies::LoadedPolicies;
 use crate::render::Style;
 use crate::report::{self, Report, ReportError};
 use crate::{ColorChoice, exit, use_color};
+use rampart_engine::EvalOptions;
 use rampart_engine::load::{self, LoadLimits};
-use rampart_engine::{EvalOptions, KubeVersion};
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -59,25 +59,9 @@ pub fn run(arguments: FixArguments) -> u8 {
         config,
         &mut config_problems,
     );
-    let config_version = loaded
-        .config
-        .as_ref()
-        .and_then(|file| file.config.kubernetes_version.as_deref())
-        .and_then(KubeVersion::parse);
-    let version = match &arguments.kube_version {
-        Some(text) => match KubeVersion::parse(text) {
-            Some(version) => version,
-            None => {
-                eprintln!(
-                    "error: --kube-version `{text}` is not a Kubernetes version (write it as `v1.30`)"
-                );
-                return exit::INCOMPLETE;
-            }
-        },
-        None => loaded
-            .version
-            .or(config_version)
-            .unwrap_or(KubeVersion::LATEST),
+    let version = match check::version_of(&loaded, arguments.kube_version.as_deref()) {
+        Ok(version) => version,
+        Err(code) => return code,
     };
     let options = EvalOptions {
         version,
