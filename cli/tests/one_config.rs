@@ -163,3 +163,44 @@ fn junit_lists_no_test_case_when_every_resource_is_exempt() {
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(!text.contains("<testcase"), "{text}");
 }
+
+#[test]
+fn runtime_classes_are_exempt_and_users_apply_only_to_the_webhook() {
+    let directory = std::env::temp_dir().join(format!("rampart-exempt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    let policies = fixture().join("policies");
+    std::fs::write(
+        directory.join("rampart.yaml"),
+        format!(
+            "policies: [{}]\nexemptions:\n  runtimeClassNames: [kata]\n  usernames: [\"*\"]\n",
+            policies.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        directory.join("pods.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: sandboxed, namespace: shop}\n\
+         spec:\n  template:\n    spec:\n      runtimeClassName: kata\n      containers:\n        \
+         - {name: a, image: a:1}\n---\n\
+         apiVersion: v1\nkind: Pod\nmetadata: {name: plain, namespace: shop}\n\
+         spec:\n  containers:\n    - {name: a, image: a:1}\n",
+    )
+    .unwrap();
+    for jobs in ["1", "2"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["check", "pods.yaml", "--format", "json", "-j", jobs])
+            .current_dir(&directory)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        // The Deployment's pods run in `kata`: not judged. The Pod is,
+        // though every user is exempt: a manifest has no user.
+        assert_eq!(report["summary"]["exempted"], 1, "{report}");
+        assert_eq!(report["summary"]["resources"], 1, "{report}");
+        let found = findings(&report);
+        assert_eq!(found.len(), 1, "{report}");
+        assert_eq!(found[0].2, "shop/plain");
+    }
+    let _ = std::fs::remove_dir_all(&directory);
+}
