@@ -159,3 +159,50 @@ fn a_file_whose_fixes_would_not_load_is_left_alone() {
     assert!(stdout.contains("changed 0 file(s)"), "{stdout}");
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+#[test]
+fn excepted_findings_and_exempt_resources_get_no_fix() {
+    let directory = std::env::temp_dir().join(format!("rampart-fix-config-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    std::fs::write(
+        directory.join("rampart.yaml"),
+        "sets: [pss-baseline]\nexceptions:\n  - policy: pss.baseline.privileged\n    namespace: legacy\n    \
+         reason: vendor agent (OPS-1)\nexemptions:\n  namespaces: [kube-system]\n",
+    )
+    .unwrap();
+    let pod = |namespace: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: agent\n  namespace: {namespace}\nspec:\n  \
+             containers:\n    - name: agent\n      image: agent:1\n      securityContext:\n        privileged: true\n"
+        )
+    };
+    let manifests = [
+        ("legacy.yaml", pod("legacy")),
+        ("system.yaml", pod("kube-system")),
+        ("shop.yaml", pod("shop")),
+    ];
+    for (name, text) in &manifests {
+        std::fs::write(directory.join(name), text).unwrap();
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["fix", "legacy.yaml", "system.yaml", "shop.yaml"])
+        .current_dir(&directory)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let read = |name: &str| std::fs::read_to_string(directory.join(name)).unwrap();
+    // Only the Pod in `shop` is judged and fixed.
+    assert_eq!(read("legacy.yaml"), manifests[0].1, "{stdout}{stderr}");
+    assert_eq!(read("system.yaml"), manifests[1].1, "{stdout}{stderr}");
+    assert!(
+        read("shop.yaml").contains("privileged: false"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        format!("{stdout}{stderr}").contains("changed 1 file(s)"),
+        "{stdout}{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&directory);
+}
