@@ -12,12 +12,15 @@
 //! - `playground_alloc(len) -> address` and `playground_free(address, len)`:
 //!   the caller allocates its input and frees the input and every output.
 //! - `playground_run(address, len) -> i64`: input `{"policy": "...",
-//!   "manifest": "..."}`, output the JSON of [`run`].
+//!   "manifest": "...", "config": "...", "today": "YYYY-MM-DD"}` (the last
+//!   two optional), output the JSON of [`run`].
 //! - `playground_examples() -> i64`: the JSON of [`examples`].
 //! - `playground_example(address, len) -> i64`: input an example's name,
 //!   output the JSON of [`example`].
 //!
-//! Every output is packed as `address << 32 | length` of UTF-8 JSON.
+//! Every output is packed as `address << 32 | length` of UTF-8 JSON; the
+//! allocation, input and output code is `rampart_abi::memory`, shared with
+//! the bundle's guest.
 
 #[cfg(target_arch = "wasm32")]
 mod abi;
@@ -25,20 +28,32 @@ mod abi;
 mod tests;
 mod yaml;
 
+use rampart_core::{Config, Date, Judging, PreparedSet};
 use rampart_engine::ir::{Action, PolicySet};
 use rampart_engine::load::{self, LoadLimits, Resource};
-use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
+use rampart_engine::{EvalOptions, Inventory, Subject};
 use rampart_lang::compile::{Compilation, CompiledTest, TestResource};
 use rampart_lang::diagnostic::Diagnostic;
 use rampart_lang::testing::run_test;
 use rampart_lang::{Source, compile};
 use serde_json::{Value as Json, json};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub use yaml::to_yaml;
 
 /// The name the policy editor's text has in diagnostics.
 pub const POLICY_FILE: &str = "policy.rampart";
+
+/// The name the configuration editor's text has in its problems.
+pub const CONFIG_FILE: &str = "rampart.yaml";
+
+/// The day the page judges as when it passes none: every exception with an
+/// expiry date is expired then (a page always passes its own date).
+const NO_DATE: Date = Date {
+    year: 9999,
+    month: 12,
+    day: 31,
+};
 
 /// The name of the standard library's functions in diagnostics (which are
 /// not shown: they are not the user's text).
@@ -82,7 +97,15 @@ pub fn run(request: &[u8]) -> Json {
         .get("manifest")
         .and_then(Json::as_str)
         .unwrap_or_default();
-    evaluate(policy, manifest)
+    let config = request
+        .get("config")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let today = request
+        .get("today")
+        .and_then(Json::as_str)
+        .and_then(|text| Date::parse(text).ok());
+    evaluate_configured(policy, manifest, config, today)
 }
 
 /// Compiles `policy`, runs its `test` blocks, and evaluates the compiled
@@ -94,7 +117,45 @@ pub fn run(request: &[u8]) -> Json {
 /// column of what they are about in the manifest; one entry per test; and
 /// the manifest's load errors and the policies that could not finish.
 pub fn evaluate(policy: &str, manifest: &str) -> Json {
+    evaluate_configured(policy, manifest, "", None)
+}
+
+/// [`evaluate`] with a configuration (the text of a `rampart.yaml`, empty
+/// for none) applied as `rampart check` applies it, through
+/// `rampart_core::Config`: its parameters and actions change the compiled
+/// policies, its exemptions, exceptions (expiring as of `today`; with no
+/// date every exception with an expiry date counts as expired) and
+/// annotation self-exemption judge the findings. The policies' own `test`
+/// blocks run on the policies as written. Adds `"config": [problems]`,
+/// `"suppressed"` and `"exempted"` to the result.
+pub fn evaluate_configured(
+    policy: &str,
+    manifest: &str,
+    config_text: &str,
+    today: Option<Date>,
+) -> Json {
     let compilation = compile_with_prelude(policy);
+    let mut config_problems = Vec::new();
+    let config = if config_text.trim().is_empty() {
+        None
+    } else {
+        Config::parse(config_text, CONFIG_FILE, &mut config_problems)
+    };
+    let mut set = compilation.set.clone();
+    if let Some(config) = &config {
+        config.apply(&mut set, &mut config_problems);
+    }
+    let config_problems: Vec<Json> = config_problems
+        .iter()
+        .map(|problem| {
+            json!({
+                "message": problem.message,
+                "line": problem.position.map(|position| position.line),
+                "column": problem.position.map(|position| position.column),
+            })
+        })
+        .collect();
+    let judging: Judging = config.map(|config| config.judging).unwrap_or_default();
     let own: Vec<&Diagnostic> = compilation
         .diagnostics
         .iter()
@@ -114,7 +175,11 @@ pub fn evaluate(policy: &str, manifest: &str) -> Json {
             })
         })
         .collect();
-    let evaluator = Evaluator::new(&compilation.set, EvalOptions::default());
+    let prepared = PreparedSet::new(set, judging, EvalOptions::default());
+    let evaluator = prepared.evaluator();
+    let judge = prepared.judge(today.unwrap_or(NO_DATE));
+    let mut judged = judge.start();
+    let file: Arc<str> = Arc::from("manifest");
     // Cross-resource policies (`resources("Kind")`) see the whole manifest.
     let mut inventory = Inventory::new();
     for resource in &resources {
@@ -128,9 +193,13 @@ pub fn evaluate(policy: &str, manifest: &str) -> Json {
             inventory: Some(&inventory),
             keys: resource.document.keys.as_ref(),
         };
-        let evaluation = evaluator.evaluate(&subject);
+        let mut evaluation = if judge.exempt(resource.value).is_some() {
+            rampart_engine::Evaluation::default()
+        } else {
+            evaluator.evaluate(&subject)
+        };
         let described = describe(resource);
-        for error in evaluation.errors {
+        for error in std::mem::take(&mut evaluation.errors) {
             errors.push(json!({
                 "policy": error.policy,
                 "message": format!("{described}: policy `{}` failed: {}", error.policy, error.message),
@@ -138,22 +207,19 @@ pub fn evaluate(policy: &str, manifest: &str) -> Json {
                 "column": resource.document.positions.root().map(|position| position.column),
             }));
         }
-        for finding in evaluation.findings {
-            // Pointers are relative to the object; the document may be a list.
-            let path = format!("{}{}", resource.pointer, finding.pointer);
-            let position = resource
-                .document
-                .positions
-                .locate(&resource.document.value, &path);
+        // The judge applies the configuration: exemptions, exceptions,
+        // self-exemptions, and locates what it keeps.
+        judge.judge(&file, resource, Ok(evaluation), (0, 0), &mut judged);
+        for finding in std::mem::take(&mut judged.findings) {
             findings.push(json!({
                 "policy": finding.policy,
                 "action": finding.action,
                 "severity": finding.severity,
                 "message": finding.message,
-                "line": position.map(|position| position.line),
-                "column": position.map(|position| position.column),
-                "path": path,
-                "document": resource.document.index,
+                "line": finding.line,
+                "column": finding.column,
+                "path": finding.path,
+                "document": finding.document,
                 "resource": described,
             }));
         }
@@ -168,6 +234,9 @@ pub fn evaluate(policy: &str, manifest: &str) -> Json {
         "findings": findings,
         "tests": tests,
         "errors": errors,
+        "config": config_problems,
+        "suppressed": judged.suppressed,
+        "exempted": judged.exempted,
     })
 }
 

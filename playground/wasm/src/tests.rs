@@ -226,3 +226,78 @@ fn the_prelude_holds_every_standard_library_function_and_compiles() {
     }]);
     assert_eq!(compilation.diagnostics, vec![]);
 }
+
+#[test]
+fn the_configuration_is_applied_as_check_applies_it() {
+    let policy = r#"
+policy example.replicas {
+  severity medium
+  param most: int = 3
+  match kinds Deployment
+  deny resource.spec.replicas > params.most
+    at spec.replicas
+    message "{resource.spec.replicas} replicas; at most {params.most}"
+}
+"#;
+    let manifest = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec: {replicas: 8}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: old, namespace: legacy}
+spec: {replicas: 9}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dns, namespace: kube-system}
+spec: {replicas: 9}
+";
+    let config = "\
+params:
+  example.replicas:
+    most: 5
+actions:
+  example.replicas: warn
+exceptions:
+  - policy: example.replicas
+    namespace: legacy
+    reason: migrating (OPS-1)
+    expires: 2027-03-31
+exemptions:
+  namespaces: [kube-system]
+";
+    let day = |text: &str| rampart_core::Date::parse(text).ok();
+    let result = evaluate_configured(policy, manifest, config, day("2027-01-15"));
+    assert_eq!(result["config"], json!([]));
+    assert_eq!(result["findings"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        result["findings"][0]["message"],
+        json!("8 replicas; at most 5")
+    );
+    assert_eq!(result["findings"][0]["action"], json!("warn"));
+    assert_eq!(result["findings"][0]["line"], json!(4));
+    assert_eq!(
+        (result["suppressed"].clone(), result["exempted"].clone()),
+        (json!(1), json!(1))
+    );
+    let later = evaluate_configured(policy, manifest, config, day("2027-04-01"));
+    assert_eq!(later["findings"].as_array().map(Vec::len), Some(2));
+    // Through the request, as the page sends it.
+    let request =
+        json!({"policy": policy, "manifest": manifest, "config": config, "today": "2027-01-15"});
+    assert_eq!(run(request.to_string().as_bytes())["suppressed"], json!(1));
+    // A configuration's problems are reported with their line.
+    let broken = evaluate_configured(policy, manifest, "parms: {}\n", day("2027-01-15"));
+    assert_eq!(broken["config"][0]["line"], json!(1));
+    assert!(
+        broken["config"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("parms"),
+        "{}",
+        broken["config"]
+    );
+}
