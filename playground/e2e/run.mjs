@@ -243,6 +243,38 @@ async function main() {
       check(!(await page.$('#problems li.error')), 'the example does not compile');
     });
 
+    await step('the configuration tab applies a rampart.yaml, and a share link carries it', async () => {
+      await page.waitForSelector('li.deny[data-finding="bp.latest-tag"]', { timeout: 10_000 });
+      await page.click('#config-tab');
+      check(await page.isVisible('#config-editor'), 'the configuration editor is not shown');
+      check(!(await page.isVisible('#manifest-editor')), 'the manifest editor is still shown');
+      // An action turns the denial into a warning.
+      await page.fill('#config', 'actions:\n  bp.latest-tag: warn\n');
+      await page.waitForSelector('li.warn[data-finding="bp.latest-tag"]', { timeout: 10_000 });
+      // A misspelt key is a problem at its line of rampart.yaml.
+      await page.fill('#config', 'exeptions: []\n');
+      await page.waitForSelector('[data-config-problem][data-line="1"]', { timeout: 10_000 });
+      // An exception in force takes the finding out, and the page says so.
+      const config = 'exceptions:\n  - policy: bp.*\n    reason: the images are pinned next sprint (OPS-9)\n    expires: 2999-12-31\n';
+      await page.fill('#config', config);
+      await page.waitForSelector('[data-finding="bp.latest-tag"]', { state: 'detached', timeout: 10_000 });
+      const judged = await page.textContent('#judged');
+      check(/1 suppressed/.test(judged || ''), `the suppressed finding is not counted: ${judged}`);
+      await page.screenshot({ path: path.join(screenshotDirectory, 'rampart-playground-config.png') });
+      await page.click('#share');
+      await page.waitForFunction(() => location.hash.length > 3);
+      const link = await page.evaluate(() => location.href);
+      const other = await context.newPage();
+      await other.goto(link);
+      await other.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
+      check((await other.inputValue('#config')) === config, 'the configuration was not restored');
+      check(await other.isVisible('#config-editor'), 'a shared configuration does not open its tab');
+      check(!(await other.$('[data-finding="bp.latest-tag"]')), 'the shared configuration was not applied');
+      await other.close();
+      await page.click('#manifest-tab');
+      check(await page.isVisible('#manifest-editor'), 'the manifest tab does not come back');
+    });
+
     await step('the page raised no error', async () => {
       check(pageErrors.length === 0, pageErrors.join('\n'));
     });

@@ -311,15 +311,20 @@ async function transform(bytes, stream) {
  * raw-deflated UTF-8 JSON where the browser can compress, `#j:` and base64url
  * of the JSON itself where it cannot.
  */
-export async function encodeShare(policy, manifest) {
-  const json = encoder.encode(JSON.stringify({ policy, manifest }));
+export async function encodeShare(policy, manifest, config = '') {
+  // A link without a configuration stays as short as before it existed.
+  const state = config ? { policy, manifest, config } : { policy, manifest };
+  const json = encoder.encode(JSON.stringify(state));
   if (typeof CompressionStream === 'function') {
     return `z:${toBase64Url(await transform(json, new CompressionStream('deflate-raw')))}`;
   }
   return `j:${toBase64Url(json)}`;
 }
 
-/** The policy and manifest of a fragment made by `encodeShare`, or null. */
+/**
+ * The policy, manifest and configuration (`''` in links made before the
+ * configuration tab) of a fragment made by `encodeShare`, or null.
+ */
 export async function decodeShare(fragment) {
   const match = /^#?([zj]):([A-Za-z0-9_-]*)$/.exec(fragment);
   if (!match) return null;
@@ -327,7 +332,8 @@ export async function decodeShare(fragment) {
   if (match[1] === 'z') bytes = await transform(bytes, new DecompressionStream('deflate-raw'));
   const state = JSON.parse(decoder.decode(bytes));
   if (typeof state.policy !== 'string' || typeof state.manifest !== 'string') return null;
-  return state;
+  if (state.config !== undefined && typeof state.config !== 'string') return null;
+  return { policy: state.policy, manifest: state.manifest, config: state.config ?? '' };
 }
 
 // ---------------------------------------------------------------- results
@@ -388,6 +394,21 @@ function renderResults(result, editors, elapsed) {
     problems.push(item);
     manifestMarks.push({ line: error.line, column: error.column, kind: 'error', message: error.message });
   }
+  const configMarks = [];
+  for (const problem of result.config ?? []) {
+    const item = element(
+      'li',
+      { class: 'error', 'data-config-problem': '', 'data-line': problem.line },
+      element('span', { class: 'where' }, problem.line ? `rampart.yaml ${where(problem.line, problem.column)}` : 'rampart.yaml'),
+      problem.message,
+    );
+    item.addEventListener('click', () => {
+      editors.showTab('config');
+      if (problem.line) editors.config.reveal(problem.line, problem.column);
+    });
+    problems.push(item);
+    if (problem.line) configMarks.push({ line: problem.line, column: problem.column, kind: 'error', message: problem.message });
+  }
   fill(document.getElementById('problems'), problems, 'No problems: the policy compiles.');
   document.getElementById('problem-count').textContent = problems.length || '';
 
@@ -437,6 +458,14 @@ function renderResults(result, editors, elapsed) {
 
   editors.policy.setMarks(policyMarks);
   editors.manifest.setMarks(manifestMarks);
+  editors.config.setMarks(configMarks);
+  // What the configuration took out of the findings, so that a missing
+  // finding is explained.
+  const judged = [];
+  if (result.suppressed) judged.push(`${result.suppressed} suppressed`);
+  if (result.exempted) judged.push(`${result.exempted} exempt`);
+  const summary = document.getElementById('judged');
+  summary.textContent = judged.length ? `by the configuration: ${judged.join(', ')}` : '';
   setStatus(`Compiled and ran in ${elapsed.toFixed(1)} ms, in your browser`);
 }
 
@@ -452,7 +481,18 @@ async function main() {
   const editors = {
     policy: new Editor(document.getElementById('policy-editor'), highlightRampart),
     manifest: new Editor(document.getElementById('manifest-editor'), highlightYaml),
+    config: new Editor(document.getElementById('config-editor'), highlightYaml),
+    showTab(name) {
+      for (const tab of ['manifest', 'config']) {
+        const selected = tab === name;
+        document.getElementById(`${tab}-tab`).setAttribute('aria-selected', String(selected));
+        document.getElementById(`${tab}-panel`).hidden = !selected;
+      }
+    },
   };
+  for (const tab of ['manifest', 'config']) {
+    document.getElementById(`${tab}-tab`).addEventListener('click', () => editors.showTab(tab));
+  }
   let engine;
   try {
     engine = await Engine.load();
@@ -471,7 +511,13 @@ async function main() {
     try {
       result = await engine.safeCall(
         'playground_run',
-        JSON.stringify({ policy: editors.policy.value, manifest: editors.manifest.value }),
+        JSON.stringify({
+          policy: editors.policy.value,
+          manifest: editors.manifest.value,
+          config: editors.config.value,
+          // Exceptions expire against the reader's own date (UTC).
+          today: new Date().toISOString().slice(0, 10),
+        }),
       );
     } catch (error) {
       setStatus(`The engine failed: ${error.message}`, true);
@@ -490,6 +536,7 @@ async function main() {
   };
   editors.policy.onChange = schedule;
   editors.manifest.onChange = schedule;
+  editors.config.onChange = schedule;
 
   const picker = document.getElementById('example');
   const { default: defaultExample, examples } = engine.call('playground_examples');
@@ -524,6 +571,8 @@ async function main() {
     picker.value = '';
     editors.policy.value = shared.policy;
     editors.manifest.value = shared.manifest;
+    editors.config.value = shared.config;
+    if (shared.config) editors.showTab('config');
     await run();
     return true;
   };
@@ -531,7 +580,7 @@ async function main() {
   if (!(await restore())) loadExample(defaultExample);
 
   document.getElementById('share').addEventListener('click', async () => {
-    const fragment = await encodeShare(editors.policy.value, editors.manifest.value);
+    const fragment = await encodeShare(editors.policy.value, editors.manifest.value, editors.config.value);
     history.replaceState(null, '', `#${fragment}`);
     const link = document.getElementById('share-link');
     link.value = location.href;
@@ -552,6 +601,7 @@ async function main() {
   };
   editors.policy.textarea.addEventListener('input', dropLink);
   editors.manifest.textarea.addEventListener('input', dropLink);
+  editors.config.textarea.addEventListener('input', dropLink);
 }
 
 main();
