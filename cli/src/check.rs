@@ -110,6 +110,10 @@ pub fn run(arguments: CheckArguments) -> u8 {
     report
         .errors
         .extend(prepared.config_problems.iter().map(config_error));
+    add_input_problems(report, &judged.problems);
+    for note in judged.notes.iter().chain(&loaded.notes) {
+        report.warnings.push(load_error(&note.file, &note.error));
+    }
     report.count();
     let report_start = std::time::Instant::now();
     let written = write_report(&arguments, &mut judged, loaded);
@@ -237,6 +241,10 @@ struct JudgedPaths {
     read_files: Vec<stream::ReadFile>,
     /// Where the time went, on the streaming path.
     timings: Option<stream::Timings>,
+    /// Paths that could not be expanded or read.
+    problems: Vec<InputProblem>,
+    /// What the expansion left out that is worth a note.
+    notes: Vec<InputProblem>,
 }
 
 /// Expands the command line's paths and judges every resource in them:
@@ -267,6 +275,8 @@ fn judge_paths(arguments: &CheckArguments, prepared: &mut Prepared, threads: usi
         inputs: Vec::new(),
         read_files: Vec::new(),
         timings: None,
+        problems: Vec::new(),
+        notes: Vec::new(),
     };
     judged.report = if streaming {
         // Code frames (human) and SARIF fixes need the files' text.
@@ -325,11 +335,8 @@ fn judge_paths(arguments: &CheckArguments, prepared: &mut Prepared, threads: usi
             None => evaluate(loaded, &judged.inputs, &prepared.options),
         }
     };
-    let report = &mut judged.report;
-    add_input_problems(report, &problems);
-    for note in notes.iter().chain(&loaded.notes) {
-        report.warnings.push(load_error(&note.file, &note.error));
-    }
+    judged.problems = problems;
+    judged.notes = notes;
     judged
 }
 

@@ -569,3 +569,34 @@ fn the_json_report_does_not_depend_on_the_thread_count() {
     assert_eq!(reports[0], reports[1]);
     assert_eq!(reports[0], reports[2]);
 }
+
+#[test]
+fn errors_come_policies_first_then_configuration_then_inputs() {
+    let directory = std::env::temp_dir().join(format!("rampart-order-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    std::fs::write(directory.join("rampart.yaml"), "colours: [red]\n").unwrap();
+    let typo = fixtures().join("policies/typo.rampart");
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["check", "--format", "json", "--policy"])
+        .arg(&typo)
+        .arg("missing.yaml")
+        .current_dir(&directory)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&directory);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let messages: Vec<&str> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| error["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages[0].contains("privilegd"), "{messages:?}");
+    assert!(
+        messages[1].contains("unknown configuration key `colours`"),
+        "{messages:?}"
+    );
+    assert_eq!(report["errors"][2]["file"], "missing.yaml", "{messages:?}");
+}
