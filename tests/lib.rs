@@ -64,3 +64,42 @@ pub fn files_under(
         }
     }
 }
+
+/// The `rampart` binary next to the running test's executable
+/// (`target/<profile>/rampart`; `RAMPART_BINARY` overrides). `cargo test
+/// --workspace` builds it before running any test (the CLI's own
+/// integration tests need it); when it is missing (only this crate's tests
+/// were built), it is built here. An existing binary is not rebuilt: after
+/// changing the CLI, build it (or run the workspace's tests).
+pub fn rampart_binary() -> &'static std::path::Path {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Some(path) = std::env::var_os("RAMPART_BINARY") {
+            return PathBuf::from(path);
+        }
+        let executable = std::env::current_exe().unwrap_or_default();
+        // target/<profile>/deps/<test>-<hash>
+        let profile_directory = executable
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let path = profile_directory.join("rampart");
+        if !path.exists() {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut command = Command::new(cargo);
+            command.args(["build", "-p", "rampart", "--bin", "rampart"]);
+            if profile_directory
+                .file_name()
+                .is_some_and(|name| name == "release")
+            {
+                command.arg("--release");
+            }
+            // A failed build shows in the test that runs the missing binary.
+            let _ = command.status();
+        }
+        path
+    })
+}

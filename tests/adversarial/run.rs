@@ -5,7 +5,6 @@ use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Only a hang takes this long: every run here ends in a few seconds in a
@@ -16,35 +15,9 @@ const HANG: Duration = Duration::from_secs(120);
 /// binary judging a small input needs far less.
 const DEFAULT_ADDRESS_SPACE: u64 = 1 << 30;
 
-/// The `rampart` binary next to this test's executable (`target/<profile>/`).
-/// `cargo test --workspace` builds it before running any test (the CLI's
-/// own integration tests need it); when it is missing (only this crate's
-/// tests were built), it is built here.
+/// The `rampart` binary (see [`rampart_tests::rampart_binary`]).
 pub fn binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Some(path) = std::env::var_os("RAMPART_BINARY") {
-            return PathBuf::from(path);
-        }
-        let executable = std::env::current_exe().unwrap();
-        // target/<profile>/deps/adversarial-<hash>
-        let profile_directory = executable.parent().and_then(Path::parent).unwrap();
-        let path = profile_directory.join("rampart");
-        if !path.exists() {
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let mut command = Command::new(cargo);
-            command.args(["build", "-p", "rampart", "--bin", "rampart"]);
-            if profile_directory
-                .file_name()
-                .is_some_and(|name| name == "release")
-            {
-                command.arg("--release");
-            }
-            let status = command.status().unwrap();
-            assert!(status.success(), "cargo build -p rampart failed");
-        }
-        path
-    })
+    rampart_tests::rampart_binary()
 }
 
 /// A fresh, empty directory for one test's files.

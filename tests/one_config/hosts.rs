@@ -4,24 +4,9 @@ use super::Decisions;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The `rampart` binary next to this test's executable (`cargo test
-/// --workspace` builds it first; `RAMPART_BINARY` overrides).
+/// The `rampart` binary (see [`rampart_tests::rampart_binary`]).
 pub fn binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("RAMPART_BINARY") {
-        return PathBuf::from(path);
-    }
-    let executable = std::env::current_exe().unwrap();
-    let profile_directory = executable.parent().and_then(Path::parent).unwrap();
-    let path = profile_directory.join("rampart");
-    if !path.exists() {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "rampart", "--bin", "rampart"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build -p rampart failed");
-    }
-    path
+    rampart_tests::rampart_binary().to_path_buf()
 }
 
 fn describe(resource: &serde_json::Value) -> String {
