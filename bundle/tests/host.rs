@@ -281,3 +281,29 @@ fn a_set_nested_deeper_than_the_json_librarys_limit_loads_and_reads_back() {
     assert_eq!(outcome.errors, vec![]);
     assert_eq!(outcome.findings.len(), 1);
 }
+
+/// A zero length is one thing in every module of the ABI (the code is
+/// `rampart_abi::memory`, shared with the playground's module): allocating
+/// 0 bytes gives a real address, never 0, which means "no memory", and
+/// freeing it with length 0 works.
+#[test]
+fn a_zero_length_allocation_is_a_real_one() {
+    use wasmtime::{Engine, Instance, Module, Store, TypedFunc};
+    let engine = Engine::default();
+    let module = Module::new(&engine, rampart_bundle::GUEST).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let alloc: TypedFunc<i32, i32> = instance
+        .get_typed_func(&mut store, "rampart_alloc")
+        .unwrap();
+    let free: TypedFunc<(i32, i32), ()> =
+        instance.get_typed_func(&mut store, "rampart_free").unwrap();
+    let first = alloc.call(&mut store, 0).unwrap();
+    let second = alloc.call(&mut store, 0).unwrap();
+    assert_ne!(first, 0);
+    assert_ne!(second, 0);
+    assert_ne!(first, second, "two live allocations share an address");
+    free.call(&mut store, (first, 0)).unwrap();
+    free.call(&mut store, (second, 0)).unwrap();
+    assert_eq!(alloc.call(&mut store, -1).unwrap(), 0);
+}
