@@ -8,6 +8,7 @@
 //! the configuration's exemptions and judging, and writes the answer.
 
 use crate::envelope;
+use crate::error::RequestError;
 use crate::patch;
 use crate::summary;
 use rampart_core::admission::{self as decision, AdmissionAnswer, Verdict};
@@ -183,11 +184,11 @@ pub fn handle(endpoint: Endpoint, body: &[u8], state: &State) -> Response {
 pub fn handle_at(endpoint: Endpoint, body: &[u8], state: &State, today: Date) -> Response {
     let envelope = match envelope::read(body) {
         Ok(envelope) => envelope,
-        Err(message) => return bad_request(message),
+        Err(error) => return bad_request(error.to_string()),
     };
     let request = match parse_request(&envelope.review) {
         Ok(request) => request,
-        Err(message) => return bad_request(message),
+        Err(error) => return bad_request(error.to_string()),
     };
     let mut record = request.record();
     if !request.judged() {
@@ -282,11 +283,11 @@ fn judge(
 pub fn failed(body: &[u8], failure_policy: FailurePolicy, message: &str) -> Response {
     let envelope = match envelope::read(body) {
         Ok(envelope) => envelope,
-        Err(message) => return bad_request(message),
+        Err(error) => return bad_request(error.to_string()),
     };
     let request = match parse_request(&envelope.review) {
         Ok(request) => request,
-        Err(message) => return bad_request(message),
+        Err(error) => return bad_request(error.to_string()),
     };
     let (answer, decision) = failure(&request.uid, failure_policy, message.to_owned());
     respond(answer, decision, request.record())
@@ -313,25 +314,27 @@ fn text(value: Option<&Manifest>) -> &str {
     value.and_then(Manifest::as_str).unwrap_or_default()
 }
 
-/// Reads the parts of an AdmissionReview that judging needs; `Err` is a 400 message.
-pub fn parse_request(review: &Manifest) -> Result<Request<'_>, String> {
+/// Reads the parts of an AdmissionReview that judging needs; `Err` is
+/// answered 400.
+pub fn parse_request(review: &Manifest) -> Result<Request<'_>, RequestError> {
     let api_version = text(review.get("apiVersion"));
     let kind = text(review.get("kind"));
     if api_version != ADMISSION_API_VERSION || kind != "AdmissionReview" {
-        return Err(format!(
-            "expected an AdmissionReview of apiVersion {ADMISSION_API_VERSION}, got kind `{kind}` of apiVersion `{api_version}`"
-        ));
+        return Err(RequestError::NotAdmissionReview {
+            kind: kind.to_owned(),
+            api_version: api_version.to_owned(),
+        });
     }
     let Some(request) = review.get("request").filter(|request| request.is_object()) else {
-        return Err("the AdmissionReview has no `request` object".to_owned());
+        return Err(RequestError::NoRequest);
     };
     let uid = text(request.get("uid"));
     if uid.is_empty() {
-        return Err("the AdmissionReview request has no `uid`".to_owned());
+        return Err(RequestError::NoUid);
     }
     let operation = text(request.get("operation"));
     if !matches!(operation, "CREATE" | "UPDATE" | "DELETE" | "CONNECT") {
-        return Err(format!("unknown operation `{operation}`"));
+        return Err(RequestError::UnknownOperation(operation.to_owned()));
     }
     let group_version_kind = request.get("kind");
     let group = text(group_version_kind.and_then(|gvk| gvk.get("group")));

@@ -7,6 +7,7 @@
 //! is logged once, counted for every line, and serving goes on.
 
 use crate::admission::{Decision, Record};
+use crate::error::ServerError;
 use crate::metrics::Metrics;
 use serde::Serialize;
 use std::io::Write;
@@ -52,7 +53,7 @@ impl AuditLog {
     }
 
     /// Appends to `path`, or writes to standard output when it is `-`.
-    pub fn open(path: &Path, metrics: Arc<Metrics>) -> Result<AuditLog, String> {
+    pub fn open(path: &Path, metrics: Arc<Metrics>) -> Result<AuditLog, ServerError> {
         let sink: Box<dyn Write + Send> = if path == Path::new("-") {
             Box::new(std::io::stdout())
         } else {
@@ -60,13 +61,16 @@ impl AuditLog {
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|error| {
-                    format!("cannot open the audit log `{}`: {error}", path.display())
+                .map_err(|error| ServerError::AuditLog {
+                    path: path.to_path_buf(),
+                    error,
                 })?;
             Box::new(file)
         };
-        AuditLog::to_writer(sink, metrics)
-            .map_err(|error| format!("cannot start the audit log's thread: {error}"))
+        AuditLog::to_writer(sink, metrics).map_err(|error| ServerError::Start {
+            what: "the audit log's thread",
+            error,
+        })
     }
 
     /// Writes the lines to `sink`, on a thread of its own.

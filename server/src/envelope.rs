@@ -10,6 +10,7 @@
 //! command line would refuse is thus never allowed as if judged, and never
 //! judged differently.
 
+use crate::error::RequestError;
 use rampart_engine::json::Json;
 use rampart_engine::limits::{LoadLimits, read_json_envelope, read_json_manifest};
 use std::ops::Range;
@@ -26,7 +27,7 @@ pub struct Envelope {
 
 /// Reads `body`; `Err` is the message of a 400 (not JSON, or not even the
 /// review around the objects is readable).
-pub fn read(body: &[u8]) -> Result<Envelope, String> {
+pub fn read(body: &[u8]) -> Result<Envelope, RequestError> {
     let limits = LoadLimits::default();
     let error = match read_json_envelope(body, &limits) {
         Ok(review) => {
@@ -37,7 +38,7 @@ pub fn read(body: &[u8]) -> Result<Envelope, String> {
         }
         Err(error) => error,
     };
-    let not_json = || format!("the body is not JSON: {error}");
+    let not_json = || RequestError::NotJson(error.to_string());
     let Some(ranges) = object_ranges(body) else {
         return Err(not_json());
     };
@@ -214,7 +215,7 @@ mod tests {
                 .and_then(|request| request.get("uid")),
             Some(&Json::from("u"))
         );
-        assert!(read(b"{not json").unwrap_err().contains("not JSON"));
+        assert!(matches!(read(b"{not json"), Err(RequestError::NotJson(_))));
         assert!(read(deep.as_bytes()).is_err());
     }
 }

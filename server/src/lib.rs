@@ -14,6 +14,7 @@
 pub mod admission;
 pub mod audit;
 pub mod envelope;
+pub mod error;
 pub mod metrics;
 pub mod patch;
 pub mod reload;
@@ -23,6 +24,7 @@ pub mod tls;
 mod workers;
 
 pub use admission::{Decision, Endpoint, FailurePolicy, State, handle, handle_at};
+pub use error::{RequestError, ServerError, TlsError};
 pub use reload::{LoadError, LoadedPolicySet, LoaderError, PolicyLoader};
 pub use server::{Server, ServerConfig, ShutdownHandle};
 pub use tls::TlsFiles;

@@ -150,13 +150,13 @@ impl Snapshot {
             policy_count: set.policies.len(),
             judging: loaded.judging,
         };
-        snapshot.policy_set().map_err(LoadError::Unloadable)?;
+        snapshot.policy_set()?;
         Ok(snapshot)
     }
 
     /// A fresh copy of the set, for one evaluation thread.
-    pub fn policy_set(&self) -> Result<PolicySet, String> {
-        read_policy_set(&self.ir)
+    pub fn policy_set(&self) -> Result<PolicySet, LoadError> {
+        read_policy_set(&self.ir).map_err(LoadError::Unloadable)
     }
 }
 

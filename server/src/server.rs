@@ -11,6 +11,7 @@
 
 use crate::admission::{self, Endpoint, FailurePolicy};
 use crate::audit::AuditLog;
+use crate::error::ServerError;
 use crate::metrics::{ConnectionStage, Metrics};
 use crate::reload::{self, Policies, PolicyLoader, Watch};
 use crate::tls::{self, CertificateResolver, TlsFiles};
@@ -134,16 +135,13 @@ impl ShutdownHandle {
 impl Server {
     /// Loads the policies and certificate and binds the address; every
     /// configuration error surfaces here, before serving.
-    pub fn bind(config: ServerConfig, loader: PolicyLoader) -> Result<Server, String> {
+    pub fn bind(config: ServerConfig, loader: PolicyLoader) -> Result<Server, ServerError> {
         let watch = Watch::new(
             config.policy_paths.clone(),
             config.tls.clone(),
             config.reload_interval,
         );
-        let policies = Arc::new(
-            Policies::load(loader)
-                .map_err(|message| format!("cannot load the policies: {message}"))?,
-        );
+        let policies = Arc::new(Policies::load(loader).map_err(ServerError::Policies)?);
         let resolver = CertificateResolver::load(&config.tls)?;
         let acceptor = TlsAcceptor::from(tls::server_config(Arc::clone(&resolver))?);
         let metrics = Arc::new(Metrics::default());
@@ -163,12 +161,21 @@ impl Server {
             settings,
             Arc::clone(&metrics),
         )
-        .map_err(|error| format!("cannot start the evaluation threads: {error}"))?;
-        let listener = std::net::TcpListener::bind(config.address)
-            .map_err(|error| format!("cannot listen on {}: {error}", config.address))?;
+        .map_err(|error| ServerError::Start {
+            what: "the evaluation threads",
+            error,
+        })?;
+        let listener =
+            std::net::TcpListener::bind(config.address).map_err(|error| ServerError::Listen {
+                address: Some(config.address),
+                error,
+            })?;
         listener
             .set_nonblocking(true)
-            .map_err(|error| format!("cannot configure the listener: {error}"))?;
+            .map_err(|error| ServerError::Listen {
+                address: Some(config.address),
+                error,
+            })?;
         let stop_poller = Arc::new(AtomicBool::new(false));
         let poller = reload::spawn_poller(
             watch,
@@ -177,7 +184,10 @@ impl Server {
             Arc::clone(&metrics),
             Arc::clone(&stop_poller),
         )
-        .map_err(|error| format!("cannot start the reload thread: {error}"))?;
+        .map_err(|error| ServerError::Start {
+            what: "the reload thread",
+            error,
+        })?;
         let shared = Arc::new(Shared {
             pool,
             policies,
@@ -198,10 +208,13 @@ impl Server {
     }
 
     /// The bound address (the real port when asked for port 0).
-    pub fn local_address(&self) -> Result<SocketAddr, String> {
+    pub fn local_address(&self) -> Result<SocketAddr, ServerError> {
         self.listener
             .local_addr()
-            .map_err(|error| error.to_string())
+            .map_err(|error| ServerError::Listen {
+                address: None,
+                error,
+            })
     }
 
     /// A handle that shuts the server down from another thread.
@@ -212,13 +225,16 @@ impl Server {
     }
 
     /// Serves until SIGTERM, ctrl-c or the shutdown handle, then drains.
-    pub fn serve(mut self) -> Result<(), String> {
+    pub fn serve(mut self) -> Result<(), ServerError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_io()
             .enable_time()
             .build()
-            .map_err(|error| format!("cannot start the runtime: {error}"))?;
+            .map_err(|error| ServerError::Start {
+                what: "the runtime",
+                error,
+            })?;
         let result = runtime.block_on(self.accept_loop());
         self.shared.pool.stop();
         self.shared.audit.close();
@@ -230,12 +246,15 @@ impl Server {
         result
     }
 
-    async fn accept_loop(&self) -> Result<(), String> {
+    async fn accept_loop(&self) -> Result<(), ServerError> {
         let listener = self
             .listener
             .try_clone()
             .and_then(tokio::net::TcpListener::from_std)
-            .map_err(|error| format!("cannot listen: {error}"))?;
+            .map_err(|error| ServerError::Listen {
+                address: None,
+                error,
+            })?;
         watch_signals(&self.shutdown);
         let shared = &self.shared;
         let mut shutdown = pin!(async {

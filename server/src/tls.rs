@@ -2,6 +2,7 @@
 //! that a renewed certificate (cert-manager rewrites the Secret's files) is
 //! picked up without a restart.
 
+use crate::error::TlsError;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use tokio_rustls::rustls::crypto::ring;
@@ -28,19 +29,16 @@ pub struct CertificateResolver {
 
 impl CertificateResolver {
     /// A resolver serving the certificate in `files`.
-    pub fn load(files: &TlsFiles) -> Result<Arc<CertificateResolver>, String> {
+    pub fn load(files: &TlsFiles) -> Result<Arc<CertificateResolver>, TlsError> {
         Ok(Arc::new(CertificateResolver {
             current: RwLock::new(Arc::new(certified_key(files)?)),
         }))
     }
 
     /// Reads the files again; on error the current certificate stays.
-    pub fn reload(&self, files: &TlsFiles) -> Result<(), String> {
+    pub fn reload(&self, files: &TlsFiles) -> Result<(), TlsError> {
         let key = Arc::new(certified_key(files)?);
-        let mut current = self
-            .current
-            .write()
-            .map_err(|_| "the certificate lock is poisoned".to_owned())?;
+        let mut current = self.current.write().map_err(|_| TlsError::Poisoned)?;
         *current = key;
         Ok(())
     }
@@ -53,51 +51,54 @@ impl ResolvesServerCert for CertificateResolver {
 }
 
 /// A rustls server configuration (TLS 1.2 and 1.3, HTTP/1.1) using `resolver`.
-pub fn server_config(resolver: Arc<CertificateResolver>) -> Result<Arc<ServerConfig>, String> {
+pub fn server_config(resolver: Arc<CertificateResolver>) -> Result<Arc<ServerConfig>, TlsError> {
     let mut config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|error| format!("cannot configure TLS: {error}"))?
+        .map_err(|error| TlsError::Configuration(error.to_string()))?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
-fn certified_key(files: &TlsFiles) -> Result<CertifiedKey, String> {
+fn certified_key(files: &TlsFiles) -> Result<CertifiedKey, TlsError> {
     let certificate_pem = read(&files.certificate)?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&certificate_pem)
         .collect::<Result<_, _>>()
-        .map_err(|error| {
-            format!(
-                "{}: not a PEM certificate chain: {error}",
-                files.certificate.display()
-            )
+        .map_err(|error| TlsError::NotCertificates {
+            path: files.certificate.clone(),
+            message: error.to_string(),
         })?;
     if chain.is_empty() {
-        return Err(format!(
-            "{}: holds no certificate",
-            files.certificate.display()
-        ));
+        return Err(TlsError::NoCertificate(files.certificate.clone()));
     }
     let key_pem = read(&files.key)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|error| format!("{}: not a PEM private key: {error}", files.key.display()))?;
-    let signing_key = ring::sign::any_supported_type(&key)
-        .map_err(|error| format!("{}: unsupported private key: {error}", files.key.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|error| TlsError::NotKey {
+        path: files.key.clone(),
+        message: error.to_string(),
+    })?;
+    let signing_key =
+        ring::sign::any_supported_type(&key).map_err(|error| TlsError::UnsupportedKey {
+            path: files.key.clone(),
+            message: error.to_string(),
+        })?;
     let certified = CertifiedKey::new(chain, signing_key);
     // A certificate renewed before its key (two files, two writes) must not be served with the old key.
     match certified.keys_match() {
         Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
             Ok(certified)
         }
-        Err(error) => Err(format!(
-            "{} does not belong to {}: {error}",
-            files.key.display(),
-            files.certificate.display()
-        )),
+        Err(error) => Err(TlsError::Mismatch {
+            key: files.key.clone(),
+            certificate: files.certificate.clone(),
+            message: error.to_string(),
+        }),
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|error| format!("cannot read `{}`: {error}", path.display()))
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|error| TlsError::Read {
+        path: path.to_path_buf(),
+        error,
+    })
 }

@@ -244,7 +244,7 @@ fn current_state<'a>(
         .is_none_or(|(generation, _)| *generation != snapshot.generation);
     if stale {
         let fresh = State::configured(
-            snapshot.policy_set()?,
+            snapshot.policy_set().map_err(|error| error.to_string())?,
             snapshot.judging.clone(),
             EvalOptions {
                 version: snapshot.version,

@@ -154,7 +154,7 @@ pub struct TestServer {
     pub policy_file: PathBuf,
     pub tls: TlsFiles,
     shutdown: ShutdownHandle,
-    thread: Option<JoinHandle<Result<(), String>>>,
+    thread: Option<JoinHandle<Result<(), rampart_server::ServerError>>>,
 }
 
 impl TestServer {
