@@ -24,12 +24,7 @@ fn state(judging: Judging) -> State {
             _ => None,
         };
     }
-    State::configured(
-        set,
-        judging,
-        EvalOptions::default(),
-        FailurePolicy::Fail,
-    )
+    State::configured(set, judging, EvalOptions::default(), FailurePolicy::Fail)
 }
 
 fn review(namespace: &str, user: &str, runtime_class: &str) -> Vec<u8> {
