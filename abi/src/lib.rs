@@ -8,7 +8,8 @@
 //!   zero length, the caller's input, the packed `address << 32 | length`
 //!   output;
 //! - today's date as the host passes it ([`encode_date`], [`decode_date`]);
-//! - the typed payloads ([`EmbeddedConfig`], [`text_hash`]).
+//! - the typed payloads ([`EmbeddedConfig`], [`text_hash`]) and the one
+//!   reader of the embedded payload ([`read_payload`]).
 
 pub mod memory;
 
@@ -54,6 +55,36 @@ pub fn text_hash(text: &str) -> String {
         (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
     });
     format!("{hash:016x}")
+}
+
+/// Why an embedded payload could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayloadError(pub String);
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PayloadError {}
+
+/// Parses an embedded payload (`{"format", "kube_version", "set",
+/// "config"}`) under the IR's own nesting bound, one level more for the
+/// payload around the set, instead of the JSON library's recursion limit of
+/// 128, which compiled sets pass (a chain of 60 `or`s). Both the guest and
+/// the native reader (`rampart_bundle::contents`) read it here.
+pub fn read_payload(payload: &[u8]) -> Result<serde_json::Value, PayloadError> {
+    use rampart_engine::ir::{MAX_IR_NESTING, check_nesting};
+    check_nesting(payload, MAX_IR_NESTING + 1).map_err(|error| PayloadError(error.to_string()))?;
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    deserializer.disable_recursion_limit();
+    let value = serde::Deserialize::deserialize(&mut deserializer)
+        .map_err(|error: serde_json::Error| PayloadError(error.to_string()))?;
+    deserializer
+        .end()
+        .map_err(|error| PayloadError(error.to_string()))?;
+    Ok(value)
 }
 
 /// Why the date a host passed is not a date.

@@ -21,7 +21,7 @@
 use crate::{Abi, EmbeddedConfig, PAYLOAD_FORMAT};
 use rampart_abi::{SLOT_EXPORT, SLOT_MAGIC};
 use rampart_engine::KubeVersion;
-use rampart_engine::ir::{MAX_IR_NESTING, PolicySet, check_nesting};
+use rampart_engine::ir::PolicySet;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{
     ConstExpr, CustomSection, DataCountSection, DataSection, MemorySection, MemoryType, Module,
@@ -408,7 +408,7 @@ pub fn contents(bundle: &[u8]) -> Result<Contents, BuildError> {
         .ok_or_else(|| {
             error("the bundle's policy slot points at no data segment: the module is damaged")
         })?;
-    let payload = read_payload(payload)
+    let payload = rampart_abi::read_payload(payload)
         .map_err(|failure| error(format!("the bundle's policies are not JSON: {failure}")))?;
     let version = match payload
         .get("kube_version")
@@ -435,18 +435,4 @@ pub fn contents(bundle: &[u8]) -> Result<Contents, BuildError> {
         version: version.filter(|version| *version != KubeVersion::LATEST),
         config,
     })
-}
-
-/// Parses a bundle's payload (`{"format", "kube_version", "set"}`) under
-/// the IR's own nesting bound ([`MAX_IR_NESTING`], one level more for the
-/// payload around the set) instead of the JSON library's recursion limit of
-/// 128, which compiled sets pass (a chain of 60 `or`s).
-fn read_payload(payload: &[u8]) -> Result<serde_json::Value, String> {
-    check_nesting(payload, MAX_IR_NESTING + 1).map_err(|failure| failure.to_string())?;
-    let mut deserializer = serde_json::Deserializer::from_slice(payload);
-    deserializer.disable_recursion_limit();
-    let value = serde::Deserialize::deserialize(&mut deserializer)
-        .map_err(|failure: serde_json::Error| failure.to_string())?;
-    deserializer.end().map_err(|failure| failure.to_string())?;
-    Ok(value)
 }

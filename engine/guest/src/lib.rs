@@ -74,7 +74,7 @@ const NO_DATE: Date = Date {
 impl Guest {
     /// Parses the payload `rampart build` embedded.
     pub fn from_payload(payload: &[u8]) -> Result<Guest, String> {
-        let payload = read_payload(payload)
+        let payload = rampart_abi::read_payload(payload)
             .map_err(|error| format!("the embedded policies are not valid JSON: {error}"))?;
         let format = payload.get("format").and_then(Json::as_u64);
         if format != Some(u64::from(PAYLOAD_FORMAT)) {
@@ -329,21 +329,6 @@ impl Guest {
             .collect();
         outcome(findings, errors, &judged)
     }
-}
-
-/// Parses the embedded payload (`{"format", "kube_version", "set"}`) under
-/// the IR's nesting bound, one level more for the payload around the set,
-/// instead of the JSON library's recursion limit of 128, which compiled
-/// sets pass (a chain of 60 `or`s).
-fn read_payload(payload: &[u8]) -> Result<Json, String> {
-    rampart_engine::ir::check_nesting(payload, rampart_engine::ir::MAX_IR_NESTING + 1)
-        .map_err(|error| error.to_string())?;
-    let mut deserializer = serde_json::Deserializer::from_slice(payload);
-    deserializer.disable_recursion_limit();
-    let value = serde::Deserialize::deserialize(&mut deserializer)
-        .map_err(|error: serde_json::Error| error.to_string())?;
-    deserializer.end().map_err(|error| error.to_string())?;
-    Ok(value)
 }
 
 /// Reads the input of [`Guest::evaluate`] under the loader's limits, as the
