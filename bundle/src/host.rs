@@ -248,11 +248,19 @@ impl Bundle {
     }
 
     /// The configuration the bundle was built with, as its metadata names
-    /// it: `{"file", "hash", "exceptions"}`, or `None`.
+    /// it: `{"file", "hash", "judging"}`, or `None`.
     pub fn config(&self) -> Option<&Json> {
         self.metadata
             .get("config")
             .filter(|config| !config.is_null())
+    }
+
+    /// The judging part of the configuration built in (empty when none).
+    pub fn judging(&self) -> rampart_core::Judging {
+        self.config()
+            .and_then(|config| config.get("judging"))
+            .and_then(|judging| serde_json::from_value(judging.clone()).ok())
+            .unwrap_or_default()
     }
 
     /// The day the built-in exceptions expire against in later

@@ -282,6 +282,8 @@ pub fn evaluate_bundle(
     // What the bundle's own judging did, folded into the report after.
     let mut suppressed = 0;
     let mut exempted = 0;
+    let judging = bundle.judging();
+    let mut exception_used = vec![false; judging.exceptions.len()];
     let mut report = check::evaluate_with(loaded, inputs, &mut |subject| {
         if let Some(message) = &inventory_error {
             return Err(format!("cannot give the bundle the inventory: {message}"));
@@ -290,6 +292,11 @@ pub fn evaluate_bundle(
         let outcome = bundle.evaluate(&input).map_err(|error| error.to_string())?;
         suppressed += outcome.suppressed;
         exempted += outcome.exempted;
+        for index in outcome.exceptions_used {
+            if let Some(used) = exception_used.get_mut(index) {
+                *used = true;
+            }
+        }
         let mut evaluation = Evaluation::default();
         for finding in outcome.findings {
             evaluation.findings.push(Finding {
@@ -315,5 +322,17 @@ pub fn evaluate_bundle(
     report.summary.suppressed += suppressed;
     report.summary.exempted += exempted;
     report.summary.resources = report.summary.resources.saturating_sub(exempted);
+    // The built-in exceptions that expired or dropped nothing are warned
+    // about as `check` warns about its own (the bundle keeps no line).
+    let file = bundle
+        .config()
+        .and_then(|config| config.get("file"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    report.warnings.extend(
+        rampart_core::Judge::new(&loaded.set, &judging, bundle.today())
+            .exception_warnings(&file, &exception_used),
+    );
     report
 }

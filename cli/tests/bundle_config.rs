@@ -101,6 +101,20 @@ fn check_through_a_bundle_built_with_the_configuration_reports_as_check() {
     );
     assert_eq!(findings(&through_bundle), findings(&native));
     assert_eq!(findings(&native).len(), 3, "{native}");
+    // The expired exception is warned about as `check` warns about it.
+    let messages = |report: &serde_json::Value| -> Vec<String> {
+        report["warnings"]
+            .as_array()
+            .map(|warnings| {
+                warnings
+                    .iter()
+                    .map(|warning| warning["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(messages(&through_bundle), messages(&native));
+    assert_eq!(messages(&native).len(), 1, "{native}");
     for count in [
         "resources",
         "findings",

@@ -121,7 +121,7 @@ impl Guest {
             "config": config.as_ref().map(|config| json!({
                 "file": config.file,
                 "hash": config.hash,
-                "exceptions": config.judging.exceptions.len(),
+                "judging": config.judging,
             })),
         });
         let judging = config.map(|config| config.judging).unwrap_or_default();
