@@ -436,3 +436,46 @@ fn bare_kubewarden_guest_refuses_settings() {
         .unwrap_err();
     assert!(error.contains("holds no policies"), "{error}");
 }
+
+/// The Kubewarden module judges with the configuration built into it: an
+/// exempt namespace is accepted as is, an exception without an expiry date
+/// is honoured, and one with an expiry date is not (waPC passes no date, so
+/// the module cannot know it is still in force).
+#[test]
+fn a_kubewarden_policy_applies_its_built_in_configuration() {
+    let judging = |config: &str| {
+        let mut problems = Vec::new();
+        let parsed = rampart_core::Config::parse(config, "rampart.yaml", &mut problems).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        rampart_bundle::EmbeddedConfig {
+            file: "rampart.yaml".into(),
+            hash: rampart_bundle::text_hash(config),
+            judging: parsed.judging,
+        }
+    };
+    let validate = |config: &str| {
+        let embedded = (!config.is_empty()).then(|| judging(config));
+        let wasm =
+            rampart_bundle::build_with(&set(), None, Abi::Kubewarden, embedded.as_ref()).unwrap();
+        let mut host = WapcHost::new(&wasm);
+        host.call_json(
+            "validate",
+            &validation_request("CREATE", pod(true, "nginx:1.27"), Json::Null),
+        )
+    };
+    assert_eq!(validate("")["accepted"], json!(false));
+    assert_eq!(
+        validate("exemptions:\n  namespaces: [default]\n"),
+        json!({"accepted": true})
+    );
+    assert_eq!(
+        validate("exceptions:\n  - policy: pss.baseline.*\n    reason: a test (OPS-3)\n"),
+        json!({"accepted": true})
+    );
+    assert_eq!(
+        validate(
+            "exceptions:\n  - policy: pss.baseline.*\n    reason: a test (OPS-3)\n    expires: 2999-12-31\n"
+        )["accepted"],
+        json!(false)
+    );
+}
