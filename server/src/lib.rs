@@ -1,9 +1,13 @@
 //! Rampart's Kubernetes admission webhook.
 //!
 //! `POST /validate` answers AdmissionReview v1 requests with allowed or
-//! denied (warn findings as warnings, audit findings only in the audit log);
+//! denied (warn findings as warnings, audit findings in the audit
+//! annotation, the audit log and the metrics: the decision is
+//! `rampart_core::admission::decide`, shared with the Kubewarden guest);
 //! `POST /mutate` answers with the rules' fixes as a JSON patch. HTTPS only.
-//! Policies and the TLS certificate are reloaded when their files change.
+//! The configuration's exceptions (as of each request's date) and
+//! exemptions apply. Policies, the configuration and the TLS certificate
+//! are reloaded when their files change.
 //! `GET /healthz`, `/readyz` and `/metrics` (Prometheus text) are for
 //! operations. See `docs/webhook.md`.
 //!
