@@ -226,6 +226,11 @@ pub fn handle_at(endpoint: Endpoint, body: &[u8], state: &State, today: Date) ->
         Endpoint::Mutate => mutate(&request.uid, &findings),
     };
     let mut response = respond(answer, decision, record);
+    if endpoint == Endpoint::Mutate {
+        // The validating webhook judges the same object again (patched):
+        // counting here too would count every finding twice.
+        return response;
+    }
     let mut seen = BTreeSet::new();
     response.policy_actions = findings
         .iter()

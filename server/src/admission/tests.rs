@@ -84,6 +84,14 @@ fn deny_warn_and_audit_each_answer_their_way() {
         .collect();
     assert_eq!(actions, ["deny", "warn", "audit"]);
     assert_eq!(response.policy_actions.len(), 3);
+    // The mutating webhook's findings are not counted: validation counts them.
+    let mutated = handle_at(
+        Endpoint::Mutate,
+        &review("shop", "alice", "runc"),
+        &state,
+        day("2027-01-01"),
+    );
+    assert!(mutated.policy_actions.is_empty());
 }
 
 #[test]
