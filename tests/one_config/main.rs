@@ -122,7 +122,6 @@ fn a_bundle_built_with_the_configuration_judges_as_check_does() {
 }
 
 #[test]
-#[ignore = "serve does not take the configuration yet"]
 fn the_webhook_judges_as_check_does() {
     let directory = workspace("webhook");
     let expected = expected(&directory);
