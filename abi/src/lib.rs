@@ -8,10 +8,14 @@
 //!   zero length, the caller's input, the packed `address << 32 | length`
 //!   output;
 //! - today's date as the host passes it ([`encode_date`], [`decode_date`]);
-//! - the typed payloads ([`EmbeddedConfig`], [`text_hash`]) and the one
+//! - the typed payloads: the answer of an evaluation ([`Outcome`]), the
+//!   configuration built in ([`EmbeddedConfig`], [`text_hash`]), and the one
 //!   reader of the embedded payload ([`read_payload`]).
 
 pub mod memory;
+pub mod outcome;
+
+pub use outcome::{Outcome, OutcomeError, WasmFinding};
 
 use rampart_core::{Date, Judging};
 use serde::{Deserialize, Serialize};

@@ -8,9 +8,8 @@
 //! result.
 
 use crate::ABI_VERSION;
+use rampart_abi::Outcome;
 use rampart_core::Date;
-use rampart_engine::{Action, PatchOperation, Severity};
-use serde::Deserialize;
 use serde_json::Value as Json;
 use wasmtime::{Config, Engine, Instance, Memory, Module, ResourceLimiter, Store, Trap, TypedFunc};
 
@@ -86,64 +85,6 @@ impl std::fmt::Display for BundleError {
 }
 
 impl std::error::Error for BundleError {}
-
-/// One finding, as the bundle reports it.
-#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
-pub struct WasmFinding {
-    /// Policy id.
-    pub policy: String,
-    /// Rule number within the policy.
-    pub rule: u32,
-    /// Deny, warn or audit.
-    pub action: Action,
-    /// The policy's severity.
-    pub severity: Severity,
-    /// The message.
-    pub message: String,
-    /// JSON pointer, relative to the input document (`/items/N/...` for an
-    /// item of a list; relative to `request.object` for an AdmissionReview).
-    pub path: String,
-    /// The policy's control ids.
-    pub controls: Vec<String>,
-    /// A JSON patch that fixes it (paths relative like `path`).
-    pub fix: Vec<PatchOperation>,
-}
-
-/// An error the guest reported (bad input, a policy that could not finish).
-#[derive(Clone, Debug, PartialEq, Deserialize, serde::Serialize)]
-pub struct OutcomeError {
-    /// The policy, when the error is one policy's.
-    #[serde(default)]
-    pub policy: Option<String>,
-    /// Where, when the error is about one resource.
-    #[serde(default)]
-    pub path: Option<String>,
-    /// What went wrong.
-    pub message: String,
-}
-
-/// What one evaluation produced.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, serde::Serialize)]
-pub struct Outcome {
-    /// Findings, in resource order, then policy order, then rule order.
-    pub findings: Vec<WasmFinding>,
-    /// Errors.
-    #[serde(default)]
-    pub errors: Vec<OutcomeError>,
-    /// Resources judged.
-    #[serde(default)]
-    pub resources: usize,
-    /// Findings dropped by an exception in force or a self-exemption.
-    #[serde(default)]
-    pub suppressed: usize,
-    /// Resources not judged because an exemption covers them.
-    #[serde(default)]
-    pub exempted: usize,
-    /// The built-in configuration's exceptions that dropped a finding (their
-    /// indices, in the configuration's order).
-    #[serde(default)]
-    pub exceptions_used: Vec<usize>,
-}
 
 /// The memory cap, and whether it was hit.
 struct Limiter {

@@ -32,7 +32,8 @@ pub use embed::{
     BuildError, Contents, KUBEWARDEN_METADATA_SECTION, build, build_for, build_with, contents,
     embed, kubewarden_metadata, policies,
 };
-pub use host::{Bundle, BundleError, Limits, Outcome, OutcomeError, WasmFinding};
+pub use host::{Bundle, BundleError, Limits};
+pub use rampart_abi::{Outcome, OutcomeError, WasmFinding};
 
 use rampart_engine::ir::PolicySet;
 

@@ -23,14 +23,14 @@
               says why it is sound"
 )]
 
-use rampart_abi::EmbeddedConfig;
+use rampart_abi::{EmbeddedConfig, Outcome, OutcomeError, WasmFinding};
 use rampart_core::{Date, Judging, PreparedSet};
 use rampart_engine::ir::{KubeVersion, PolicySet};
 use rampart_engine::json::Json as Manifest;
 use rampart_engine::limits::{self, LoadLimits, ReadJsonError};
 use rampart_engine::load::{self, Document};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Subject};
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Value as Json, json};
 use std::sync::Arc;
 
 pub use rampart_abi::{ABI_VERSION, PAYLOAD_FORMAT, SLOT_MAGIC};
@@ -254,7 +254,7 @@ impl Guest {
         errors.extend(
             load_errors
                 .into_iter()
-                .map(|error| json!({"message": error.message})),
+                .map(|error| OutcomeError::about_input(error.message)),
         );
         let set = self.prepared.set();
         let mut inventory = Inventory::new();
@@ -296,11 +296,11 @@ impl Guest {
             // The errors are reported as the guest always has (policy, path,
             // message), not as the judge words them for a file.
             for error in std::mem::take(&mut evaluation.errors) {
-                errors.push(json!({
-                    "policy": error.policy,
-                    "path": resource.pointer,
-                    "message": error.message,
-                }));
+                errors.push(OutcomeError {
+                    policy: Some(error.policy.to_string()),
+                    path: Some(resource.pointer.clone()),
+                    message: error.message,
+                });
             }
             judge.judge(&file, resource, Ok(evaluation), (0, 0), &mut judged);
         }
@@ -315,16 +315,16 @@ impl Guest {
                             && *message == finding.message
                     })
                     .map_or(0, |index| rules.remove(index).3);
-                json!({
-                    "policy": finding.policy,
-                    "rule": rule,
-                    "action": finding.action,
-                    "severity": finding.severity,
-                    "message": finding.message,
-                    "path": finding.path,
-                    "controls": *finding.controls,
-                    "fix": finding.fix,
-                })
+                WasmFinding {
+                    policy: finding.policy.to_string(),
+                    rule,
+                    action: finding.action,
+                    severity: finding.severity,
+                    message: finding.message,
+                    path: finding.path,
+                    controls: finding.controls.to_vec(),
+                    fix: finding.fix,
+                }
             })
             .collect();
         outcome(findings, errors, &judged)
@@ -397,27 +397,34 @@ fn admission_request(value: &Manifest) -> Option<Result<Request, String>> {
 fn error_outcome(message: String) -> Json {
     outcome(
         Vec::new(),
-        vec![json!({"message": message})],
+        vec![OutcomeError::about_input(message)],
         &rampart_core::Judged::default(),
     )
 }
 
-fn outcome(findings: Vec<Json>, errors: Vec<Json>, judged: &rampart_core::Judged) -> Json {
-    let used: Vec<usize> = judged
-        .exception_used
-        .iter()
-        .enumerate()
-        .filter(|(_, used)| **used)
-        .map(|(index, _)| index)
-        .collect();
-    let mut members = Map::new();
-    members.insert("findings".to_owned(), Json::Array(findings));
-    members.insert("errors".to_owned(), Json::Array(errors));
-    members.insert("resources".to_owned(), Json::from(judged.resources));
-    members.insert("suppressed".to_owned(), Json::from(judged.suppressed));
-    members.insert("exempted".to_owned(), Json::from(judged.exempted));
-    members.insert("exceptions_used".to_owned(), Json::from(used));
-    Json::Object(members)
+/// The typed answer, as JSON.
+fn outcome(
+    findings: Vec<WasmFinding>,
+    errors: Vec<OutcomeError>,
+    judged: &rampart_core::Judged,
+) -> Json {
+    let outcome = Outcome {
+        findings,
+        errors,
+        resources: judged.resources,
+        suppressed: judged.suppressed,
+        exempted: judged.exempted,
+        exceptions_used: judged
+            .exception_used
+            .iter()
+            .enumerate()
+            .filter(|(_, used)| **used)
+            .map(|(index, _)| index)
+            .collect(),
+    };
+    serde_json::to_value(&outcome).unwrap_or_else(|error| {
+        json!({"findings": [], "errors": [{"message": format!("the answer cannot be written: {error}")}]})
+    })
 }
 
 pub mod kubewarden;
