@@ -135,7 +135,9 @@ pub struct Bundle {
     limits: Limits,
     metadata: Json,
     inventory: Option<Vec<u8>>,
-    today: Date,
+    /// The day chosen with [`Bundle::set_today`]; `None` reads the clock at
+    /// each call, so that a long-lived host does not keep its first day.
+    today: Option<Date>,
     live: Option<Live>,
 }
 
@@ -166,7 +168,7 @@ impl Bundle {
             limits,
             metadata: Json::Null,
             inventory: None,
-            today: Date::today(),
+            today: None,
             live: None,
         };
         let metadata = bundle.call_json(|live| live.metadata.call(&mut live.store, ()))?;
@@ -205,15 +207,16 @@ impl Bundle {
     }
 
     /// The day the built-in exceptions expire against in later
-    /// evaluations: today (UTC) by the system clock unless set.
+    /// evaluations: today (UTC) by the system clock, read at each call,
+    /// unless set.
     pub fn today(&self) -> Date {
-        self.today
+        self.today.unwrap_or_else(Date::today)
     }
 
     /// Judges later evaluations as of `today` (a report for another day, or
     /// a test).
     pub fn set_today(&mut self, today: Date) {
-        self.today = today;
+        self.today = Some(today);
     }
 
     /// Whether a policy of the bundle looks at other resources, so that the
@@ -245,7 +248,7 @@ impl Bundle {
     /// Evaluates one input and returns the guest's JSON as it is.
     pub fn evaluate_json(&mut self, input: &[u8]) -> Result<Json, BundleError> {
         let len = self.input_len(input)?;
-        let today = rampart_abi::encode_date(self.today);
+        let today = rampart_abi::encode_date(self.today());
         self.call_json(|live| {
             let address = live.alloc.call(&mut live.store, len)?;
             if address == 0 {
