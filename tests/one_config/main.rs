@@ -109,7 +109,6 @@ fn check_judges_alike_at_every_job_count() {
 }
 
 #[test]
-#[ignore = "the bundle does not carry the configuration yet"]
 fn a_bundle_built_with_the_configuration_judges_as_check_does() {
     let directory = workspace("bundle");
     let expected = expected(&directory);
