@@ -69,9 +69,9 @@
 //! # Ok::<(), rampart_core::DateError>(())
 //! ```
 
+pub mod admission;
 #[cfg(feature = "compiler")]
 pub mod config;
-pub mod admission;
 pub mod date;
 pub mod finding;
 pub mod judge;

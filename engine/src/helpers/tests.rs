@@ -96,7 +96,10 @@ fn label_selectors_follow_the_api_semantics() {
 
 #[test]
 fn glob_work_is_counted_and_bounded() {
-    assert_eq!(glob::matches_within("kube-*", "kube-system", 100), Some((true, 12)));
+    assert_eq!(
+        glob::matches_within("kube-*", "kube-system", 100),
+        Some((true, 12))
+    );
     let text = "a".repeat(1_000);
     let pattern = format!("*{}b", "a".repeat(100));
     let (matched, work) = glob::matches_within(&pattern, &text, usize::MAX).unwrap();
