@@ -87,8 +87,10 @@ pub(crate) fn fan_out<T: Send, R: Send>(
     let parts = Parts(Mutex::new(Some(receiver)));
     let (events, received) = channel::<Event<T>>();
     let mut failures = Vec::new();
-    // How many workers run: the last to end closes the queue, however it ends.
-    let running = AtomicUsize::new(0);
+    // How many workers run: the last to end closes the queue, however it
+    // ends. Counted for all of them before any starts: a worker that ended
+    // before the next one was counted would have closed the queue on it.
+    let running = AtomicUsize::new(threads);
     std::thread::scope(|scope| {
         let reader_events = events.clone();
         // The reader owns the only sender of parts: when it returns, the
@@ -114,9 +116,8 @@ pub(crate) fn fan_out<T: Send, R: Send>(
         let (parts, worker) = (&parts, &worker);
         let running = &running;
         let mut workers = Vec::with_capacity(threads);
-        for _ in 0..threads {
+        for index in 0..threads {
             let events = events.clone();
-            running.fetch_add(1, Ordering::SeqCst);
             let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
                 let result = std::panic::catch_unwind(AssertUnwindSafe(|| worker(parts, &events)));
                 if running.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -127,7 +128,9 @@ pub(crate) fn fan_out<T: Send, R: Send>(
             match spawned {
                 Ok(handle) => workers.push(handle),
                 Err(error) => {
-                    if running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    // This worker and those after it will never end.
+                    let unstarted = threads - index;
+                    if running.fetch_sub(unstarted, Ordering::SeqCst) == unstarted {
                         parts.close();
                     }
                     failures.push(format!("cannot start a worker thread: {error}"));
