@@ -6,8 +6,9 @@
 //! found what, with which action.
 //!
 //! Hosts: `rampart check` at `-j1` and `-j2`, through a bundle built with
-//! the same configuration (`rampart build` then `check --bundle`), and the
-//! admission webhook (`rampart serve --config`, real TLS AdmissionReviews).
+//! the same configuration (`rampart build`, then `check --bundle` and the
+//! Node host), and the admission webhook (`rampart serve --config`, real TLS
+//! AdmissionReviews).
 
 #![allow(
     clippy::unwrap_used,
@@ -17,6 +18,7 @@
 )]
 
 mod hosts;
+mod node;
 mod webhook;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -118,6 +120,15 @@ fn a_bundle_built_with_the_configuration_judges_as_check_does() {
         expected,
         "check --bundle"
     );
+    if node::available() {
+        assert_eq!(
+            node::decisions(&directory, &bundle),
+            expected,
+            "the Node host"
+        );
+    } else {
+        eprintln!("node is not installed: the Node host is skipped");
+    }
 }
 
 #[test]

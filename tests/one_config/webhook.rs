@@ -122,7 +122,7 @@ fn client_config(ca_pem: &str) -> Arc<ClientConfig> {
 }
 
 /// The resources of every manifest file, as JSON.
-fn resources(directory: &Path) -> Vec<serde_json::Value> {
+pub fn resources(directory: &Path) -> Vec<serde_json::Value> {
     let mut files: Vec<_> = std::fs::read_dir(directory.join("manifests"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -184,14 +184,18 @@ pub fn decisions(directory: &Path, policies: &[&str]) -> Decisions {
             }
         }
         if !found.is_empty() {
-            let resource = format!(
-                "{} {}/{}",
-                object["kind"].as_str().unwrap_or_default(),
-                object["metadata"]["namespace"].as_str().unwrap_or_default(),
-                object["metadata"]["name"].as_str().unwrap_or_default()
-            );
-            decisions.entry(resource).or_default().extend(found);
+            decisions.entry(describe(object)).or_default().extend(found);
         }
     }
     decisions
+}
+
+/// `Kind namespace/name` of a resource.
+pub fn describe(object: &serde_json::Value) -> String {
+    format!(
+        "{} {}/{}",
+        object["kind"].as_str().unwrap_or_default(),
+        object["metadata"]["namespace"].as_str().unwrap_or_default(),
+        object["metadata"]["name"].as_str().unwrap_or_default()
+    )
 }
