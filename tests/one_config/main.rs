@@ -7,8 +7,9 @@
 //!
 //! Hosts: `rampart check` at `-j1` and `-j2`, through a bundle built with
 //! the same configuration (`rampart build`, then `check --bundle` and the
-//! Node host), and the admission webhook (`rampart serve --config`, real TLS
-//! AdmissionReviews).
+//! Node host), the admission webhook (`rampart serve --config`, real TLS
+//! AdmissionReviews) and the Kubewarden build (`rampart build --abi
+//! kubewarden`, through a waPC host).
 
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +19,7 @@
 )]
 
 mod hosts;
+mod kubewarden;
 mod node;
 mod webhook;
 
@@ -144,5 +146,28 @@ fn the_webhook_judges_as_check_does() {
         webhook::decisions(&directory, &policies),
         expected,
         "serve --config"
+    );
+}
+
+#[test]
+fn the_kubewarden_module_judges_as_check_does_but_for_dated_exceptions() {
+    let directory = workspace("kubewarden");
+    let mut expected = expected(&directory);
+    // waPC passes no date: an exception with an expiry date is never
+    // honoured there (never past its end), so the one in force does not
+    // hold for Kubewarden (docs/wasm-abi.md).
+    expected.insert(
+        "Deployment legacy/batch".to_owned(),
+        [("fixture.memory_limit".to_owned(), "warn".to_owned())].into(),
+    );
+    let policies = [
+        "fixture.memory_limit",
+        "fixture.team_label",
+        "fixture.no_latest",
+    ];
+    assert_eq!(
+        kubewarden::decisions(&directory, &policies),
+        expected,
+        "the Kubewarden module"
     );
 }

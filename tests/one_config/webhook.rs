@@ -140,7 +140,8 @@ pub fn resources(directory: &Path) -> Vec<serde_json::Value> {
     found
 }
 
-fn review(object: &serde_json::Value, index: usize) -> serde_json::Value {
+/// A CREATE AdmissionReview of `object`.
+pub fn review(object: &serde_json::Value, index: usize) -> serde_json::Value {
     let api_version = object["apiVersion"].as_str().unwrap_or_default();
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     serde_json::json!({
