@@ -34,22 +34,13 @@ pub fn decisions(directory: &Path, policies: &[&str]) -> Decisions {
         let review = webhook::review(object, index);
         let request = serde_json::json!({"request": review["request"], "settings": {}});
         let response = host.call_json("validate", &request);
-        let denial = response["message"].as_str().unwrap_or_default();
-        let warnings = response["warnings"].to_string();
-        let audits = response["audit_annotations"].to_string();
-        let mut found = Vec::new();
-        for policy in policies {
-            let named = format!("{policy}:");
-            if response["accepted"] == false && denial.contains(&named) {
-                found.push((policy.to_string(), "deny".to_owned()));
-            }
-            if warnings.contains(&named) {
-                found.push((policy.to_string(), "warn".to_owned()));
-            }
-            if audits.contains(policy) {
-                found.push((policy.to_string(), "audit".to_owned()));
-            }
-        }
+        let found = webhook::named_in_answer(
+            response["accepted"] == false,
+            response["message"].as_str().unwrap_or_default(),
+            &response["warnings"],
+            &response["audit_annotations"],
+            policies,
+        );
         if !found.is_empty() {
             decisions
                 .entry(webhook::describe(object))

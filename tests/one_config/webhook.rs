@@ -168,22 +168,13 @@ pub fn decisions(directory: &Path, policies: &[&str]) -> Decisions {
     for (index, object) in resources(directory).iter().enumerate() {
         let answer = server.validate(&review(object, index));
         let response = &answer["response"];
-        let denial = response["status"]["message"].as_str().unwrap_or_default();
-        let warnings = response["warnings"].to_string();
-        let audits = response["auditAnnotations"].to_string();
-        let mut found = Vec::new();
-        for policy in policies {
-            let named = format!("{policy}:");
-            if response["allowed"] == false && denial.contains(&named) {
-                found.push((policy.to_string(), "deny".to_owned()));
-            }
-            if warnings.contains(&named) {
-                found.push((policy.to_string(), "warn".to_owned()));
-            }
-            if audits.contains(policy) {
-                found.push((policy.to_string(), "audit".to_owned()));
-            }
-        }
+        let found = named_in_answer(
+            response["allowed"] == false,
+            response["status"]["message"].as_str().unwrap_or_default(),
+            &response["warnings"],
+            &response["auditAnnotations"],
+            policies,
+        );
         if !found.is_empty() {
             decisions.entry(describe(object)).or_default().extend(found);
         }
@@ -199,4 +190,31 @@ pub fn describe(object: &serde_json::Value) -> String {
         object["metadata"]["namespace"].as_str().unwrap_or_default(),
         object["metadata"]["name"].as_str().unwrap_or_default()
     )
+}
+
+/// The (policy, action) pairs an admission answer names: a policy in the
+/// denial of a refused request is `deny`, in a warning `warn`, in the audit
+/// annotations `audit`.
+pub fn named_in_answer(
+    refused: bool,
+    denial: &str,
+    warnings: &serde_json::Value,
+    audits: &serde_json::Value,
+    policies: &[&str],
+) -> Vec<(String, String)> {
+    let (warnings, audits) = (warnings.to_string(), audits.to_string());
+    let mut found = Vec::new();
+    for policy in policies {
+        let named = format!("{policy}:");
+        if refused && denial.contains(&named) {
+            found.push((policy.to_string(), "deny".to_owned()));
+        }
+        if warnings.contains(&named) {
+            found.push((policy.to_string(), "warn".to_owned()));
+        }
+        if audits.contains(policy) {
+            found.push((policy.to_string(), "audit".to_owned()));
+        }
+    }
+    found
 }
