@@ -310,8 +310,9 @@ pub fn spawn_poller(
 /// content of every file under `paths`.
 pub fn fingerprint(paths: &[PathBuf]) -> u64 {
     let mut hasher = DefaultHasher::new();
+    let mut visited = std::collections::HashSet::new();
     for path in paths {
-        visit(path, &mut hasher, 0);
+        visit(path, &mut hasher, 0, &mut visited);
     }
     hasher.finish()
 }
@@ -320,17 +321,32 @@ pub fn fingerprint(paths: &[PathBuf]) -> u64 {
 /// compared by size and modification time only.
 const MAX_HASHED_BYTES: u64 = 1024 * 1024;
 
-/// Deep enough for any policy tree, shallow enough to stop a symlink loop.
+/// Deep enough for any policy tree.
 const MAX_DEPTH: usize = 16;
 
-fn visit(path: &Path, hasher: &mut DefaultHasher, depth: usize) {
+/// Directories the policy loader's walk skips, so changes there reload nothing.
+const SKIPPED_DIRECTORIES: [&str; 2] = ["target", "node_modules"];
+
+/// Hashes what can change under `path`. Each directory is entered once
+/// (by its real path: two links to a parent would otherwise make every
+/// poll walk 2^16 paths), hidden entries are skipped as the policy loader
+/// skips them, and only regular files are read: a FIFO among the policies
+/// would otherwise block the thread that also renews the certificate.
+fn visit(
+    path: &Path,
+    hasher: &mut DefaultHasher,
+    depth: usize,
+    visited: &mut std::collections::HashSet<PathBuf>,
+) {
     path.hash(hasher);
     let Ok(metadata) = std::fs::metadata(path) else {
         "missing".hash(hasher);
         return;
     };
     if metadata.is_dir() {
-        if depth >= MAX_DEPTH {
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if depth >= MAX_DEPTH || !visited.insert(real) {
+            "visited".hash(hasher);
             return;
         }
         let Ok(entries) = std::fs::read_dir(path) else {
@@ -338,12 +354,20 @@ fn visit(path: &Path, hasher: &mut DefaultHasher, depth: usize) {
         };
         let mut children: Vec<PathBuf> = entries
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|child| {
+                child
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .is_none_or(|name| {
+                        !name.starts_with('.') && !SKIPPED_DIRECTORIES.contains(&name)
+                    })
+            })
             .collect();
         children.sort();
         for child in children {
-            visit(&child, hasher, depth + 1);
+            visit(&child, hasher, depth + 1, visited);
         }
-    } else {
+    } else if metadata.is_file() {
         metadata.len().hash(hasher);
         metadata.modified().ok().hash(hasher);
         // Modification times are coarse (a write within the same clock tick
@@ -354,6 +378,9 @@ fn visit(path: &Path, hasher: &mut DefaultHasher, depth: usize) {
         {
             content.hash(hasher);
         }
+    } else {
+        // A FIFO, device or socket: never opened.
+        "special".hash(hasher);
     }
 }
 
@@ -399,6 +426,34 @@ mod tests {
             "{:?}",
             refused.err()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fingerprints_end_on_link_loops_and_never_open_a_fifo() {
+        let directory =
+            std::env::temp_dir().join(format!("rampart-fingerprint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&directory);
+        let inner = directory.join("policies/team");
+        std::fs::create_dir_all(&inner).unwrap();
+        std::fs::write(inner.join("a.rampart"), "policy a {}").unwrap();
+        std::os::unix::fs::symlink("..", inner.join("up")).unwrap();
+        std::os::unix::fs::symlink("../..", inner.join("further")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(inner.join("pipe.rampart"))
+            .status();
+        let paths = vec![directory.join("policies")];
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let first = fingerprint(&paths);
+            let _ = sender.send((first, fingerprint(&paths)));
+        });
+        // Only a hang takes a minute: a walk of this tree takes microseconds.
+        let fingerprints = receiver.recv_timeout(Duration::from_secs(60));
+        let _ = std::fs::remove_dir_all(&directory);
+        let (first, second) = fingerprints.expect("the fingerprint ended");
+        assert_eq!(first, second);
+        assert!(fifo.is_ok_and(|status| status.success()), "mkfifo ran");
     }
 
     #[test]
