@@ -191,15 +191,10 @@ pub fn run(arguments: BuildArguments) -> u8 {
 
 /// Opens a bundle for `rampart check --bundle`: the running module (judging
 /// as of today), and its policies read back natively (for reports: controls,
-/// SARIF rules). The bundle judges with the configuration built into it; a
-/// `rampart.yaml` found as `check` finds it that is not that one is warned
-/// about, since it is not what the bundle applies.
-pub fn open_bundle(path: &Path) -> Result<(Bundle, LoadedPolicies), String> {
-    open_bundle_with(path, config::discover(None).as_deref())
-}
-
-/// [`open_bundle`], comparing the bundle's configuration with `found` (the
-/// configuration file the command line would use, if any).
+/// SARIF rules). The bundle judges with the configuration built into it;
+/// `found`, the configuration file the command line names or finds (none
+/// under `--no-config`), is warned about when it is not that one, since it
+/// is not what the bundle applies.
 pub fn open_bundle_with(
     path: &Path,
     found: Option<&Path>,

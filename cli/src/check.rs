@@ -158,7 +158,17 @@ fn prepare(arguments: &CheckArguments) -> Result<Prepared, u8> {
     let mut bundle = None;
     let mut config_problems = Vec::new();
     let loaded = match &arguments.bundle {
-        Some(path) => match crate::build_command::open_bundle(path) {
+        // The configuration the command line names (or finds) is compared
+        // with the one built into the bundle; `--no-config` compares none.
+        Some(path) => match crate::build_command::open_bundle_with(
+            path,
+            if arguments.no_config {
+                None
+            } else {
+                config::discover(arguments.config.as_deref())
+            }
+            .as_deref(),
+        ) {
             Ok((opened, loaded)) => {
                 bundle = Some(opened);
                 loaded

@@ -217,3 +217,39 @@ fn a_bundle_without_the_configuration_found_is_warned_about() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_bundle_compares_the_configuration_the_command_line_names() {
+    let directory = scratch("named");
+    let other = directory.join("other.yaml");
+    std::fs::write(&other, "exemptions:\n  namespaces: [shop]\n").unwrap();
+    let wasm = directory.join("other.wasm");
+    let policies = fixture().join("policies");
+    let built = rampart_in(
+        &directory,
+        &[
+            "build",
+            "--config",
+            other.to_str().unwrap(),
+            "-p",
+            policies.to_str().unwrap(),
+            "-o",
+            wasm.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(built.status.code(), Some(0));
+    let check = |extra: &[&str]| {
+        let mut arguments = vec!["check", "--bundle", wasm.to_str().unwrap(), "manifests"];
+        arguments.extend_from_slice(extra);
+        String::from_utf8_lossy(&rampart_in(&fixture(), &arguments).stderr).into_owned()
+    };
+    let found = check(&[]);
+    let named = check(&["--config", other.to_str().unwrap()]);
+    let none = check(&["--no-config"]);
+    let _ = std::fs::remove_dir_all(&directory);
+    // The fixture's rampart.yaml is not the one built in ...
+    assert!(found.contains("differs"), "{found}");
+    // ... the file named with --config is, and --no-config compares nothing.
+    assert!(!named.contains("differs"), "{named}");
+    assert!(!none.contains("differs"), "{none}");
+}
