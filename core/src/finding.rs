@@ -54,6 +54,10 @@ impl ResourceIdentity {
 pub struct JudgedFinding {
     /// Policy id.
     pub policy: Arc<str>,
+    /// The rule's number within its policy (reports do not show it; the
+    /// bundle's answer carries it).
+    #[serde(skip)]
+    pub rule: u32,
     /// deny, warn or audit.
     pub action: Action,
     /// Severity.

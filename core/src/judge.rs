@@ -200,6 +200,7 @@ impl<'s> Judge<'s> {
                 .unwrap_or_else(|| Arc::from(&[][..]));
             out.findings.push(JudgedFinding {
                 policy: finding.policy,
+                rule: finding.rule,
                 action: finding.action,
                 severity: finding.severity,
                 message: finding.message,

@@ -93,6 +93,7 @@ pub(crate) fn finding(
 ) -> ReportFinding {
     ReportFinding {
         policy: policy.into(),
+        rule: 0,
         action,
         severity,
         message: message.to_owned(),

@@ -269,7 +269,6 @@ impl Guest {
         let judge = self.prepared.judge(today.unwrap_or(NO_DATE));
         let mut judged = judge.start();
         let file: Arc<str> = Arc::from("input");
-        let mut rules = Vec::new();
         for resource in &resources {
             let subject = Subject {
                 resource: resource.value,
@@ -283,16 +282,6 @@ impl Guest {
             } else {
                 self.evaluator.evaluate(&subject)
             };
-            // The judge keeps no rule number: remember each finding's, to
-            // give it back to the findings the judge keeps.
-            rules.extend(evaluation.findings.iter().map(|finding| {
-                (
-                    finding.policy.clone(),
-                    format!("{}{}", resource.pointer, finding.pointer),
-                    finding.message.clone(),
-                    finding.rule,
-                )
-            }));
             // The errors are reported as the guest always has (policy, path,
             // message), not as the judge words them for a file.
             for error in std::mem::take(&mut evaluation.errors) {
@@ -306,25 +295,15 @@ impl Guest {
         }
         let findings = std::mem::take(&mut judged.findings)
             .into_iter()
-            .map(|finding| {
-                let rule = rules
-                    .iter()
-                    .position(|(policy, path, message, _)| {
-                        *policy == finding.policy
-                            && *path == finding.path
-                            && *message == finding.message
-                    })
-                    .map_or(0, |index| rules.remove(index).3);
-                WasmFinding {
-                    policy: finding.policy.to_string(),
-                    rule,
-                    action: finding.action,
-                    severity: finding.severity,
-                    message: finding.message,
-                    path: finding.path,
-                    controls: finding.controls.to_vec(),
-                    fix: finding.fix,
-                }
+            .map(|finding| WasmFinding {
+                policy: finding.policy.to_string(),
+                rule: finding.rule,
+                action: finding.action,
+                severity: finding.severity,
+                message: finding.message,
+                path: finding.path,
+                controls: finding.controls.to_vec(),
+                fix: finding.fix,
             })
             .collect();
         outcome(findings, errors, &judged)
