@@ -11,6 +11,7 @@ use rampart_engine::Evaluation;
 use rampart_engine::ir::PolicySet;
 use rampart_engine::json::Json;
 use rampart_engine::load::Resource;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -53,29 +54,59 @@ impl Judged {
     }
 }
 
+/// Each policy's controls, shared by all its findings: a run can hold
+/// hundreds of thousands of findings, and these are most of one. Made once
+/// per set ([`crate::PreparedSet`] keeps one), not once per judge: a host
+/// that judges each request with a judge of its own would otherwise copy
+/// every policy's controls per request.
+#[derive(Clone, Debug, Default)]
+pub struct Controls(HashMap<String, Arc<[String]>>);
+
+impl Controls {
+    /// The controls of every policy of `set`.
+    pub fn of(set: &PolicySet) -> Controls {
+        Controls(
+            set.policies
+                .iter()
+                .map(|policy| (policy.id.clone(), Arc::from(policy.controls.as_slice())))
+                .collect(),
+        )
+    }
+
+    fn of_policy(&self, policy: &str) -> Arc<[String]> {
+        self.0
+            .get(policy)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(&[][..]))
+    }
+}
+
 /// Judges resources with one set and one configuration, as of one day.
 pub struct Judge<'s> {
     judging: &'s Judging,
     today: Date,
     record_matched: bool,
-    /// Each policy's controls, shared by all its findings: a run can hold
-    /// hundreds of thousands of findings, and these are most of one.
-    controls: HashMap<&'s str, Arc<[String]>>,
+    controls: Cow<'s, Controls>,
 }
 
 impl<'s> Judge<'s> {
     /// A judge for `set`'s findings under `judging`, with exceptions
     /// expiring as of `today`.
-    pub fn new(set: &'s PolicySet, judging: &'s Judging, today: Date) -> Judge<'s> {
+    pub fn new(set: &PolicySet, judging: &'s Judging, today: Date) -> Judge<'s> {
+        Judge::with_controls(Cow::Owned(Controls::of(set)), judging, today)
+    }
+
+    /// A judge sharing controls made once for the set ([`Controls::of`]).
+    pub fn with_controls(
+        controls: Cow<'s, Controls>,
+        judging: &'s Judging,
+        today: Date,
+    ) -> Judge<'s> {
         Judge {
             judging,
             today,
             record_matched: false,
-            controls: set
-                .policies
-                .iter()
-                .map(|policy| (policy.id.as_str(), Arc::from(policy.controls.as_slice())))
-                .collect(),
+            controls,
         }
     }
 
@@ -193,11 +224,7 @@ impl<'s> Judge<'s> {
                 continue;
             }
             let (path, position) = locate(&finding.pointer);
-            let controls = self
-                .controls
-                .get(&*finding.policy)
-                .cloned()
-                .unwrap_or_else(|| Arc::from(&[][..]));
+            let controls = self.controls.of_policy(&finding.policy);
             out.findings.push(JudgedFinding {
                 policy: finding.policy,
                 rule: finding.rule,

@@ -82,6 +82,6 @@ pub mod prepared;
 pub use config::{Config, ConfigProblem};
 pub use date::{Date, DateError};
 pub use finding::{JudgedFinding, Problem, ResourceIdentity};
-pub use judge::{Judge, Judged};
+pub use judge::{Controls, Judge, Judged};
 pub use judging::{Exception, Exempt, Exemptions, Judging};
 pub use prepared::PreparedSet;

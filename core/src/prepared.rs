@@ -2,11 +2,12 @@
 //! times, from any number of threads.
 
 use crate::date::Date;
-use crate::judge::{Judge, Judged};
+use crate::judge::{Controls, Judge, Judged};
 use crate::judging::Judging;
 use rampart_engine::ir::PolicySet;
 use rampart_engine::load::{Document, resources};
 use rampart_engine::{EvalOptions, Evaluator, Inventory, Plans, Subject};
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub struct PreparedSet {
     judging: Judging,
     options: EvalOptions,
     plans: Plans,
+    controls: Controls,
 }
 
 impl PreparedSet {
@@ -30,11 +32,13 @@ impl PreparedSet {
     /// already applied, see `Config::apply`) to be judged under `judging`.
     pub fn new(set: PolicySet, judging: Judging, options: EvalOptions) -> PreparedSet {
         let plans = Evaluator::new(&set, options.clone()).plans();
+        let controls = Controls::of(&set);
         PreparedSet {
             set,
             judging,
             options,
             plans,
+            controls,
         }
     }
 
@@ -65,7 +69,7 @@ impl PreparedSet {
 
     /// A judge applying the configuration as of `today`.
     pub fn judge(&self, today: Date) -> Judge<'_> {
-        Judge::new(&self.set, &self.judging, today)
+        Judge::with_controls(Cow::Borrowed(&self.controls), &self.judging, today)
     }
 
     /// Judges every resource of `documents` (one file: `file` names it in

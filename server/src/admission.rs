@@ -12,10 +12,10 @@ use crate::error::RequestError;
 use crate::patch;
 use crate::summary;
 use rampart_core::admission::{self as decision, AdmissionAnswer, Verdict};
-use rampart_core::{Date, Judge, JudgedFinding, Judging};
+use rampart_core::{Date, JudgedFinding, Judging, PreparedSet};
 use rampart_engine::json::Json as Manifest;
 use rampart_engine::load::{Document, Resource};
-use rampart_engine::{Action, EvalError, EvalOptions, Evaluator, Plans, PolicySet, Subject};
+use rampart_engine::{Action, EvalError, EvalOptions, PolicySet, Subject};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeSet;
@@ -37,42 +37,32 @@ pub enum Endpoint {
 
 /// Everything [`handle`] needs: the compiled policies and how to run them.
 pub struct State {
-    /// The policies.
-    pub set: PolicySet,
-    /// The Kubernetes version and step budget.
-    pub options: EvalOptions,
-    /// What evaluators of `set` work out before their first resource, made
-    /// once here rather than for every request ([`State::new`]).
-    pub plans: Plans,
+    /// The policies (the configuration's parameters and actions applied),
+    /// the configuration's exceptions and exemptions, the Kubernetes
+    /// version and step budget, and the plans and controls made once here
+    /// rather than for every request.
+    pub prepared: PreparedSet,
     /// What to answer on an evaluation error.
     pub failure_policy: FailurePolicy,
-    /// The configuration's exceptions and exemptions (parameters and
-    /// actions are already in `set`).
-    pub judging: Judging,
 }
 
 impl State {
-    /// The state for `set` without a configuration, with its evaluation
-    /// plans made once.
+    /// The state for `set` without a configuration, prepared once.
     pub fn new(set: PolicySet, options: EvalOptions, failure_policy: FailurePolicy) -> State {
         State::configured(set, Judging::default(), options, failure_policy)
     }
 
     /// The state for `set` (the configuration's parameters and actions
-    /// applied) judged under `judging`, with its evaluation plans made once.
+    /// applied) judged under `judging`, prepared once.
     pub fn configured(
         set: PolicySet,
         judging: Judging,
         options: EvalOptions,
         failure_policy: FailurePolicy,
     ) -> State {
-        let plans = Evaluator::new(&set, options.clone()).plans();
         State {
-            set,
-            options,
-            plans,
+            prepared: PreparedSet::new(set, judging, options),
             failure_policy,
-            judging,
         }
     }
 }
@@ -196,7 +186,7 @@ pub fn handle_at(endpoint: Endpoint, body: &[u8], state: &State, today: Date) ->
         return respond(answer, Decision::Allowed, record);
     }
     let resource = request.resource();
-    if let Some(exempt) = state.judging.exemptions.exempts(
+    if let Some(exempt) = state.prepared.judging().exemptions.exempts(
         &resource,
         present(request.namespace),
         present(request.user),
@@ -266,11 +256,10 @@ fn judge(
         inventory: None,
         keys: None,
     };
-    let mut evaluation =
-        Evaluator::with_plans(&state.set, state.options.clone(), &state.plans).evaluate(&subject);
+    let mut evaluation = state.prepared.evaluator().evaluate(&subject);
     // Errors keep their policy id (the judge would fold it into a message).
     let errors = std::mem::take(&mut evaluation.errors);
-    let judge = Judge::new(&state.set, &state.judging, today);
+    let judge = state.prepared.judge(today);
     let mut judged = judge.start();
     let resource = Resource {
         document: &document,
