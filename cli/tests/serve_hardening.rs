@@ -12,16 +12,19 @@
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[path = "support/server_log.rs"]
+mod server_log;
 #[path = "support/tls.rs"]
 mod tls;
+use server_log::ServerLog;
 use tls::{client_config, write_certificates};
 
 /// Only catches a hang: every socket read and write gives up after this.
@@ -67,7 +70,7 @@ struct Serve {
     child: Child,
     address: SocketAddr,
     tls: Arc<ClientConfig>,
-    stderr: Arc<Mutex<Vec<String>>>,
+    stderr: ServerLog,
     directory: TempDirectory,
 }
 
@@ -104,15 +107,7 @@ impl Serve {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let lines = Arc::clone(&stderr);
-        let reader = BufReader::new(child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for line in reader.lines() {
-                let Ok(line) = line else { break };
-                lines.lock().unwrap().push(line);
-            }
-        });
+        let stderr = ServerLog::collect(&mut child);
         let mut serve = Serve {
             child,
             address: "127.0.0.1:1".parse().unwrap(),
@@ -120,30 +115,8 @@ impl Serve {
             stderr,
             directory,
         };
-        serve.address = serve.wait_for_address();
+        serve.address = serve.stderr.wait_for_address(&mut serve.child);
         serve
-    }
-
-    fn wait_for_address(&mut self) -> SocketAddr {
-        for _ in 0..600 {
-            let found = self.stderr.lock().unwrap().iter().find_map(|line| {
-                let (_, rest) = line.split_once("serving on https://")?;
-                rest.trim().parse().ok()
-            });
-            if let Some(address) = found {
-                return address;
-            }
-            assert!(
-                self.child.try_wait().unwrap().is_none(),
-                "the server exited: {:?}",
-                self.stderr.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "the server did not listen: {:?}",
-            self.stderr.lock().unwrap()
-        );
     }
 
     /// The standard output the audit log goes to (to close it, drop it).
@@ -152,7 +125,7 @@ impl Serve {
     }
 
     fn stderr_lines(&self) -> Vec<String> {
-        self.stderr.lock().unwrap().clone()
+        self.stderr.lines()
     }
 
     /// Asserts the process runs and answers a health check and a review.

@@ -6,15 +6,18 @@
 use super::{Decisions, hosts};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "../../cli/tests/support/server_log.rs"]
+mod server_log;
 #[path = "../../cli/tests/support/tls.rs"]
 mod tls;
+use server_log::ServerLog;
 use tls::{client_config, write_certificates};
 
 /// A running server, killed when dropped.
@@ -43,34 +46,13 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-        let sink = Arc::clone(&lines);
-        let reader = BufReader::new(child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            for line in reader.lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        for _ in 0..600 {
-            let found = lines.lock().unwrap().iter().find_map(|line| {
-                let (_, rest) = line.split_once("serving on https://")?;
-                rest.trim().parse().ok()
-            });
-            if let Some(address) = found {
-                return Server {
-                    child,
-                    address,
-                    tls: client_config(&ca),
-                };
-            }
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "the server exited: {:?}",
-                lines.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        let log = ServerLog::collect(&mut child);
+        let address = log.wait_for_address(&mut child);
+        Server {
+            child,
+            address,
+            tls: client_config(&ca),
         }
-        panic!("the server did not listen: {:?}", lines.lock().unwrap());
     }
 
     fn validate(&self, review: &serde_json::Value) -> serde_json::Value {
